@@ -1,0 +1,267 @@
+//! `info` and `components`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use pktmon::model::*;
+use pktmon::packets::Paths;
+use pktmon::source;
+use pktmon::time::format_utc;
+
+use super::{fail, report};
+
+#[derive(Serialize)]
+struct ComponentUse {
+    id: u16,
+    name: String,
+    description: String,
+    appearances: u64,
+    drops: u64,
+}
+
+#[derive(Serialize)]
+struct CounterLine {
+    component: u16,
+    component_name: String,
+    direction_in: String,
+    packets_in: u64,
+    bytes_in: u64,
+    direction_out: String,
+    packets_out: u64,
+    bytes_out: u64,
+}
+
+#[derive(Serialize)]
+struct InfoReport {
+    file: String,
+    kind: String,
+    has_pktmon_metadata: bool,
+    windows_build: Option<u32>,
+    os: Option<String>,
+    first_packet: Option<String>,
+    last_packet: Option<String>,
+    capture_start: Option<String>,
+    timezone_bias_minutes: Option<i32>,
+    processors: Option<u32>,
+    appearances: u64,
+    flow_events: u64,
+    drop_events: u64,
+    distinct_group_ids: u64,
+    packets: u64,
+    dropped_packets: u64,
+    components_known: u64,
+    components_used: Vec<ComponentUse>,
+    drop_counters: Vec<CounterLine>,
+    events_lost: u64,
+    buffers_lost: u64,
+    buffers_flagged_events_lost: u64,
+    buffers: u64,
+    compressed_buffers: u64,
+    problems: usize,
+}
+
+fn build_report(c: &Capture) -> InfoReport {
+    let paths = Paths::build(&c.appearances, c.info.os_build);
+    let mut used: BTreeMap<u16, (u64, u64)> = BTreeMap::new();
+    for a in &c.appearances {
+        if let Some(id) = a.component_id {
+            let e = used.entry(id).or_default();
+            e.0 += 1;
+            if a.is_drop() {
+                e.1 += 1;
+            }
+        }
+    }
+    let groups: BTreeSet<u64> = c.appearances.iter().filter_map(|a| a.group_id).collect();
+    let dir = |d: u16| {
+        c.catalog
+            .direction(d)
+            .map(|t| t.trim().to_string())
+            .unwrap_or_else(|| d.to_string())
+    };
+    let name = |id: u16| c.components.get(id).map(|x| x.name.clone()).unwrap_or_default();
+    InfoReport {
+        file: c.info.file.clone(),
+        kind: c.info.kind.map(|k| k.describe().to_string()).unwrap_or_default(),
+        has_pktmon_metadata: c.info.kind.map(|k| k.has_metadata()).unwrap_or(false),
+        windows_build: c.info.os_build,
+        os: c.info.os_description.clone(),
+        first_packet: c.appearances.iter().map(|a| a.time).min().map(format_utc),
+        last_packet: c.appearances.iter().map(|a| a.time).max().map(format_utc),
+        capture_start: c.info.start_time.map(format_utc),
+        timezone_bias_minutes: c.info.timezone_bias_minutes,
+        processors: c.info.processors,
+        appearances: c.appearances.len() as u64,
+        flow_events: c.appearances.iter().filter(|a| !a.is_drop()).count() as u64,
+        drop_events: c.drops().count() as u64,
+        distinct_group_ids: groups.len() as u64,
+        packets: paths.packets.len() as u64,
+        dropped_packets: paths.packets.iter().filter(|p| p.dropped_at.is_some()).count() as u64,
+        components_known: c.components.len() as u64,
+        components_used: used
+            .iter()
+            .map(|(&id, &(n, d))| ComponentUse {
+                id,
+                name: name(id),
+                description: c.components.get(id).map(|x| x.description.clone()).unwrap_or_default(),
+                appearances: n,
+                drops: d,
+            })
+            .collect(),
+        drop_counters: c
+            .drop_counters
+            .iter()
+            .filter(|d| d.packets_in + d.packets_out > 0)
+            .map(|d| CounterLine {
+                component: d.component_id,
+                component_name: name(d.component_id),
+                direction_in: dir(d.direction_in),
+                packets_in: d.packets_in,
+                bytes_in: d.bytes_in,
+                direction_out: dir(d.direction_out),
+                packets_out: d.packets_out,
+                bytes_out: d.bytes_out,
+            })
+            .collect(),
+        events_lost: c.info.events_lost,
+        buffers_lost: c.info.buffers_lost,
+        buffers_flagged_events_lost: c.info.buffers_flagged_events_lost,
+        buffers: c.info.buffers,
+        compressed_buffers: c.info.compressed_buffers,
+        problems: c.diagnostics.items.len() + c.diagnostics.suppressed as usize,
+    }
+}
+
+fn print_report(r: &InfoReport) {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    println!("{}", r.file);
+    println!("  kind:              {}", r.kind);
+    match (&r.windows_build, &r.os) {
+        (Some(b), Some(os)) => println!("  windows build:     {b} ({os})"),
+        (Some(b), None) => println!("  windows build:     {b}"),
+        (None, Some(os)) => println!("  os:                {os}"),
+        (None, None) => println!("  windows build:     unknown"),
+    }
+    println!("  packets from:      {}", opt(&r.first_packet));
+    println!("  packets to:        {}", opt(&r.last_packet));
+    if let Some(b) = r.timezone_bias_minutes {
+        println!("  time zone:         UTC{:+03}:{:02}", -b / 60, (b.abs()) % 60);
+    }
+    println!(
+        "  appearances:       {} ({} flow, {} drop events)",
+        r.appearances, r.flow_events, r.drop_events
+    );
+    println!(
+        "  packets:           {} distinct ({} dropped); {} distinct PktGroupIds",
+        r.packets, r.dropped_packets, r.distinct_group_ids
+    );
+    println!(
+        "  components:        {} used of {} known",
+        r.components_used.len(),
+        r.components_known
+    );
+    for c in &r.components_used {
+        println!(
+            "    {:>5} {:<18} {:<40} {:>7} appearances {:>5} drops",
+            c.id, c.name, c.description, c.appearances, c.drops
+        );
+    }
+    if !r.drop_counters.is_empty() {
+        println!("  drop counters (PktMon's own count, captured or not):");
+        for d in &r.drop_counters {
+            println!(
+                "    {:>5} {:<18} {} {} packets {} bytes, {} {} packets {} bytes",
+                d.component,
+                d.component_name,
+                d.direction_in,
+                d.packets_in,
+                d.bytes_in,
+                d.direction_out,
+                d.packets_out,
+                d.bytes_out
+            );
+        }
+    }
+    if r.buffers > 0 {
+        println!(
+            "  buffers:           {} ({} compressed)",
+            r.buffers, r.compressed_buffers
+        );
+    }
+    println!(
+        "  events lost:       {} (buffers lost {}, buffers flagged {})",
+        r.events_lost, r.buffers_lost, r.buffers_flagged_events_lost
+    );
+    if !r.has_pktmon_metadata {
+        println!("  note:              this file has no PktMon metadata (no components, directions or drop reasons)");
+    }
+}
+
+pub fn info(files: &[PathBuf], json: bool) -> i32 {
+    let mut code = 0;
+    let mut reports = Vec::new();
+    for f in files {
+        match source::read_capture(f) {
+            Ok(c) => {
+                if report(&c.diagnostics) {
+                    code = 2;
+                }
+                let r = build_report(&c);
+                if !json {
+                    print_report(&r);
+                }
+                reports.push(r);
+            }
+            Err(e) => code = fail(&e),
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports).unwrap_or_default());
+    }
+    code
+}
+
+pub fn components(file: &Path, json: bool) -> i32 {
+    let c = match source::read_capture(file) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    let code = if report(&c.diagnostics) { 2 } else { 0 };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&c.components).unwrap_or_default());
+        return code;
+    }
+    println!(
+        "{:>5}  {:<16} {:<22} {:<44} {:<17} {:>7}  ADDRESSES",
+        "ID", "TYPE", "NAME", "DESCRIPTION", "MAC", "IFINDEX"
+    );
+    for comp in c.components.iter() {
+        let ty = c
+            .catalog
+            .component_type(comp.component_type)
+            .map(|t| t.trim().to_string())
+            .unwrap_or_else(|| comp.component_type.to_string());
+        let mac = comp
+            .mac()
+            .map(|m| m.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join("-"))
+            .unwrap_or_default();
+        let addrs: Vec<String> = comp
+            .ipv4_addresses()
+            .map(|a| a.to_string())
+            .chain(comp.ipv6_addresses().map(|a| a.to_string()))
+            .collect();
+        println!(
+            "{:>5}  {:<16} {:<22} {:<44} {:<17} {:>7}  {}",
+            comp.id,
+            ty,
+            comp.name,
+            comp.description,
+            mac,
+            comp.if_index().map(|i| i.to_string()).unwrap_or_default(),
+            addrs.join(" ")
+        );
+    }
+    code
+}

@@ -1,0 +1,284 @@
+//! Argument parsing and the wiring of each subcommand. Exit codes: 0 done,
+//! 1 a `--fail-on` condition held, 2 an input or output error (results that
+//! could be salvaged are still written).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use pktmon::error::{Diagnostics, Error, Severity};
+use pktmon::model::*;
+use pktmon::sink;
+use pktmon::source;
+
+mod info;
+
+#[derive(Parser)]
+#[command(
+    name = "pktmon-analyzer",
+    version,
+    about = "Read Windows Packet Monitor (PktMon) captures on any OS: .etl, pcapng/pcap and etl2txt text.",
+    long_about = "Read Windows Packet Monitor (PktMon) captures on any OS.\n\n\
+Inputs are detected from their content, not their name: PktMon's own .etl (compressed or not), \
+pcapng from `pktmon etl2pcap`, from microsoft/etl2pcapng or from this tool's `convert`, any pcapng \
+whose packet comments carry PktMon lines, classic pcap, and `pktmon etl2txt` text (UTF-16LE or UTF-8).\n\n\
+Exit codes: 0 success; 2 an input could not be read or was damaged (everything that could be \
+salvaged is still printed or written, and each problem names the file and the byte offset or line)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Summarise captures: kind, Windows build, time range, packets, drops, distinct packets, components used, events lost.
+    Info {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the component table (id, type, name, description, addresses, MAC, interface index).
+    Components {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Convert a capture to pcapng keeping all PktMon metadata (one interface per component,
+    /// packet ids, drop verdicts, direction flags, and the etl2txt line as each packet's comment).
+    Convert {
+        input: PathBuf,
+        /// Output pcapng file (written whole or not at all; never an input).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Leave out epb_verdict on drops (Wireshark 4.0 cannot re-save files that have it).
+        #[arg(long)]
+        no_verdict: bool,
+    },
+    /// Print packet and drop lines exactly as `pktmon etl2txt` does (local time of the capture).
+    Txt {
+        input: PathBuf,
+        /// Output file (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Write UTF-16LE with BOM and CRLF, byte for byte like pktmon, instead of UTF-8.
+        #[arg(long)]
+        utf16: bool,
+        /// Use the English message templates even when the file carries another language's.
+        #[arg(long)]
+        english: bool,
+    },
+    /// Count drops per reason, location, component and direction.
+    Drops {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Write to this file instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Prints diagnostics to stderr; returns whether any was an error.
+fn report(d: &Diagnostics) -> bool {
+    for item in &d.items {
+        eprintln!("{item}");
+    }
+    if d.suppressed > 0 {
+        eprintln!("({} more problems not shown)", d.suppressed);
+    }
+    d.items.iter().any(|i| i.severity == Severity::Error)
+}
+
+fn fail(e: &Error) -> i32 {
+    eprintln!("error: {e}");
+    2
+}
+
+/// Writes `content` to `output` atomically, or to stdout.
+fn emit(output: Option<&Path>, inputs: &[PathBuf], content: &[u8]) -> Result<(), String> {
+    match output {
+        Some(path) => {
+            sink::atomic::ensure_not_an_input(path, inputs)?;
+            let mut f = sink::atomic::AtomicFile::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            f.write_all(content).map_err(|e| format!("{}: {e}", path.display()))?;
+            f.commit().map_err(|e| format!("{}: {e}", path.display()))
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(content).and_then(|_| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("standard output: {e}")),
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Info { files, json } => info::info(&files, json),
+        Command::Components { file, json } => info::components(&file, json),
+        Command::Convert {
+            input,
+            output,
+            no_verdict,
+        } => convert(&input, &output, no_verdict),
+        Command::Txt {
+            input,
+            output,
+            utf16,
+            english,
+        } => txt(&input, output.as_deref(), utf16, english),
+        Command::Drops { files, format, output } => drops(&files, format, output.as_deref()),
+    }
+}
+
+fn convert(input: &Path, output: &Path, no_verdict: bool) -> i32 {
+    if let Err(m) = sink::atomic::ensure_not_an_input(output, &[input.to_path_buf()]) {
+        eprintln!("error: {}: {m}", output.display());
+        return 2;
+    }
+    let options = sink::pcapng::ConvertOptions { verdict: !no_verdict };
+    let mut conv = match sink::pcapng::PcapngConverter::new(output, options) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {}: {e}", output.display());
+            return 2;
+        }
+    };
+    let outcome = match source::read(input, &mut conv) {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
+    let had_errors = report(&outcome.diagnostics);
+    if let Some(kind) = outcome.info.kind {
+        if !kind.has_metadata() {
+            eprintln!(
+                "note: {}: {} — the output carries packets only",
+                input.display(),
+                kind.describe()
+            );
+        }
+    }
+    match conv.finish(&outcome.info) {
+        Ok(s) => {
+            eprintln!(
+                "{}: {} frames ({} drops) on {} interfaces written to {}",
+                input.display(),
+                s.frames,
+                s.drops,
+                s.interfaces,
+                output.display()
+            );
+            if had_errors {
+                2
+            } else {
+                0
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", output.display());
+            2
+        }
+    }
+}
+
+fn txt(input: &Path, output: Option<&Path>, utf16: bool, english: bool) -> i32 {
+    let encoding = if utf16 {
+        sink::txt::TextEncoding::Utf16Windows
+    } else {
+        sink::txt::TextEncoding::Utf8
+    };
+    let mut file = None;
+    let out: Box<dyn Write + '_> = match output {
+        Some(path) => {
+            if let Err(m) = sink::atomic::ensure_not_an_input(path, &[input.to_path_buf()]) {
+                eprintln!("error: {}: {m}", path.display());
+                return 2;
+            }
+            match sink::atomic::AtomicFile::create(path) {
+                Ok(f) => {
+                    file = Some(f);
+                    Box::new(file.as_mut().expect("just set").writer())
+                }
+                Err(e) => {
+                    eprintln!("error: {}: {e}", path.display());
+                    return 2;
+                }
+            }
+        }
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut writer = sink::txt::TxtWriter::new(out, encoding, english);
+    let outcome = match source::read(input, &mut writer) {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
+    let had_errors = report(&outcome.diagnostics);
+    let write_error = writer.error.take().or_else(|| writer.flush().err());
+    drop(writer);
+    if let Some(e) = write_error {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    }
+    if let (Some(f), Some(path)) = (file, output) {
+        if let Err(e) = f.commit() {
+            eprintln!("error: {}: {e}", path.display());
+            return 2;
+        }
+    }
+    if had_errors {
+        2
+    } else {
+        0
+    }
+}
+
+fn drops(files: &[PathBuf], format: Format, output: Option<&Path>) -> i32 {
+    let mut code = 0;
+    let mut rows = Vec::new();
+    for f in files {
+        match source::read_capture(f) {
+            Ok(c) => {
+                if report(&c.diagnostics) {
+                    code = 2;
+                }
+                if let Some(kind) = c.info.kind {
+                    if !kind.has_metadata() {
+                        eprintln!(
+                            "note: {}: {} — drops cannot be told from other packets",
+                            f.display(),
+                            kind.describe()
+                        );
+                    }
+                }
+                rows.extend(sink::drops::summarize(&c));
+            }
+            Err(e) => code = fail(&e),
+        }
+    }
+    let content = match format {
+        Format::Table => sink::drops::to_table(&rows),
+        Format::Csv => sink::drops::to_csv(&rows),
+        Format::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",
+    };
+    if let Err(m) = emit(output, files, content.as_bytes()) {
+        eprintln!("error: {m}");
+        return 2;
+    }
+    code
+}

@@ -1,0 +1,23 @@
+//! Read Windows Packet Monitor (PktMon) captures on any OS and diagnose packet loss.
+//!
+//! The pipeline, one module per stage, data flowing one way:
+//! source ([`etl`] | [`source::pcapng`] | [`source::text`]) → [`model::Record`]s →
+//! [`packets`] (appearances grouped into packets with their paths) → sinks
+//! ([`sink::pcapng`], [`sink::txt`], [`sink::drops`]).
+//!
+//! The PktMon model itself — the etl2txt metadata line ([`pktmon::text`]), the
+//! drop-reason catalog ([`pktmon::catalog`]) and the event decoders
+//! ([`pktmon::events`]) — exists once and serves the analyzer and the Wireshark
+//! plugin alike.
+
+pub mod error;
+pub mod etl;
+pub mod model;
+pub mod packets;
+pub mod pktmon;
+pub mod sink;
+pub mod source;
+pub mod time;
+
+pub use error::{Diagnostic, Diagnostics, Error, Location, Severity};
+pub use model::{Appearance, Capture, CaptureInfo, Component, Record, RecordSink};

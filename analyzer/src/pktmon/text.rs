@@ -1,0 +1,378 @@
+//! The PktMon metadata line: how `pktmon etl2txt` prints events 160/170, both
+//! ways. Rendering serves `txt` and the converter's packet comments; parsing
+//! serves the text reader, the pcapng comment reader and the Wireshark plugin.
+//!
+//! Line shape: `[CC]PPPP.TTTT::YYYY-MM-DD HH:MM:SS.fffffff00 [Provider] message`,
+//! message e.g. `PktGroupId 1, PktNumber 1, Appearance 1, Direction Tx , Type
+//! Ethernet , Component 84, Edge 1, Filter 0, OriginalSize 54, LoggedSize 54 `.
+//! Map texts carry a trailing space (hence `Tx ,`); unmapped values print as numbers.
+
+use crate::model::Appearance;
+use crate::pktmon::catalog::Catalog;
+
+/// English message template of event 160 as PktMon.sys carries it.
+pub const TEMPLATE_PACKET: &str = "PktGroupId %1, PktNumber %2, Appearance %3, Direction %4, Type %5, Component %6, Edge %7, Filter %8, OriginalSize %11, LoggedSize %12 ";
+/// English message template of event 170.
+pub const TEMPLATE_DROP: &str = "Drop: PktGroupId %1, PktNumber %2, Appearance %3, Direction %4, Type %5, Component %6, Filter %8, DropReason %9, DropLocation %10, OriginalSize %11, LoggedSize %12 ";
+
+/// Provider name printed in the line prefix.
+pub const PROVIDER_NAME: &str = "Microsoft-Windows-PktMon";
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// A map text as etl2txt prints it: ETL map strings end in a space (the
+/// reason for `Rx ,`); built-in texts get one so every source prints alike.
+fn mapped(text: Option<&str>, value: Option<u32>) -> String {
+    match (text, value) {
+        (Some(t), _) if t.ends_with(' ') => t.to_string(),
+        (Some(t), _) => format!("{t} "),
+        (None, Some(v)) => v.to_string(),
+        (None, None) => String::new(),
+    }
+}
+
+/// The value of placeholder `%n` for an appearance.
+fn placeholder(n: u32, a: &Appearance, catalog: &Catalog) -> String {
+    match n {
+        1 => opt(a.group_id),
+        2 => opt(a.pkt_number),
+        3 => opt(a.appearance),
+        4 => mapped(
+            a.direction.and_then(|d| catalog.direction(d)),
+            a.direction.map(u32::from),
+        ),
+        5 => mapped(
+            a.packet_type.and_then(|t| catalog.packet_type(t)),
+            a.packet_type.map(u32::from),
+        ),
+        6 => opt(a.component_id),
+        7 => opt(a.edge_id),
+        8 => opt(a.filter_id),
+        9 => {
+            let d = a.drop.as_ref();
+            let code = d.and_then(|d| d.reason);
+            let text = d
+                .and_then(|d| d.reason_text.as_deref())
+                .or_else(|| code.and_then(|c| catalog.drop_reason(c)));
+            mapped(text, code)
+        }
+        10 => a
+            .drop
+            .as_ref()
+            .and_then(|d| d.location)
+            .map(|l| format!("0x{l:08X}"))
+            .unwrap_or_default(),
+        11 => a.original_size.to_string(),
+        12 => a.logged_size.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Renders the message part of an appearance's line with `template`
+/// (`%n` placeholders, as in the file's own TRACE_EVENT_INFO), or with the
+/// English template of its event when `template` is `None`.
+pub fn render_message(a: &Appearance, catalog: &Catalog, template: Option<&str>) -> String {
+    let template = template.unwrap_or(if a.is_drop() { TEMPLATE_DROP } else { TEMPLATE_PACKET });
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            out.push('%');
+            rest = after;
+            continue;
+        }
+        let n: u32 = after[..digits].parse().unwrap_or(0);
+        out.push_str(&placeholder(n, a, catalog));
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The `[CC]PPPP.TTTT::local-time [Microsoft-Windows-PktMon] ` prefix.
+pub fn render_prefix(a: &Appearance, bias_minutes: i32) -> String {
+    format!(
+        "[{:02}]{:04X}.{:04X}::{} [{}] ",
+        a.cpu.unwrap_or(0),
+        a.process_id.unwrap_or(0),
+        a.thread_id.unwrap_or(0),
+        crate::time::format_etl2txt(a.time, bias_minutes),
+        PROVIDER_NAME
+    )
+}
+
+/// The parts of a line prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinePrefix<'a> {
+    pub cpu: u16,
+    pub process_id: u32,
+    pub thread_id: u32,
+    /// Local time as printed (`2021-06-03 19:19:55.618793000` or netsh's `2025/03/27-16:12:13.966003800`).
+    pub time: &'a str,
+    pub provider: &'a str,
+    pub message: &'a str,
+}
+
+/// Splits `[CC]PPPP.TTTT::time [Provider] message`. `None` if the line has another shape.
+pub fn parse_prefix(line: &str) -> Option<LinePrefix<'_>> {
+    let rest = line.strip_prefix('[')?;
+    let close = rest.find(']')?;
+    let cpu: u16 = rest[..close].trim().parse().ok()?;
+    let rest = &rest[close + 1..];
+    let sep = rest.find("::")?;
+    let (pid, tid) = rest[..sep].split_once('.')?;
+    let process_id = u32::from_str_radix(pid, 16).ok()?;
+    let thread_id = u32::from_str_radix(tid, 16).ok()?;
+    let rest = &rest[sep + 2..];
+    let open = rest.find(" [")?;
+    let time = &rest[..open];
+    let rest = &rest[open + 2..];
+    let close = rest.find(']')?;
+    let provider = &rest[..close];
+    let message = rest[close + 1..].strip_prefix(' ').unwrap_or(&rest[close + 1..]);
+    Some(LinePrefix {
+        cpu,
+        process_id,
+        thread_id,
+        time,
+        provider,
+        message,
+    })
+}
+
+/// The fields of a packet or drop message, as text gives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PacketLine {
+    pub is_drop: bool,
+    pub group_id: Option<u64>,
+    pub pkt_number: Option<u16>,
+    pub appearance: Option<u16>,
+    /// Map text as printed, trimmed (e.g. "Rx").
+    pub direction: Option<String>,
+    pub packet_type: Option<String>,
+    pub component_id: Option<u16>,
+    pub edge_id: Option<u16>,
+    pub filter_id: Option<u16>,
+    /// Reason text as printed, trimmed (a number when the formatter had no text).
+    pub drop_reason: Option<String>,
+    pub drop_location: Option<u32>,
+    pub original_size: Option<u32>,
+    pub logged_size: Option<u32>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Field {
+    GroupId,
+    PktNumber,
+    Appearance,
+    Direction,
+    Type,
+    Component,
+    Edge,
+    Filter,
+    Location,
+    OriginalSize,
+    LoggedSize,
+}
+
+fn english_label(label: &str) -> Option<Field> {
+    Some(match label {
+        "PktGroupId" => Field::GroupId,
+        "PktNumber" | "PktCount" => Field::PktNumber,
+        "Appearance" => Field::Appearance,
+        "Direction" => Field::Direction,
+        "Type" => Field::Type,
+        "Component" => Field::Component,
+        "Edge" => Field::Edge,
+        "Filter" => Field::Filter,
+        "DropLocation" => Field::Location,
+        "OriginalSize" => Field::OriginalSize,
+        "LoggedSize" => Field::LoggedSize,
+        _ => return None,
+    })
+}
+
+/// Parses the message of a packet (160) or drop (170) line. Labels may be in
+/// another UI language: PktGroupId, DropReason and DropLocation are never
+/// translated, and the other fields are found by their position in the
+/// template. Returns `None` when the message is not a packet line.
+pub fn parse_packet_message(message: &str) -> Option<PacketLine> {
+    let start = message.find("PktGroupId")?;
+    let prefix = message[..start].trim();
+    let mut line = PacketLine {
+        is_drop: !prefix.is_empty() || message.contains("DropReason") || message.contains("DropLocation"),
+        ..Default::default()
+    };
+    // Localized templates separate fields with full-width or ideographic commas.
+    let body = message[start..].replace(['，', '、'], ",");
+    let body = body.trim_end();
+    // The reason text can hold anything, even commas: cut it out first.
+    let mut items_text = body.to_string();
+    if let Some(r) = body.find("DropReason") {
+        let after = &body[r + "DropReason".len()..];
+        let end = after.find("DropLocation").map(|l| r + "DropReason".len() + l);
+        let reason = match end {
+            Some(e) => &body[r + "DropReason".len()..e],
+            None => {
+                // No location: the reason runs to the next ", <Label> <number>" or the end.
+                let tail = &body[r + "DropReason".len()..];
+                let cut = tail.find(", OriginalSize").unwrap_or(tail.len());
+                &tail[..cut]
+            }
+        };
+        let reason = reason.trim().trim_end_matches(',').trim();
+        if !reason.is_empty() {
+            line.drop_reason = Some(reason.to_string());
+        }
+        let rest_start = r + "DropReason".len() + reason_len_in(body, r);
+        items_text = format!("{}{}", &body[..r], &body[rest_start.min(body.len())..]);
+    }
+    let items: Vec<&str> = items_text.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let has_edge_label = items.iter().any(|i| i.split_whitespace().next() == Some("Edge"));
+    // Positional order of the templates.
+    let order: &[Field] = if !line.is_drop || has_edge_label || (line.is_drop && items.len() >= 11) {
+        &[
+            Field::GroupId,
+            Field::PktNumber,
+            Field::Appearance,
+            Field::Direction,
+            Field::Type,
+            Field::Component,
+            Field::Edge,
+            Field::Filter,
+            Field::Location,
+            Field::OriginalSize,
+            Field::LoggedSize,
+        ]
+    } else {
+        &[
+            Field::GroupId,
+            Field::PktNumber,
+            Field::Appearance,
+            Field::Direction,
+            Field::Type,
+            Field::Component,
+            Field::Filter,
+            Field::Location,
+            Field::OriginalSize,
+            Field::LoggedSize,
+        ]
+    };
+    let order: Vec<Field> = order
+        .iter()
+        .copied()
+        .filter(|f| line.is_drop || *f != Field::Location)
+        .collect();
+    for (pos, item) in items.iter().enumerate() {
+        let first = item.split_whitespace().next().unwrap_or("");
+        let field = match english_label(first) {
+            Some(f) => f,
+            None => match order.get(pos) {
+                Some(f) => *f,
+                None => continue,
+            },
+        };
+        let last = item.split_whitespace().last().unwrap_or("");
+        let text_value = || {
+            let v = item[first.len()..].trim();
+            (!v.is_empty()).then(|| v.to_string())
+        };
+        match field {
+            Field::GroupId => line.group_id = last.parse().ok(),
+            Field::PktNumber => line.pkt_number = last.parse().ok(),
+            Field::Appearance => line.appearance = last.parse().ok(),
+            Field::Direction => line.direction = text_value(),
+            Field::Type => line.packet_type = text_value(),
+            Field::Component => line.component_id = last.parse().ok(),
+            Field::Edge => line.edge_id = last.parse().ok(),
+            Field::Filter => line.filter_id = last.parse().ok(),
+            Field::Location => {
+                line.drop_location = last
+                    .strip_prefix("0x")
+                    .or_else(|| last.strip_prefix("0X"))
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+            }
+            Field::OriginalSize => line.original_size = last.parse().ok(),
+            Field::LoggedSize => line.logged_size = last.parse().ok(),
+        }
+    }
+    line.group_id?;
+    Some(line)
+}
+
+/// Length of the reason text (up to the DropLocation label or the sizes).
+fn reason_len_in(body: &str, r: usize) -> usize {
+    let tail = &body[r + "DropReason".len()..];
+    match tail.find("DropLocation") {
+        Some(l) => l,
+        None => tail.find(", OriginalSize").unwrap_or(tail.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_flow_line_from_a_real_file() {
+        let line = "[02]0000.0000::2021-06-03 19:19:55.618793000 [Microsoft-Windows-PktMon] PktGroupId 562949953421313, PktNumber 1, Appearance 1, Direction Tx , Type Ethernet , Component 84, Edge 1, Filter 0, OriginalSize 54, LoggedSize 54 ";
+        let p = parse_prefix(line).unwrap();
+        assert_eq!((p.cpu, p.process_id, p.thread_id), (2, 0, 0));
+        assert_eq!(p.time, "2021-06-03 19:19:55.618793000");
+        assert_eq!(p.provider, "Microsoft-Windows-PktMon");
+        let m = parse_packet_message(p.message).unwrap();
+        assert!(!m.is_drop);
+        assert_eq!(m.group_id, Some(562_949_953_421_313));
+        assert_eq!(m.direction.as_deref(), Some("Tx"));
+        assert_eq!(m.packet_type.as_deref(), Some("Ethernet"));
+        assert_eq!((m.component_id, m.edge_id, m.filter_id), (Some(84), Some(1), Some(0)));
+        assert_eq!((m.original_size, m.logged_size), (Some(54), Some(54)));
+    }
+
+    #[test]
+    fn parses_the_drop_line_of_microsofts_article() {
+        let msg = "Drop: PktGroupId 8444249301423149, PktNumber 1, Appearance 0, Direction Rx , Type IP , Component 49, Filter 1, DropReason INET: transport endpoint was not found , DropLocation 0xE000460A, OriginalSize 402, LoggedSize 148";
+        let m = parse_packet_message(msg).unwrap();
+        assert!(m.is_drop);
+        assert_eq!(m.drop_reason.as_deref(), Some("INET: transport endpoint was not found"));
+        assert_eq!(m.drop_location, Some(0xE000_460A));
+        assert_eq!((m.component_id, m.filter_id, m.edge_id), (Some(49), Some(1), None));
+        assert_eq!((m.original_size, m.logged_size), (Some(402), Some(148)));
+    }
+
+    #[test]
+    fn parses_german_labels_by_position() {
+        let msg = "Ablegen: PktGroupId 13, PktNumber 1, Darstellung 0, Richtung Rx , Typ IP , Komponente 98, Filter 0, DropReason Not locally destined , DropLocation 0xE0004138, Original Größe 100, LoggedSize 100 ";
+        let m = parse_packet_message(msg).unwrap();
+        assert!(m.is_drop);
+        assert_eq!(m.group_id, Some(13));
+        assert_eq!(m.appearance, Some(0));
+        assert_eq!(m.direction.as_deref(), Some("Rx"));
+        assert_eq!(m.packet_type.as_deref(), Some("IP"));
+        assert_eq!(m.component_id, Some(98));
+        assert_eq!(m.drop_reason.as_deref(), Some("Not locally destined"));
+        assert_eq!(m.drop_location, Some(0xE000_4138));
+        assert_eq!((m.original_size, m.logged_size), (Some(100), Some(100)));
+    }
+
+    #[test]
+    fn parses_abbreviated_and_numeric_reason_lines() {
+        let m = parse_packet_message("Drop: PktGroupId 10696049115005232, PktNumber 1, Appearance 1, Direction Rx, Type Ethernet, Component 2, Filter 0, DropReason 228, DropLocation 0xE000100F").unwrap();
+        assert_eq!(m.drop_reason.as_deref(), Some("228"));
+        assert_eq!(m.drop_location, Some(0xE000_100F));
+        assert_eq!(m.component_id, Some(2));
+        let m = parse_packet_message(
+            "Drop: PktGroupId 53, Direction Rx, Type IP, DropReason INET: transport endpoint was not found",
+        )
+        .unwrap();
+        assert_eq!(m.group_id, Some(53));
+        assert_eq!(m.direction.as_deref(), Some("Rx"));
+        assert_eq!(m.drop_reason.as_deref(), Some("INET: transport endpoint was not found"));
+        assert!(parse_packet_message("Component 141, Type HTTP Protocol , Name http.sys, HTTP ").is_none());
+    }
+}

@@ -1,0 +1,174 @@
+//! Drop summaries: counts per reason, location, component and direction.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::*;
+use crate::pktmon::catalog::{drop_category, drop_location_name, DropCategory};
+
+/// One row of a drop summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DropRow {
+    pub file: String,
+    /// PKTMON_DROP_REASON code, when the input carries it.
+    pub reason: Option<u32>,
+    pub reason_text: String,
+    /// `0x%08X`, empty when unknown.
+    pub location: String,
+    pub location_name: Option<String>,
+    pub component: Option<u16>,
+    pub component_name: String,
+    pub component_description: String,
+    pub direction: String,
+    pub category: DropCategory,
+    pub count: u64,
+}
+
+/// Summarises the drops of one capture, most frequent first.
+pub fn summarize(capture: &Capture) -> Vec<DropRow> {
+    type Key = (Option<u32>, String, Option<u32>, Option<u16>, Option<u16>);
+    let mut counts: BTreeMap<Key, u64> = BTreeMap::new();
+    for a in capture.drops() {
+        let d = a.drop.as_ref().expect("drops() yields drops");
+        let text = d
+            .reason_text
+            .clone()
+            .or_else(|| {
+                d.reason
+                    .and_then(|c| capture.catalog.drop_reason(c))
+                    .map(str::to_string)
+            })
+            .or_else(|| d.reason.map(|c| c.to_string()))
+            .unwrap_or_default();
+        *counts
+            .entry((
+                d.reason,
+                text.trim().to_string(),
+                d.location,
+                a.component_id,
+                a.direction,
+            ))
+            .or_default() += 1;
+    }
+    let mut rows: Vec<DropRow> = counts
+        .into_iter()
+        .map(|((reason, reason_text, location, component, direction), count)| {
+            let comp = capture.component(component);
+            DropRow {
+                file: capture.info.file.clone(),
+                category: drop_category(reason, Some(&reason_text)),
+                reason,
+                location: location.map(|l| format!("0x{l:08X}")).unwrap_or_default(),
+                location_name: location.and_then(drop_location_name).map(str::to_string),
+                reason_text,
+                component,
+                component_name: comp.map(|c| c.name.clone()).unwrap_or_default(),
+                component_description: comp.map(|c| c.description.clone()).unwrap_or_default(),
+                direction: direction
+                    .map(|d| {
+                        capture
+                            .catalog
+                            .direction(d)
+                            .map(|t| t.trim().to_string())
+                            .unwrap_or_else(|| d.to_string())
+                    })
+                    .unwrap_or_default(),
+                count,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.reason.cmp(&b.reason))
+            .then_with(|| a.location.cmp(&b.location))
+    });
+    rows
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// CSV with a header line.
+pub fn to_csv(rows: &[DropRow]) -> String {
+    let mut out = String::from(
+        "file,reason,reason_text,location,location_name,component,component_name,component_description,direction,category,count\n",
+    );
+    for r in rows {
+        let fields = [
+            csv_field(&r.file),
+            r.reason.map(|v| v.to_string()).unwrap_or_default(),
+            csv_field(&r.reason_text),
+            r.location.clone(),
+            r.location_name.clone().unwrap_or_default(),
+            r.component.map(|v| v.to_string()).unwrap_or_default(),
+            csv_field(&r.component_name),
+            csv_field(&r.component_description),
+            csv_field(&r.direction),
+            r.category.as_str().to_string(),
+            r.count.to_string(),
+        ];
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// An aligned text table.
+pub fn to_table(rows: &[DropRow]) -> String {
+    let header = ["COUNT", "REASON", "TEXT", "LOCATION", "COMPONENT", "DIR", "CATEGORY"];
+    let body: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.count.to_string(),
+                r.reason.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+                r.reason_text.clone(),
+                if r.location.is_empty() {
+                    "-".into()
+                } else {
+                    r.location.clone()
+                },
+                match r.component {
+                    Some(id) if !r.component_name.is_empty() => {
+                        format!("{id} {} \"{}\"", r.component_name, r.component_description)
+                    }
+                    Some(id) => id.to_string(),
+                    None => "-".into(),
+                },
+                r.direction.clone(),
+                r.category.as_str().to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &body {
+        for (w, f) in widths.iter_mut().zip(row) {
+            *w = (*w).max(f.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(c);
+            } else {
+                l.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for row in &body {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}

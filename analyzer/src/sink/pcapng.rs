@@ -1,0 +1,216 @@
+//! ETL (or any source) → pcapng that keeps every bit of PktMon metadata.
+//!
+//! Layout: an SHB with the capturing OS; one IDB per (component, link type)
+//! in order of first use, `if_name` = component name, `if_description` = its
+//! description, addresses and MAC from the component's properties,
+//! `if_tsresol` = 7 (100 ns, the ETL's precision); one EPB per packet or drop
+//! event in time order with `epb_packetid` = PktGroupId, `epb_verdict` =
+//! eBPF-XDP drop on drops (as etl2pcapng writes them), `epb_flags` inbound/outbound
+//! from the direction tag, and a comment holding the event's line exactly as
+//! `pktmon etl2txt` prints it in English. Drops carry a second comment
+//! `DropReasonCode <n>` with the numeric PKTMON_DROP_REASON.
+//!
+//! Component names arrive at the end of a PktMon ETL (rundown), so packets
+//! are streamed to a temporary file and the header blocks are written once
+//! everything is known; memory stays bounded by the component table.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+
+use super::atomic::AtomicFile;
+use super::pcapng_blocks::*;
+use crate::model::*;
+use crate::pktmon::text;
+
+/// Converter options.
+#[derive(Debug, Clone, Copy)]
+pub struct ConvertOptions {
+    /// Write `epb_verdict` on drops. Wireshark 4.0 cannot re-save files with
+    /// it (its writer mangles the option), so users of 4.0 may turn it off.
+    pub verdict: bool,
+}
+
+impl Default for ConvertOptions {
+    fn default() -> Self {
+        ConvertOptions { verdict: true }
+    }
+}
+
+/// What a conversion wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConvertSummary {
+    pub frames: u64,
+    pub drops: u64,
+    pub interfaces: u64,
+}
+
+/// A [`RecordSink`] that writes a pcapng file.
+pub struct PcapngConverter {
+    target: PathBuf,
+    options: ConvertOptions,
+    epb_path: PathBuf,
+    epbs: Option<BufWriter<File>>,
+    interfaces: Vec<(Option<u16>, LinkType)>,
+    interface_index: HashMap<(Option<u16>, LinkType), u32>,
+    components: ComponentTable,
+    summary: ConvertSummary,
+    error: Option<io::Error>,
+}
+
+/// Direction tag → epb_flags inbound (1) / outbound (2).
+pub fn epb_direction_flags(direction: Option<u16>) -> u32 {
+    match direction {
+        Some(1) | Some(3) | Some(5) => 1,
+        Some(2) | Some(4) | Some(6) => 2,
+        _ => 0,
+    }
+}
+
+impl PcapngConverter {
+    pub fn new(target: &Path, options: ConvertOptions) -> io::Result<PcapngConverter> {
+        let dir = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let epb_path = dir.join(format!(".{}.{}.packets", name, std::process::id()));
+        let epbs = BufWriter::with_capacity(1 << 20, File::create(&epb_path)?);
+        Ok(PcapngConverter {
+            target: target.to_path_buf(),
+            options,
+            epb_path,
+            epbs: Some(epbs),
+            interfaces: Vec::new(),
+            interface_index: HashMap::new(),
+            components: ComponentTable::default(),
+            summary: ConvertSummary::default(),
+            error: None,
+        })
+    }
+
+    fn interface_for(&mut self, component: Option<u16>, link: LinkType) -> u32 {
+        let next = self.interfaces.len() as u32;
+        *self.interface_index.entry((component, link)).or_insert_with(|| {
+            self.interfaces.push((component, link));
+            next
+        })
+    }
+
+    fn write_packet(&mut self, ctx: &Context<'_>, a: &Appearance) -> io::Result<()> {
+        let iface = self.interface_for(a.component_id, a.link_type);
+        let mut opts = Options::default();
+        let line = text::render_message(a, ctx.catalog, None);
+        opts.add_str(OPT_COMMENT, &line);
+        if let Some(code) = a.drop.as_ref().and_then(|d| d.reason) {
+            opts.add_str(OPT_COMMENT, &format!("DropReasonCode {code}"));
+        }
+        let flags = epb_direction_flags(a.direction);
+        if flags != 0 {
+            opts.add(EPB_FLAGS, &flags.to_le_bytes());
+        }
+        if let Some(g) = a.group_id {
+            opts.add(EPB_PACKETID, &g.to_le_bytes());
+        }
+        if a.is_drop() && self.options.verdict {
+            opts.add(EPB_VERDICT, &VERDICT_XDP_DROP);
+        }
+        let ts = crate::time::unix_ticks_100ns(a.time).max(0) as u64;
+        let w = self.epbs.as_mut().expect("open until finish");
+        write_epb(w, iface, ts, a.original_size, &a.payload, &opts)?;
+        self.summary.frames += 1;
+        if a.is_drop() {
+            self.summary.drops += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes the header blocks and the packets into the target, atomically.
+    pub fn finish(mut self, info: &CaptureInfo) -> io::Result<ConvertSummary> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let epbs = self.epbs.take().expect("open until finish");
+        epbs.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        let mut out = AtomicFile::create(&self.target)?;
+        let mut shb = Options::default();
+        if let Some(hw) = &info.hardware {
+            shb.add_str(SHB_HARDWARE, hw);
+        }
+        let os = match (&info.os_description, info.os_build) {
+            (Some(d), Some(b)) if !d.contains(&b.to_string()) => Some(format!("{d} (build {b})")),
+            (Some(d), _) => Some(d.clone()),
+            (None, Some(b)) => Some(format!("Windows build {b}")),
+            (None, None) => None,
+        };
+        if let Some(os) = os {
+            shb.add_str(SHB_OS, &os);
+        }
+        shb.add_str(SHB_USERAPPL, concat!("pktmon-analyzer ", env!("CARGO_PKG_VERSION")));
+        write_shb(out.writer(), &shb)?;
+        for (component, link) in &self.interfaces {
+            let mut o = Options::default();
+            match component.and_then(|c| self.components.get(c)) {
+                Some(c) => {
+                    o.add_str(IF_NAME, &c.name);
+                    o.add_str(IF_DESCRIPTION, &c.description);
+                    for a in c.ipv4_addresses() {
+                        let mut v = a.octets().to_vec();
+                        v.extend_from_slice(&[255, 255, 255, 255]);
+                        o.add(IF_IPV4ADDR, &v);
+                    }
+                    for a in c.ipv6_addresses() {
+                        let mut v = a.octets().to_vec();
+                        v.push(128);
+                        o.add(IF_IPV6ADDR, &v);
+                    }
+                    if let Some(mac) = c.mac() {
+                        o.add(IF_MACADDR, &mac);
+                    }
+                    o.add_str(OPT_COMMENT, &format!("PktMon component {}", c.id));
+                }
+                None => {
+                    if let Some(id) = component {
+                        o.add_str(IF_NAME, &format!("component {id}"));
+                        o.add_str(OPT_COMMENT, &format!("PktMon component {id}"));
+                    }
+                }
+            }
+            o.add(IF_TSRESOL, &[7]);
+            write_idb(out.writer(), link.pcap_linktype(), 0, &o)?;
+        }
+        let mut packets = BufReader::with_capacity(1 << 20, File::open(&self.epb_path)?);
+        io::copy(&mut packets, out.writer())?;
+        out.commit()?;
+        let _ = std::fs::remove_file(&self.epb_path);
+        self.summary.interfaces = self.interfaces.len() as u64;
+        Ok(self.summary.clone())
+    }
+}
+
+impl Drop for PcapngConverter {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.epb_path);
+    }
+}
+
+impl RecordSink for PcapngConverter {
+    fn record(&mut self, ctx: &Context<'_>, record: Record) {
+        match record {
+            Record::Packet(a) => {
+                if self.error.is_none() {
+                    if let Err(e) = self.write_packet(ctx, &a) {
+                        self.error = Some(e);
+                    }
+                }
+            }
+            Record::Component(c) => self.components.add_component(c),
+            Record::Property { component_id, property } => self.components.add_property(component_id, property),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Minimal pcapng block writer (little-endian). Written by hand rather than
+//! with pcap-file 2.0 because we need if_tsresol = 7 (100-ns ETL precision;
+//! pcap-file 2.0 always writes nanoseconds), epb_packetid and epb_verdict,
+//! several comments per packet, and exact control of option order.
+
+use std::io::{self, Write};
+
+pub const OPT_ENDOFOPT: u16 = 0;
+pub const OPT_COMMENT: u16 = 1;
+pub const SHB_HARDWARE: u16 = 2;
+pub const SHB_OS: u16 = 3;
+pub const SHB_USERAPPL: u16 = 4;
+pub const IF_NAME: u16 = 2;
+pub const IF_DESCRIPTION: u16 = 3;
+pub const IF_IPV4ADDR: u16 = 4;
+pub const IF_IPV6ADDR: u16 = 5;
+pub const IF_MACADDR: u16 = 6;
+pub const IF_TSRESOL: u16 = 9;
+pub const EPB_FLAGS: u16 = 2;
+pub const EPB_PACKETID: u16 = 5;
+pub const EPB_VERDICT: u16 = 7;
+
+/// Verdict type 2 = eBPF XDP, value 1 = XDP_DROP: what etl2pcapng writes for drops.
+pub const VERDICT_XDP_DROP: [u8; 9] = [2, 1, 0, 0, 0, 0, 0, 0, 0];
+
+/// Options of one block, encoded as they are added.
+#[derive(Default)]
+pub struct Options {
+    bytes: Vec<u8>,
+}
+
+impl Options {
+    pub fn add(&mut self, code: u16, value: &[u8]) -> &mut Self {
+        // Option values are limited to u16 lengths; longer ones are cut.
+        let value = &value[..value.len().min(0xFFF8)];
+        self.bytes.extend_from_slice(&code.to_le_bytes());
+        self.bytes.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        self.bytes.extend_from_slice(value);
+        let pad = (4 - value.len() % 4) % 4;
+        self.bytes.extend_from_slice(&[0u8; 3][..pad]);
+        self
+    }
+    pub fn add_str(&mut self, code: u16, value: &str) -> &mut Self {
+        if value.is_empty() {
+            return self;
+        }
+        self.add(code, value.as_bytes())
+    }
+    fn finish(&self) -> Vec<u8> {
+        let mut b = self.bytes.clone();
+        if !b.is_empty() {
+            b.extend_from_slice(&[0, 0, 0, 0]);
+        }
+        b
+    }
+}
+
+fn write_block(w: &mut impl Write, block_type: u32, body: &[u8], options: &Options) -> io::Result<usize> {
+    let opts = options.finish();
+    let pad = (4 - body.len() % 4) % 4;
+    let total = 12 + body.len() + pad + opts.len();
+    let mut buf = Vec::with_capacity(total);
+    buf.extend_from_slice(&block_type.to_le_bytes());
+    buf.extend_from_slice(&(total as u32).to_le_bytes());
+    buf.extend_from_slice(body);
+    buf.extend_from_slice(&[0u8; 3][..pad]);
+    buf.extend_from_slice(&opts);
+    buf.extend_from_slice(&(total as u32).to_le_bytes());
+    w.write_all(&buf)?;
+    Ok(total)
+}
+
+/// Section Header Block.
+pub fn write_shb(w: &mut impl Write, options: &Options) -> io::Result<usize> {
+    let mut body = Vec::with_capacity(16);
+    body.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
+    body.extend_from_slice(&1u16.to_le_bytes());
+    body.extend_from_slice(&0u16.to_le_bytes());
+    body.extend_from_slice(&(-1i64).to_le_bytes());
+    write_block(w, 0x0A0D_0D0A, &body, options)
+}
+
+/// Interface Description Block.
+pub fn write_idb(w: &mut impl Write, linktype: u16, snaplen: u32, options: &Options) -> io::Result<usize> {
+    let mut body = Vec::with_capacity(8);
+    body.extend_from_slice(&linktype.to_le_bytes());
+    body.extend_from_slice(&0u16.to_le_bytes());
+    body.extend_from_slice(&snaplen.to_le_bytes());
+    write_block(w, 1, &body, options)
+}
+
+/// Enhanced Packet Block; `timestamp` in the interface's if_tsresol units.
+pub fn write_epb(
+    w: &mut impl Write,
+    interface: u32,
+    timestamp: u64,
+    original_len: u32,
+    data: &[u8],
+    options: &Options,
+) -> io::Result<usize> {
+    let mut body = Vec::with_capacity(20 + data.len());
+    body.extend_from_slice(&interface.to_le_bytes());
+    body.extend_from_slice(&((timestamp >> 32) as u32).to_le_bytes());
+    body.extend_from_slice(&(timestamp as u32).to_le_bytes());
+    body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    body.extend_from_slice(&original_len.max(data.len() as u32).to_le_bytes());
+    body.extend_from_slice(data);
+    write_block(w, 6, &body, options)
+}

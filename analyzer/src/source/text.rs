@@ -1,0 +1,18 @@
+//! etl2txt text reader (being written).
+use std::path::Path;
+
+use super::ReadOutcome;
+use crate::error::Error;
+use crate::model::RecordSink;
+
+pub fn looks_like_text(_head: &[u8]) -> bool {
+    false
+}
+
+pub fn read(path: &Path, _sink: &mut dyn RecordSink) -> Result<ReadOutcome, Error> {
+    Err(Error::new(
+        path.display().to_string(),
+        crate::error::Location::File,
+        "text reader not written yet",
+    ))
+}
