@@ -48,7 +48,10 @@ struct InfoReport {
     appearances: u64,
     flow_events: u64,
     drop_events: u64,
-    distinct_group_ids: u64,
+    /// Distinct (PktGroupId, PktNumber) pairs: PktMon's own packet identity.
+    distinct_pktmon_packets: u64,
+    /// Packets after following each one along its path (on 24H2+ builds
+    /// every hop has its own PktGroupId, so this is the real count there).
     packets: u64,
     dropped_packets: u64,
     components_known: u64,
@@ -74,7 +77,8 @@ fn build_report(c: &Capture) -> InfoReport {
             }
         }
     }
-    let groups: BTreeSet<u64> = c.appearances.iter().filter_map(|a| a.group_id).collect();
+    let ids: BTreeSet<(u64, u16)> =
+        c.appearances.iter().filter_map(|a| Some((a.group_id?, a.pkt_number.unwrap_or(0)))).collect();
     let dir = |d: u16| {
         c.catalog
             .direction(d)
@@ -96,7 +100,7 @@ fn build_report(c: &Capture) -> InfoReport {
         appearances: c.appearances.len() as u64,
         flow_events: c.appearances.iter().filter(|a| !a.is_drop()).count() as u64,
         drop_events: c.drops().count() as u64,
-        distinct_group_ids: groups.len() as u64,
+        distinct_pktmon_packets: ids.len() as u64,
         packets: paths.packets.len() as u64,
         dropped_packets: paths.packets.iter().filter(|p| p.dropped_at.is_some()).count() as u64,
         components_known: c.components.len() as u64,
@@ -154,8 +158,8 @@ fn print_report(r: &InfoReport) {
         r.appearances, r.flow_events, r.drop_events
     );
     println!(
-        "  packets:           {} distinct ({} dropped); {} distinct PktGroupIds",
-        r.packets, r.dropped_packets, r.distinct_group_ids
+        "  packets:           {} along their paths ({} dropped); {} distinct (PktGroupId, PktNumber)",
+        r.packets, r.dropped_packets, r.distinct_pktmon_packets
     );
     println!(
         "  components:        {} used of {} known",

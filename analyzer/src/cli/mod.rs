@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use pktmon::error::{Diagnostics, Error, Severity};
-use pktmon::model::*;
 use pktmon::sink;
 use pktmon::source;
 
