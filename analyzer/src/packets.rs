@@ -53,24 +53,61 @@ struct OpenPacket {
     ended: bool,
 }
 
+/// How many network-layer bytes the payload fingerprint covers: enough for
+/// the IP header with its id and the transport ports and sequence numbers.
+const FINGERPRINT_BYTES: usize = 48;
+
+/// What grouping needs to know of one appearance (cheap to keep for every
+/// frame of a large capture, unlike the payload).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HopKey {
+    pub time: FileTime,
+    pub group_id: Option<u64>,
+    pub pkt_number: Option<u16>,
+    pub appearance: Option<u16>,
+    pub is_drop: bool,
+    /// Hash of the first network-layer bytes (up to [`FINGERPRINT_BYTES`]).
+    pub fingerprint: u64,
+    /// How many bytes the fingerprint covers.
+    pub fingerprint_len: u16,
+}
+
+impl HopKey {
+    pub fn of(a: &Appearance) -> HopKey {
+        let net = network_bytes(a);
+        let n = net.len().min(FINGERPRINT_BYTES);
+        let mut h = DefaultHasher::new();
+        net[..n].hash(&mut h);
+        HopKey {
+            time: a.time,
+            group_id: a.group_id,
+            pkt_number: a.pkt_number,
+            appearance: a.appearance,
+            is_drop: a.is_drop(),
+            fingerprint: h.finish(),
+            fingerprint_len: n as u16,
+        }
+    }
+
+    /// Whether two appearances carry the same network-layer packet as far as
+    /// both were logged (PktMon truncates frames to --pkt-size, so the link
+    /// header changing along the path changes how much of the packet is seen).
+    fn same_bytes(&self, other: &HopKey) -> bool {
+        self.fingerprint == other.fingerprint && self.fingerprint_len == other.fingerprint_len
+    }
+}
+
 /// Assigns each appearance, in time order, the packet it belongs to.
 #[derive(Debug, Clone, Default)]
 pub struct Grouper {
     os_build: Option<u32>,
     packets: Vec<OpenPacket>,
     by_shared_id: HashMap<(u64, u16), usize>,
-    /// (PktGroupId, PktNumber) → (packet, time, appearance index) of the latest event with it.
-    by_group_id: HashMap<(u64, u16), (usize, FileTime, usize)>,
+    /// (PktGroupId, PktNumber) → (packet, key) of the latest event with it.
+    by_group_id: HashMap<(u64, u16), (usize, HopKey)>,
     by_content: HashMap<u64, usize>,
     saw_nonzero_appearance: bool,
     saw_zero_appearance_flow: bool,
-}
-
-/// Hash of the network-layer bytes (from `offset`, at most `len` bytes).
-fn fingerprint(bytes: &[u8]) -> u64 {
-    let mut h = DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
 }
 
 /// Offset of the network-layer header inside a payload of this link type.
@@ -115,18 +152,6 @@ pub fn network_bytes(a: &Appearance) -> &[u8] {
     &a.payload[network_offset(a.link_type, &a.payload)..]
 }
 
-/// Whether two appearances carry the same network-layer packet, as far as
-/// both were logged (PktMon truncates to --pkt-size, counted on the frame).
-fn same_packet_bytes(a: &Appearance, b: &Appearance) -> bool {
-    let x = network_bytes(a);
-    let y = network_bytes(b);
-    let n = x.len().min(y.len());
-    if n == 0 {
-        return a.payload == b.payload;
-    }
-    (n >= 20 || x.len() == y.len()) && x[..n] == y[..n]
-}
-
 impl Grouper {
     pub fn new(os_build: Option<u32>) -> Grouper {
         Grouper {
@@ -142,78 +167,63 @@ impl Grouper {
         }
     }
 
-    fn new_packet(&mut self, time: FileTime, ended: bool) -> usize {
-        self.packets.push(OpenPacket { last_time: time, ended });
+    fn new_packet(&mut self, time: FileTime) -> usize {
+        self.packets.push(OpenPacket {
+            last_time: time,
+            ended: false,
+        });
         self.packets.len() - 1
     }
 
     fn joinable(&self, p: usize, time: FileTime, window: FileTime) -> bool {
         let open = &self.packets[p];
-        !open.ended && time - open.last_time <= window && time >= open.last_time - window
+        !open.ended && (time - open.last_time).abs() <= window
     }
 
-    /// Assigns `a` (the appearance at `index`, given in time order) to a packet.
-    /// `previous` looks up an earlier appearance by index, for payload checks.
-    pub fn assign<'a>(
-        &mut self,
-        index: usize,
-        a: &Appearance,
-        previous: impl Fn(usize) -> Option<&'a Appearance>,
-    ) -> (usize, Linkage) {
-        let is_drop = a.is_drop();
-        if let Some(app) = a.appearance {
+    /// Assigns the next appearance (given in time order) to a packet.
+    pub fn assign(&mut self, k: &HopKey) -> (usize, Linkage) {
+        if let Some(app) = k.appearance {
             if app > 0 {
                 self.saw_nonzero_appearance = true;
-            } else if !is_drop {
+            } else if !k.is_drop {
                 self.saw_zero_appearance_flow = true;
             }
         }
-        let (packet, linkage) = match a.group_id {
+        let (packet, linkage) = match k.group_id {
             Some(g) => {
-                let key = (g, a.pkt_number.unwrap_or(0));
-                let shared = self
-                    .by_shared_id
-                    .get(&key)
-                    .copied()
-                    .filter(|&p| self.joinable(p, a.time, SHARED_WINDOW));
+                let key = (g, k.pkt_number.unwrap_or(0));
+                let shared = self.by_shared_id.get(&key).copied().filter(|&p| self.joinable(p, k.time, SHARED_WINDOW));
                 let chained = || -> Option<usize> {
                     if !self.chain_mode() || g & 0xFFFF_FFFF_FFFF == 0 {
                         return None;
                     }
-                    let &(p, t, prev_index) = self.by_group_id.get(&(g - 1, key.1))?;
-                    if a.time - t > CHAIN_WINDOW || !self.joinable(p, a.time, CHAIN_WINDOW) {
-                        return None;
-                    }
-                    let prev = previous(prev_index)?;
-                    same_packet_bytes(prev, a).then_some(p)
+                    let (p, prev) = self.by_group_id.get(&(g - 1, key.1))?;
+                    (k.time - prev.time <= CHAIN_WINDOW && self.joinable(*p, k.time, CHAIN_WINDOW) && prev.same_bytes(k))
+                        .then_some(*p)
                 };
                 let found = match shared {
                     Some(p) => Some((p, Linkage::SharedId)),
                     None => chained().map(|p| (p, Linkage::Chained)),
                 };
-                let (p, l) = found.unwrap_or_else(|| (self.new_packet(a.time, false), Linkage::First));
+                let (p, l) = found.unwrap_or_else(|| (self.new_packet(k.time), Linkage::First));
                 self.by_shared_id.insert(key, p);
-                self.by_group_id.insert(key, (p, a.time, index));
+                self.by_group_id.insert(key, (p, *k));
                 (p, l)
             }
             None => {
-                let fp = fingerprint(network_bytes(a));
-                let found = self
-                    .by_content
-                    .get(&fp)
-                    .copied()
-                    .filter(|&p| self.joinable(p, a.time, CONTENT_WINDOW));
+                let found =
+                    self.by_content.get(&k.fingerprint).copied().filter(|&p| self.joinable(p, k.time, CONTENT_WINDOW));
                 let (p, l) = match found {
                     Some(p) => (p, Linkage::Content),
-                    None => (self.new_packet(a.time, false), Linkage::First),
+                    None => (self.new_packet(k.time), Linkage::First),
                 };
-                self.by_content.insert(fp, p);
+                self.by_content.insert(k.fingerprint, p);
                 (p, l)
             }
         };
         let open = &mut self.packets[packet];
-        open.last_time = a.time;
-        if is_drop {
+        open.last_time = k.time;
+        if k.is_drop {
             open.ended = true; // a drop ends the path
         }
         (packet, linkage)
@@ -266,7 +276,7 @@ impl Paths {
         let mut packets: Vec<Packet> = Vec::new();
         let mut position = Vec::with_capacity(appearances.len());
         for (i, a) in appearances.iter().enumerate() {
-            let (p, linkage) = g.assign(i, a, |j| appearances.get(j));
+            let (p, linkage) = g.assign(&HopKey::of(a));
             if p == packets.len() {
                 packets.push(Packet {
                     hops: Vec::new(),

@@ -304,7 +304,7 @@ mod tests {
     #[test]
     fn packet_event_fields_are_where_the_layout_says() {
         let mut p = Vec::new();
-        p.extend_from_slice(&(30u64 << 48 | 5165).to_le_bytes());
+        p.extend_from_slice(&8_444_249_301_423_149u64.to_le_bytes());
         for v in [1u16, 0, 3, 3, 49, 0, 1] {
             p.extend_from_slice(&v.to_le_bytes());
         }
@@ -315,6 +315,7 @@ mod tests {
         p.extend_from_slice(&[0x45, 0, 0, 20]);
         let a = decode_packet(EVENT_DROP, &p, EventOrigin::default(), 7).unwrap();
         assert_eq!(a.group_id, Some(8_444_249_301_423_149));
+        assert_eq!(a.group_id.unwrap() >> 48, 30, "top 16 bits are the CPU");
         assert_eq!(
             (a.direction, a.packet_type, a.component_id, a.filter_id),
             (Some(3), Some(3), Some(49), Some(1))

@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod events;
+pub mod frame;
 pub mod text;
 
 /// Microsoft-Windows-PktMon provider GUID {4d4f80d9-c8bd-4d73-bb5b-19c90402c5ac}, as stored on disk.

@@ -1,0 +1,14 @@
+//! Wireshark plugin for Windows Packet Monitor captures: PktMon metadata as
+//! filterable `pktmon.*` fields, drops as expert info, and every packet's
+//! path through the stack linked frame to frame.
+//!
+//! `unsafe` lives only in [`ffi`]; the metadata parser, the drop-reason
+//! catalog and the grouping of appearances into packets are the analyzer
+//! library's, shared with `pktmon-analyzer`.
+
+#![deny(unsafe_code)]
+
+pub mod fields;
+#[allow(unsafe_code)]
+mod ffi;
+pub mod state;

@@ -1,0 +1,125 @@
+//! Finds Wireshark with pkg-config, generates bindings for exactly the
+//! installed headers (the epan API moves between minor versions), compiles
+//! the C helpers, and tells dependents which minor version they build for.
+//!
+//! `WIRESHARK_SYS_SYSROOT=/path` takes headers and the pkg-config file from a
+//! root filesystem (for example a Debian 13 chroot) instead of this system's,
+//! and then does not link libwireshark (tshark resolves those symbols when it
+//! loads the plugin).
+
+use std::env;
+use std::path::{Path, PathBuf};
+
+const MISSING: &str = "\n\nwireshark-sys: the Wireshark development files were not found (pkg-config wireshark >= 4.0).\n\
+Install them, then build again:\n\
+  Debian/Ubuntu:  apt-get install libwireshark-dev libglib2.0-dev libclang-dev pkg-config\n\
+  Fedora:         dnf install wireshark-devel glib2-devel clang-devel pkgconf\n\
+  macOS:          brew install wireshark pkg-config llvm   (and set PKG_CONFIG_PATH to Wireshark's lib/pkgconfig)\n\
+  Windows:        see the README, section \"Building the plugin on Windows\"\n\
+Or build only the analyzer: cargo build -p pktmon-analyzer\n";
+
+fn main() {
+    println!("cargo:rerun-if-changed=wrapper.h");
+    println!("cargo:rerun-if-changed=src/helpers.c");
+    println!("cargo:rerun-if-changed=src/helpers.h");
+    println!("cargo:rerun-if-env-changed=WIRESHARK_SYS_SYSROOT");
+    println!("cargo::rustc-check-cfg=cfg(ws_minor, values(\"0\", \"2\", \"4\", \"6\"))");
+
+    let sysroot = env::var_os("WIRESHARK_SYS_SYSROOT").map(PathBuf::from);
+    let (include_paths, version) = match &sysroot {
+        Some(root) => from_sysroot(root),
+        None => from_system(),
+    };
+    let (major, minor) = parse_version(&version);
+    if major != 4 || !(0..=6).contains(&minor) {
+        println!("cargo:warning=wireshark-sys: Wireshark {version} is outside the tested 4.0 to 4.6 range");
+    }
+    println!("cargo:rustc-cfg=ws_minor=\"{minor}\"");
+    println!("cargo:version={version}");
+    println!("cargo:minor={minor}");
+
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let mut cc = cc::Build::new();
+    cc.file("src/helpers.c").warnings(true).flag_if_supported("-Wno-deprecated-declarations");
+    for p in &include_paths {
+        cc.include(p);
+    }
+    cc.compile("pktmon_wireshark_helpers");
+
+    let mut b = bindgen::Builder::default()
+        .header("wrapper.h")
+        .allowlist_function(
+            "proto_register_protocol|proto_register_field_array|proto_register_subtree_array|proto_register_plugin\
+             |proto_registrar_get_id_byname|create_dissector_handle|register_postdissector\
+             |expert_register_protocol|expert_register_field_array|register_init_routine|register_cleanup_routine\
+             |register_tap|register_tap_listener|remove_tap_listener|register_stat_tap_ui|epan_get_version\
+             |pktmon_.*|g_string_free",
+        )
+        .allowlist_type(
+            "hf_register_info|header_field_info|ei_register_info|expert_field|proto_plugin|packet_info|tvbuff_t\
+             |proto_tree|proto_node|ftenum|field_display_e|hf_ref_type|stat_tap_ui|register_stat_group_t\
+             |tap_packet_status|pktmon_.*|epan_dissect_t|tap_flags_t|GString",
+        )
+        .allowlist_var(
+            "ENC_.*|BASE_.*|PI_.*|WIRESHARK_VERSION_.*|PKTMON_.*|TL_REQUIRES_NOTHING|REGISTER_STAT_GROUP_.*|TAP_PACKET_.*|WTAP_ENCAP_.*",
+        )
+        .default_enum_style(bindgen::EnumVariation::Consts)
+        .layout_tests(false)
+        .generate_comments(false)
+        .clang_arg("-Wno-everything");
+    for p in &include_paths {
+        b = b.clang_arg(format!("-I{}", p.display()));
+    }
+    let bindings = b.generate().unwrap_or_else(|e| panic!("wireshark-sys: bindgen failed: {e}{MISSING}"));
+    bindings.write_to_file(out.join("bindings.rs")).expect("write bindings");
+}
+
+fn from_system() -> (Vec<PathBuf>, String) {
+    let lib = pkg_config::Config::new()
+        .atleast_version("4.0")
+        .cargo_metadata(false)
+        .probe("wireshark")
+        .unwrap_or_else(|e| panic!("{e}{MISSING}"));
+    for p in &lib.link_paths {
+        println!("cargo:rustc-link-search=native={}", p.display());
+    }
+    for l in &lib.libs {
+        println!("cargo:rustc-link-lib=dylib={l}");
+    }
+    // wiretap is not in wireshark.pc but the comment and option accessors live there.
+    println!("cargo:rustc-link-lib=dylib=wiretap");
+    (lib.include_paths, lib.version)
+}
+
+fn from_sysroot(root: &Path) -> (Vec<PathBuf>, String) {
+    let include = root.join("usr/include");
+    let ws = include.join("wireshark");
+    let version_h = std::fs::read_to_string(ws.join("ws_version.h"))
+        .unwrap_or_else(|e| panic!("wireshark-sys: {}/ws_version.h: {e}{MISSING}", ws.display()));
+    let num = |name: &str| {
+        version_h
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("#define {name} ")))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| "0".into())
+    };
+    let version = format!(
+        "{}.{}.{}",
+        num("WIRESHARK_VERSION_MAJOR"),
+        num("WIRESHARK_VERSION_MINOR"),
+        num("WIRESHARK_VERSION_MICRO")
+    );
+    let glib_config = std::fs::read_dir(root.join("usr/lib"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("glib-2.0/include"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("wireshark-sys: no glib-2.0 include directory in {}", root.display()));
+    (vec![ws, include.join("glib-2.0"), glib_config], version)
+}
+
+fn parse_version(v: &str) -> (u32, u32) {
+    let mut it = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (it.next().unwrap_or(0), it.next().unwrap_or(0))
+}
