@@ -73,6 +73,18 @@ pub struct HopKey {
 }
 
 impl HopKey {
+    /// Which packet of its PktGroupId this is: PktNumber when the source has
+    /// it; otherwise (etl2pcapng keeps only the group id) the payload
+    /// fingerprint tells the packets of one NET_BUFFER_LIST apart.
+    fn member(&self) -> u64 {
+        match self.pkt_number {
+            Some(n) => n as u64,
+            None => (1 << 63) | (self.fingerprint >> 1),
+        }
+    }
+}
+
+impl HopKey {
     pub fn of(a: &Appearance) -> HopKey {
         let net = network_bytes(a);
         let n = net.len().min(FINGERPRINT_BYTES);
@@ -102,12 +114,11 @@ impl HopKey {
 pub struct Grouper {
     os_build: Option<u32>,
     packets: Vec<OpenPacket>,
-    by_shared_id: HashMap<(u64, u16), usize>,
-    /// (PktGroupId, PktNumber) → (packet, key) of the latest event with it.
-    by_group_id: HashMap<(u64, u16), (usize, HopKey)>,
+    by_shared_id: HashMap<(u64, u64), usize>,
+    /// (PktGroupId, member) → (packet, key) of the latest event with it.
+    by_group_id: HashMap<(u64, u64), (usize, HopKey)>,
     by_content: HashMap<u64, usize>,
     saw_nonzero_appearance: bool,
-    saw_zero_appearance_flow: bool,
 }
 
 /// Offset of the network-layer header inside a payload of this link type.
@@ -160,10 +171,14 @@ impl Grouper {
         }
     }
 
+    /// Whether hops are chained by consecutive ids. Without the build number
+    /// (pcapng), any appearance number above 0 shows a build that shares ids;
+    /// otherwise chaining is tried, and the payload match keeps it from
+    /// linking different packets that merely follow each other on a CPU.
     fn chain_mode(&self) -> bool {
         match self.os_build {
             Some(b) => b >= FIRST_PER_EVENT_ID_BUILD,
-            None => self.saw_zero_appearance_flow && !self.saw_nonzero_appearance,
+            None => !self.saw_nonzero_appearance,
         }
     }
 
@@ -182,16 +197,12 @@ impl Grouper {
 
     /// Assigns the next appearance (given in time order) to a packet.
     pub fn assign(&mut self, k: &HopKey) -> (usize, Linkage) {
-        if let Some(app) = k.appearance {
-            if app > 0 {
-                self.saw_nonzero_appearance = true;
-            } else if !k.is_drop {
-                self.saw_zero_appearance_flow = true;
-            }
+        if k.appearance.is_some_and(|a| a > 0) {
+            self.saw_nonzero_appearance = true;
         }
         let (packet, linkage) = match k.group_id {
             Some(g) => {
-                let key = (g, k.pkt_number.unwrap_or(0));
+                let key = (g, k.member());
                 let shared = self.by_shared_id.get(&key).copied().filter(|&p| self.joinable(p, k.time, SHARED_WINDOW));
                 let chained = || -> Option<usize> {
                     if !self.chain_mode() || g & 0xFFFF_FFFF_FFFF == 0 {

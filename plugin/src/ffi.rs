@@ -226,7 +226,8 @@ fn analyse(input: &ws::pktmon_frame_in) -> Option<Dissection> {
         reported_len: input.reported_len,
         comments,
         packet_id: (input.has_packet_id != 0).then_some(input.packet_id),
-        verdict: input.has_verdict != 0,
+        verdict: input.has_verdict != 0
+            && pktmon::pktmon::frame::verdict_is_drop(input.verdict_type as u8, Some(input.verdict_value)),
         flags: (input.has_flags != 0).then_some(input.flags),
     };
     let mut state = STATE.lock().ok()?;

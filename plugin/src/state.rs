@@ -31,6 +31,7 @@ pub struct FrameInput<'a> {
     pub reported_len: u32,
     pub comments: Vec<&'a str>,
     pub packet_id: Option<u64>,
+    /// The frame has an epb_verdict that says it was dropped.
     pub verdict: bool,
     pub flags: Option<u32>,
 }
@@ -149,7 +150,9 @@ impl CaptureState {
             packet_id: f.packet_id,
             verdict: f.verdict,
             flags: f.flags,
+            process_thread: None,
             interface_id: f.interface_id,
+            interface_component: None,
         };
         let (a, source) = appearance_from_frame(&facts, &self.catalog);
         if source == MetadataSource::None {

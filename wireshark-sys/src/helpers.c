@@ -52,7 +52,16 @@ void pktmon_read_frame(packet_info *pinfo, tvbuff_t *tvb, pktmon_frame_in *in)
         in->has_flags = 1;
         in->flags = flags;
     }
-    in->has_verdict = wtap_block_count_option(block, OPT_PKT_VERDICT) > 0;
+    packet_verdict_opt_t verdict;
+    if (wtap_block_get_nth_packet_verdict_option_value(block, OPT_PKT_VERDICT, 0, &verdict) == WTAP_OPTTYPE_SUCCESS) {
+        /* A shallow copy: nothing here is ours to free. */
+        in->has_verdict = 1;
+        in->verdict_type = (int)verdict.type;
+        if (verdict.type == packet_verdict_linux_ebpf_tc)
+            in->verdict_value = verdict.data.verdict_linux_ebpf_tc;
+        else if (verdict.type == packet_verdict_linux_ebpf_xdp)
+            in->verdict_value = verdict.data.verdict_linux_ebpf_xdp;
+    }
 }
 
 int pktmon_add_items(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, int proto, int ett, const char *summary,

@@ -33,6 +33,8 @@ typedef struct pktmon_frame_in {
     int has_packet_id;
     uint64_t packet_id;
     int has_verdict;
+    int verdict_type;       /* packet_verdict_type_e: 0 hardware, 1 eBPF TC, 2 eBPF XDP */
+    uint64_t verdict_value; /* the eBPF action (TC or XDP) */
     int has_flags;
     uint32_t flags;
     int encapsulation;

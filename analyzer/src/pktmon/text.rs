@@ -163,6 +163,10 @@ pub struct PacketLine {
     pub drop_location: Option<u32>,
     pub original_size: Option<u32>,
     pub logged_size: Option<u32>,
+    /// Fields that were present but whose value did not parse (English label
+    /// names, e.g. `"OriginalSize"`), so a reader can tell a garbled line from
+    /// an abbreviated one that simply lacks the field.
+    pub invalid: Vec<&'static str>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -178,6 +182,35 @@ enum Field {
     Location,
     OriginalSize,
     LoggedSize,
+}
+
+impl Field {
+    /// The English label of the field, for messages about it.
+    fn name(self) -> &'static str {
+        match self {
+            Field::GroupId => "PktGroupId",
+            Field::PktNumber => "PktNumber",
+            Field::Appearance => "Appearance",
+            Field::Direction => "Direction",
+            Field::Type => "Type",
+            Field::Component => "Component",
+            Field::Edge => "Edge",
+            Field::Filter => "Filter",
+            Field::Location => "DropLocation",
+            Field::OriginalSize => "OriginalSize",
+            Field::LoggedSize => "LoggedSize",
+        }
+    }
+}
+
+/// Parses a numeric field value; a value that does not parse is recorded in
+/// `invalid` (by the field's English name) and gives `None`.
+fn number<T: std::str::FromStr>(text: &str, field: Field, invalid: &mut Vec<&'static str>) -> Option<T> {
+    let value = text.parse().ok();
+    if value.is_none() {
+        invalid.push(field.name());
+    }
+    value
 }
 
 fn english_label(label: &str) -> Option<Field> {
@@ -235,7 +268,7 @@ pub fn parse_packet_message(message: &str) -> Option<PacketLine> {
     let items: Vec<&str> = items_text.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
     let has_edge_label = items.iter().any(|i| i.split_whitespace().next() == Some("Edge"));
     // Positional order of the templates.
-    let order: &[Field] = if !line.is_drop || has_edge_label || (line.is_drop && items.len() >= 11) {
+    let order: &[Field] = if !line.is_drop || has_edge_label || items.len() >= 11 {
         &[
             Field::GroupId,
             Field::PktNumber,
@@ -284,21 +317,24 @@ pub fn parse_packet_message(message: &str) -> Option<PacketLine> {
         };
         match field {
             Field::GroupId => line.group_id = last.parse().ok(),
-            Field::PktNumber => line.pkt_number = last.parse().ok(),
-            Field::Appearance => line.appearance = last.parse().ok(),
+            Field::PktNumber => line.pkt_number = number(last, field, &mut line.invalid),
+            Field::Appearance => line.appearance = number(last, field, &mut line.invalid),
             Field::Direction => line.direction = text_value(),
             Field::Type => line.packet_type = text_value(),
-            Field::Component => line.component_id = last.parse().ok(),
-            Field::Edge => line.edge_id = last.parse().ok(),
-            Field::Filter => line.filter_id = last.parse().ok(),
+            Field::Component => line.component_id = number(last, field, &mut line.invalid),
+            Field::Edge => line.edge_id = number(last, field, &mut line.invalid),
+            Field::Filter => line.filter_id = number(last, field, &mut line.invalid),
             Field::Location => {
                 line.drop_location = last
                     .strip_prefix("0x")
                     .or_else(|| last.strip_prefix("0X"))
-                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .and_then(|h| u32::from_str_radix(h, 16).ok());
+                if line.drop_location.is_none() {
+                    line.invalid.push(field.name());
+                }
             }
-            Field::OriginalSize => line.original_size = last.parse().ok(),
-            Field::LoggedSize => line.logged_size = last.parse().ok(),
+            Field::OriginalSize => line.original_size = number(last, field, &mut line.invalid),
+            Field::LoggedSize => line.logged_size = number(last, field, &mut line.invalid),
         }
     }
     line.group_id?;
@@ -374,5 +410,21 @@ mod tests {
         assert_eq!(m.direction.as_deref(), Some("Rx"));
         assert_eq!(m.drop_reason.as_deref(), Some("INET: transport endpoint was not found"));
         assert!(parse_packet_message("Component 141, Type HTTP Protocol , Name http.sys, HTTP ").is_none());
+    }
+
+    #[test]
+    fn names_fields_that_are_present_but_unreadable() {
+        let m = parse_packet_message("PktGroupId 1, PktNumber 1, Appearance 1, Direction Tx , Type Ethernet , Component 8x4, Edge 1, Filter 0, OriginalSize 54, LoggedSize 54 ").unwrap();
+        assert_eq!(m.invalid, ["Component"]);
+        assert_eq!(m.component_id, None);
+        let m = parse_packet_message("Drop: PktGroupId 1, Direction Rx, DropReason 5, DropLocation 0xZZ").unwrap();
+        assert_eq!(m.invalid, ["DropLocation"]);
+        // Absent fields are not unreadable ones.
+        let m = parse_packet_message(
+            "Drop: PktGroupId 53, Direction Rx, Type IP, DropReason INET: transport endpoint was not found",
+        )
+        .unwrap();
+        assert!(m.invalid.is_empty());
+        assert_eq!(m.original_size, None);
     }
 }

@@ -201,11 +201,9 @@ impl Drop for PcapngConverter {
 impl RecordSink for PcapngConverter {
     fn record(&mut self, ctx: &Context<'_>, record: Record) {
         match record {
-            Record::Packet(a) => {
-                if self.error.is_none() {
-                    if let Err(e) = self.write_packet(ctx, &a) {
-                        self.error = Some(e);
-                    }
+            Record::Packet(a) if self.error.is_none() => {
+                if let Err(e) = self.write_packet(ctx, &a) {
+                    self.error = Some(e);
                 }
             }
             Record::Component(c) => self.components.add_component(c),

@@ -1,0 +1,429 @@
+//! The Wireshark plugin inside a real tshark, run as an unprivileged user
+//! (tshark ignores personal plugins as root).
+
+use std::collections::BTreeMap;
+
+use pktmon::model::{Appearance, LinkType};
+use pktmon::packets::Paths;
+use pktmon::sink::pcapng_blocks::*;
+use pktmon_tests::*;
+
+const ISSUE_FIELDS: [&str; 27] = [
+    "pktmon.group_id",
+    "pktmon.pkt_number",
+    "pktmon.appearance",
+    "pktmon.direction",
+    "pktmon.packet_type",
+    "pktmon.component_id",
+    "pktmon.component_name",
+    "pktmon.component_description",
+    "pktmon.edge_id",
+    "pktmon.filter_id",
+    "pktmon.original_size",
+    "pktmon.logged_size",
+    "pktmon.drop",
+    "pktmon.drop_reason",
+    "pktmon.drop_reason_code",
+    "pktmon.drop_location",
+    "pktmon.drop_category",
+    "pktmon.first_frame",
+    "pktmon.prev_frame",
+    "pktmon.next_frame",
+    "pktmon.last_frame",
+    "pktmon.appearance_count",
+    "pktmon.delta_from_first",
+    "pktmon.dropped_in_frame",
+    "pktmon.duplicate",
+    "pktmon.hop",
+    "pktmon.drop_location_name",
+];
+
+#[test]
+fn tshark_loads_the_plugin_and_lists_every_field() {
+    let Some(home) = PluginHome::new("fields") else { return };
+    let plugins = stdout(&home.tshark(&["-G", "plugins"]));
+    assert!(plugins.lines().any(|l| l.starts_with("pktmon.so") && l.contains("dissector")), "{plugins}");
+    let protocols = stdout(&home.tshark(&["-G", "protocols"]));
+    assert!(protocols.lines().any(|l| l == "PktMon\tPktMon\tpktmon"), "protocol not registered");
+    let fields = stdout(&home.tshark(&["-G", "fields"]));
+    let registered: Vec<&str> = fields.lines().filter_map(|l| l.split('\t').nth(2)).collect();
+    for f in ISSUE_FIELDS {
+        assert!(registered.contains(&f), "{f} missing from tshark -G fields");
+    }
+    // Forward references say they need two passes.
+    let next = fields.lines().find(|l| l.split('\t').nth(2) == Some("pktmon.next_frame")).unwrap();
+    assert!(next.contains("tshark -2"), "{next}");
+    // Without the plugin none of this exists: the check above could fail.
+    let bare = stdout(&home.tshark_without_plugin(&["-G", "protocols"]));
+    assert!(!bare.lines().any(|l| l.ends_with("\tpktmon")));
+}
+
+#[test]
+fn finguard_drops_are_28_frames_with_the_corpus_reasons_locations_and_components() {
+    let Some(etl) = corpus("finguard-PktMon.etl") else { return };
+    let Some(home) = PluginHome::new("finguard") else { return };
+    let pcap = home.convert(&etl, "finguard.pcapng");
+    let out = home.tshark(&[
+        "-r",
+        pcap.to_str().unwrap(),
+        "-Y",
+        "pktmon.drop",
+        "-T",
+        "fields",
+        "-e",
+        "pktmon.drop_reason_code",
+        "-e",
+        "pktmon.drop_reason",
+        "-e",
+        "pktmon.drop_location",
+        "-e",
+        "pktmon.component_id",
+        "-e",
+        "pktmon.component_name",
+        "-e",
+        "pktmon.component_description",
+        "-e",
+        "pktmon.drop_category",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = field_rows(&out);
+    assert_eq!(rows.len(), 28);
+    let mut counts: BTreeMap<(String, String, String, String), u32> = BTreeMap::new();
+    for r in &rows {
+        *counts.entry((r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone())).or_default() += 1;
+        match r[3].as_str() {
+            "101" => assert_eq!((r[4].as_str(), r[5].as_str()), ("tcpip.sys", "TCP/IPv4 - L3/L4")),
+            "12" => assert_eq!(r[4], "rtwlane601.sys"),
+            other => panic!("unexpected component {other}"),
+        }
+    }
+    let want = [
+        ("918", "Arbitration unhandled", "0xe0004134", "101", 6),
+        ("1204", "INET: transport endpoint was not found", "0xe0004500", "101", 6),
+        ("1204", "INET: transport endpoint was not found", "0xe0004704", "101", 6),
+        ("1210", "INET: received RST", "0xe000450a", "101", 6),
+        ("204", "Unsupported EtherType", "0xe0001007", "12", 2),
+        ("1210", "INET: received RST", "0xe0004516", "101", 1),
+        ("1217", "INET: duplicate segment", "0xe0004513", "101", 1),
+    ];
+    let want: BTreeMap<(String, String, String, String), u32> = want
+        .iter()
+        .map(|&(c, t, l, comp, n)| ((c.into(), t.into(), l.into(), comp.into()), n))
+        .collect();
+    assert_eq!(counts, want);
+    // 1204 is a local "unreachable" cause.
+    assert!(rows.iter().filter(|r| r[0] == "1204").all(|r| r[6] == "unreachable"));
+
+    // Expert info and the Info column.
+    let expert = stdout(&home.tshark(&["-r", pcap.to_str().unwrap(), "-q", "-z", "expert,warn"]));
+    assert!(expert.contains("Dropped by tcpip.sys: INET: transport endpoint was not found"), "{expert}");
+    let summary = stdout(&home.tshark(&["-r", pcap.to_str().unwrap(), "-Y", "pktmon.drop_reason_code == 204"]));
+    assert_eq!(summary.matches("[PktMon drop: Unsupported EtherType @ rtwlane601.sys]").count(), 2, "{summary}");
+
+    // The statistics tap: drops per reason × component.
+    let tap = stdout(&home.tshark(&["-r", pcap.to_str().unwrap(), "-q", "-z", "pktmon,drops"]));
+    let line = |reason: &str, comp: &str| {
+        tap.lines()
+            .find(|l| l.starts_with(reason) && l.contains(comp))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|n| n.parse::<u32>().ok())
+    };
+    assert_eq!(line("INET: transport endpoint was not found", "tcpip.sys"), Some(12), "{tap}");
+    assert_eq!(line("Unsupported EtherType", "rtwlane601.sys"), Some(2), "{tap}");
+    assert_eq!(line("Total", ""), Some(28), "{tap}");
+}
+
+/// Asserts two tables are equal, naming the first row that differs.
+fn same_rows(a: &[Vec<String>], b: &[Vec<String>], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: row counts");
+    if let Some((i, (x, y))) = a.iter().zip(b).enumerate().find(|(_, (x, y))| x != y) {
+        panic!("{what}: row {} differs:\n  {x:?}\n  {y:?}", i + 1);
+    }
+}
+
+/// Path fields of every frame as tshark -2 prints them.
+fn path_fields(home: &PluginHome, pcap: &std::path::Path) -> Vec<Vec<String>> {
+    let out = home.tshark(&[
+        "-2",
+        "-r",
+        pcap.to_str().unwrap(),
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+        "-e",
+        "pktmon.first_frame",
+        "-e",
+        "pktmon.prev_frame",
+        "-e",
+        "pktmon.next_frame",
+        "-e",
+        "pktmon.last_frame",
+        "-e",
+        "pktmon.appearance_count",
+        "-e",
+        "pktmon.duplicate",
+        "-e",
+        "pktmon.dropped_in_frame",
+        "-e",
+        "pktmon.group_id",
+        "-e",
+        "pktmon.drop",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    field_rows(&out)
+}
+
+/// The same fields computed by the analyzer library from the ETL itself.
+fn expected_paths(appearances: &[Appearance], build: Option<u32>) -> Vec<Vec<String>> {
+    let paths = Paths::build(appearances, build);
+    appearances
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let (p, hop) = paths.position[i];
+            let pkt = &paths.packets[p];
+            let frame = |k: usize| (pkt.hops[k].appearance + 1).to_string();
+            vec![
+                (i + 1).to_string(),
+                frame(0),
+                if hop > 0 { frame(hop - 1) } else { String::new() },
+                if hop + 1 < pkt.hops.len() { frame(hop + 1) } else { String::new() },
+                frame(pkt.hops.len() - 1),
+                pkt.hops.len().to_string(),
+                if hop > 0 { "1".into() } else { String::new() },
+                pkt.dropped_at.map(|d| (d + 1).to_string()).unwrap_or_default(),
+                a.group_id.map(|g| g.to_string()).unwrap_or_default(),
+                if a.is_drop() { "1".into() } else { String::new() },
+            ]
+        })
+        .collect()
+}
+
+#[test]
+fn demikernel_shows_each_of_its_38_packets_once_and_paths_agree_with_the_etl() {
+    let Some(home) = PluginHome::new("demikernel") else { return };
+    let etl = capture("demikernel-PktMon.etl");
+    let pcap = home.convert(&etl, "demikernel.pcapng");
+    let once = home.tshark(&["-2", "-r", pcap.to_str().unwrap(), "-Y", "!pktmon.duplicate"]);
+    assert_eq!(stdout(&once).lines().count(), 38);
+    let all = home.tshark(&["-2", "-r", pcap.to_str().unwrap(), "-Y", "pktmon"]);
+    assert_eq!(stdout(&all).lines().count(), 114);
+    let capture = pktmon::source::read_capture(&etl).unwrap();
+    same_rows(&path_fields(&home, &pcap), &expected_paths(&capture.appearances, capture.info.os_build), "demikernel");
+    // tshark's booleans print as 1; the path of frame 3's packet runs over 4 components.
+    let rows = path_fields(&home, &pcap);
+    assert_eq!(rows[2][5], "4");
+}
+
+#[test]
+fn finguard_paths_on_a_24h2_build_agree_with_the_etl() {
+    let Some(etl) = corpus("finguard-PktMon.etl") else { return };
+    let Some(home) = PluginHome::new("finguard-paths") else { return };
+    let pcap = home.convert(&etl, "finguard.pcapng");
+    let capture = pktmon::source::read_capture(&etl).unwrap();
+    let expected = expected_paths(&capture.appearances, capture.info.os_build);
+    same_rows(&path_fields(&home, &pcap), &expected, "finguard");
+    // Every event has its own PktGroupId on 26200, yet packets are linked.
+    let packets = expected.iter().filter(|r| r[6].is_empty()).count();
+    assert!(packets < 406 * 9 / 10, "{packets} packets: hops were not chained");
+}
+
+/// Writes `appearances` as microsoft/etl2pcapng would (IDB per component,
+/// packet id, verdict, no comments) or with PktMon lines in comments only.
+fn write_variant(capture: &pktmon::Capture, etl2pcapng_style: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_shb(&mut out, &Options::default()).unwrap();
+    let mut interfaces: Vec<(Option<u16>, LinkType)> = Vec::new();
+    let ctx = pktmon::model::Context {
+        info: &capture.info,
+        catalog: &capture.catalog,
+        schemas: &Default::default(),
+    };
+    let mut blocks = Vec::new();
+    for a in &capture.appearances {
+        let key = if etl2pcapng_style { (a.component_id, a.link_type) } else { (None, a.link_type) };
+        let iface = match interfaces.iter().position(|k| *k == key) {
+            Some(i) => i,
+            None => {
+                interfaces.push(key);
+                let mut o = Options::default();
+                if let Some(c) = key.0.and_then(|id| capture.components.get(id)) {
+                    o.add_str(IF_NAME, &c.name);
+                    o.add_str(IF_DESCRIPTION, &c.description);
+                }
+                o.add(IF_TSRESOL, &[7]);
+                write_idb(&mut blocks, key.1.pcap_linktype(), 65535, &o).unwrap();
+                interfaces.len() - 1
+            }
+        };
+        let mut o = Options::default();
+        if etl2pcapng_style {
+            o.add(EPB_PACKETID, &a.group_id.unwrap().to_le_bytes());
+            if a.is_drop() {
+                o.add(EPB_VERDICT, &VERDICT_XDP_DROP);
+            }
+        } else {
+            let line = pktmon::sink::txt::render_line(a, &ctx, None);
+            o.add_str(OPT_COMMENT, &line);
+        }
+        let ts = pktmon::time::unix_ticks_100ns(a.time) as u64;
+        write_epb(&mut blocks, iface as u32, ts, a.original_size, &a.payload, &o).unwrap();
+    }
+    out.extend_from_slice(&blocks);
+    out
+}
+
+#[test]
+fn the_same_events_written_three_ways_give_the_same_field_values() {
+    let Some(home) = PluginHome::new("three-ways") else { return };
+    let mut etls = vec![capture("demikernel-PktMon.etl")];
+    etls.extend(corpus("finguard-PktMon.etl"));
+    for etl in etls {
+        let capture = pktmon::source::read_capture(&etl).unwrap();
+        let converted = home.convert(&etl, "converted.pcapng");
+        let etl2pcapng = home.dir.path("etl2pcapng.pcapng");
+        std::fs::write(&etl2pcapng, write_variant(&capture, true)).unwrap();
+        let comments = home.dir.path("comments.pcapng");
+        std::fs::write(&comments, write_variant(&capture, false)).unwrap();
+        home.make_readable();
+        let a = path_fields(&home, &converted);
+        let b = path_fields(&home, &etl2pcapng);
+        let c = path_fields(&home, &comments);
+        assert_eq!(a.len(), capture.appearances.len());
+        // Paths, group ids and drops are carried by all three.
+        same_rows(&a, &b, &format!("{}: converter vs etl2pcapng-style", etl.display()));
+        same_rows(&a, &c, &format!("{}: converter vs comment-only", etl.display()));
+        // Direction and reason are carried by comments only; component names by interfaces only.
+        let fields = |p: &std::path::Path| {
+            field_rows(&home.tshark(&[
+                "-r",
+                p.to_str().unwrap(),
+                "-T",
+                "fields",
+                "-e",
+                "pktmon.direction",
+                "-e",
+                "pktmon.drop_reason",
+                "-e",
+                "pktmon.component_name",
+                "-e",
+                "pktmon.component_id",
+            ]))
+        };
+        let (fa, fb, fc) = (fields(&converted), fields(&etl2pcapng), fields(&comments));
+        for i in 0..fa.len() {
+            assert_eq!(fa[i][0], fc[i][0], "direction, frame {}", i + 1);
+            assert_eq!(fa[i][1], fc[i][1], "drop reason, frame {}", i + 1);
+            assert_eq!(fa[i][3], fc[i][3], "component id, frame {}", i + 1);
+            assert_eq!(fa[i][2], fb[i][2], "component name, frame {}", i + 1);
+            assert!(fb[i][0].is_empty() && fb[i][1].is_empty(), "etl2pcapng carries no direction or reason");
+        }
+    }
+}
+
+#[test]
+fn plain_pktmon_etl2pcap_output_gets_one_note_and_no_guessing() {
+    let Some(home) = PluginHome::new("plain") else { return };
+    let cap = home.dir.path("plain.cap");
+    std::fs::copy(capture("demikernel-PktMon.cap"), &cap).unwrap();
+    home.make_readable();
+    let out = home.tshark(&["-r", cap.to_str().unwrap(), "-q", "-z", "expert,note"]);
+    let text = stdout(&out);
+    assert!(text.contains("no PktMon metadata"), "{text}");
+    let fields = stdout(&home.tshark(&["-r", cap.to_str().unwrap(), "-Y", "pktmon.group_id || pktmon.drop"]));
+    assert_eq!(fields.lines().count(), 0, "no fields may be invented: {fields}");
+    let notes = stdout(&home.tshark(&["-r", cap.to_str().unwrap(), "-Y", "pktmon"]));
+    assert_eq!(notes.lines().count(), 1, "the note is said once: {notes}");
+}
+
+#[test]
+fn corrupted_captures_crash_tshark_with_the_plugin_no_more_than_without() {
+    let Some(etl) = corpus("finguard-PktMon.etl") else { return };
+    let Some(home) = PluginHome::new("fuzz") else { return };
+    let pcap = home.convert(&etl, "base.pcapng");
+    let variants = 500;
+    let crashed = |o: &std::process::Output| {
+        use std::os::unix::process::ExitStatusExt;
+        o.status.signal().is_some() || !matches!(o.status.code(), Some(0) | Some(2))
+    };
+    let work: Vec<u32> = (0..variants).collect();
+    let results: Vec<(u32, bool, bool)> = std::thread::scope(|s| {
+        let chunks: Vec<_> = work
+            .chunks(variants as usize / 2)
+            .map(|chunk| {
+                let home = &home;
+                let pcap = &pcap;
+                s.spawn(move || {
+                    let mut res = Vec::new();
+                    for &seed in chunk {
+                        let v = home.dir.path(&format!("v{seed}.pcapng"));
+                        let st = std::process::Command::new("editcap")
+                            .args(["-E", "0.02", "--seed", &seed.to_string()])
+                            .arg(pcap)
+                            .arg(&v)
+                            .output()
+                            .expect("editcap runs");
+                        assert!(st.status.success() || v.exists(), "editcap failed: {}", stderr(&st));
+                        let _ = std::process::Command::new("chmod").arg("a+r").arg(&v).status();
+                        let args = ["-2", "-r", v.to_str().unwrap(), "-V"];
+                        let with = home.tshark(&args);
+                        let with_crash = crashed(&with);
+                        // Only a crash needs the comparison run.
+                        let without_crash = with_crash && crashed(&home.tshark_without_plugin(&args));
+                        let _ = std::fs::remove_file(&v);
+                        res.push((seed, with_crash, without_crash));
+                    }
+                    res
+                })
+            })
+            .collect();
+        chunks.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(results.len(), variants as usize);
+    let plugin_only: Vec<u32> = results.iter().filter(|(_, w, wo)| *w && !*wo).map(|(s, _, _)| *s).collect();
+    assert!(plugin_only.is_empty(), "tshark crashed with the plugin only on seeds {plugin_only:?}");
+}
+
+#[test]
+fn valgrind_sees_no_invalid_access_in_the_plugin() {
+    let Some(etl) = corpus("finguard-PktMon.etl") else { return };
+    if !std::path::Path::new("/usr/bin/valgrind").exists() {
+        eprintln!("skipped: valgrind is not installed");
+        return;
+    }
+    let Some(home) = PluginHome::new("valgrind") else { return };
+    let pcap = home.convert(&etl, "v.pcapng");
+    let log = home.dir.path("valgrind.log");
+    std::fs::write(&log, b"").unwrap();
+    home.make_readable();
+    let tshark = home.tshark.to_str().unwrap().to_string();
+    // Run valgrind around tshark as the same unprivileged user.
+    let is_root = std::process::Command::new("id").arg("-u").output().unwrap().stdout.starts_with(b"0");
+    let mut cmd = if is_root {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "env"]);
+        c.arg(format!("HOME={}", home.dir.path("home").display()));
+        c.arg("valgrind");
+        c
+    } else {
+        let mut c = std::process::Command::new("valgrind");
+        c.env("HOME", home.dir.path("home"));
+        c
+    };
+    let out = cmd
+        .arg(format!("--log-file={}", log.display()))
+        .args([&tshark, "-2", "-V", "-r", pcap.to_str().unwrap(), "-z", "pktmon,drops"])
+        .output()
+        .expect("valgrind runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Dropped by tcpip.sys"), "the plugin ran under valgrind");
+    let report = std::fs::read_to_string(&log).unwrap();
+    let invalid: Vec<&str> = report
+        .split("\n==")
+        .filter(|b| b.contains("Invalid read") || b.contains("Invalid write") || b.contains("uninitialised"))
+        .filter(|b| b.contains("pktmon"))
+        .collect();
+    assert!(invalid.is_empty(), "valgrind found problems in the plugin:\n{}", invalid.join("\n"));
+    assert!(report.contains("ERROR SUMMARY"), "valgrind wrote its summary");
+}
