@@ -36,13 +36,25 @@ impl<T> FfiCell<T> {
 
 #[no_mangle]
 #[used]
-pub static plugin_version: [c_char; 6] = [b'0' as c_char, b'.' as c_char, b'1' as c_char, b'.' as c_char, b'0' as c_char, 0];
+pub static plugin_version: [c_char; 6] = [
+    b'0' as c_char,
+    b'.' as c_char,
+    b'1' as c_char,
+    b'.' as c_char,
+    b'0' as c_char,
+    0,
+];
 #[no_mangle]
 #[used]
 pub static plugin_want_major: c_int = ws::WIRESHARK_VERSION_MAJOR as c_int;
 #[no_mangle]
 #[used]
 pub static plugin_want_minor: c_int = ws::WIRESHARK_VERSION_MINOR as c_int;
+
+/// Names the Wireshark version the plugin was built for (read by `pktmon-analyzer install-plugin`).
+#[no_mangle]
+#[used]
+pub static PKTMON_WIRESHARK_PLUGIN_FOR: [u8; 36] = crate::marker::marker();
 
 /// WS_PLUGIN_DESC_DISSECTOR | WS_PLUGIN_DESC_TAP_LISTENER (read by 4.2 and later; ignored by 4.0).
 #[no_mangle]
@@ -131,7 +143,13 @@ extern "C" fn register_protoinfo() {
             let mut ett = [ETT.as_ptr()];
             ws::proto_register_subtree_array(ett.as_mut_ptr() as *const *mut c_int, 1);
             let ei = Box::leak(Box::new([
-                expert(EI_DROP.get(), "pktmon.drop.expert", ws::PI_SEQUENCE, ws::PI_WARN, "Packet dropped (PktMon)"),
+                expert(
+                    EI_DROP.get(),
+                    "pktmon.drop.expert",
+                    ws::PI_SEQUENCE,
+                    ws::PI_WARN,
+                    "Packet dropped (PktMon)",
+                ),
                 expert(
                     EI_NO_METADATA.get(),
                     "pktmon.no_metadata",
@@ -284,7 +302,10 @@ unsafe extern "C" fn dissect(
             }
         })
         .collect();
-    let cstr = |s: &Option<String>| s.as_deref().map(|s| CString::new(s.replace('\0', "")).unwrap_or_default());
+    let cstr = |s: &Option<String>| {
+        s.as_deref()
+            .map(|s| CString::new(s.replace('\0', "")).unwrap_or_default())
+    };
     let summary = CString::new(d.summary.replace('\0', "")).unwrap_or_default();
     let expert_text = cstr(&d.drop_expert);
     let info = cstr(&d.info);
@@ -300,7 +321,11 @@ unsafe extern "C" fn dissect(
             summary.as_ptr(),
             items.as_ptr(),
             items.len() as u32,
-            if expert_text.is_some() { EI_DROP.get() } else { null_mut() },
+            if expert_text.is_some() {
+                EI_DROP.get()
+            } else {
+                null_mut()
+            },
             expert_text.as_ref().map_or(null(), |c| c.as_ptr()),
             info.as_ref().map_or(null(), |c| c.as_ptr()),
         );

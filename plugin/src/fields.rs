@@ -72,34 +72,214 @@ macro_rules! f {
 
 /// Every field, in registration order.
 pub const FIELDS: [FieldDef; 28] = [
-    f!(GroupId, "PktGroupId", "group_id", U64, "PktMon's packet group id (top 16 bits: the CPU; low 48: a per-CPU counter)"),
-    f!(PktNumber, "PktNumber", "pkt_number", U16, "Index of the packet within its NET_BUFFER_LIST group"),
-    f!(Appearance, "Appearance", "appearance", U16, "PktMon's appearance count of this event (0 on Windows 11 24H2 and later)"),
-    f!(Direction, "Direction", "direction", Str, "Direction tag: Rx/Tx at a NIC, In/Out at a component edge, Ingress/Egress at a vSwitch"),
-    f!(PacketType, "Packet type", "packet_type", Str, "Packet type as PktMon logged it (Ethernet, WiFi, IP, HTTP)"),
-    f!(ComponentId, "Component id", "component_id", U16, "PktMon component (driver instance) that logged the packet"),
-    f!(ComponentName, "Component name", "component_name", Str, "Driver of the component, e.g. tcpip.sys"),
-    f!(ComponentDescription, "Component description", "component_description", Str, "Description of the component, e.g. TCP/IPv4 - L3/L4"),
-    f!(EdgeId, "Edge id", "edge_id", U16, "Edge of the component the packet crossed (per component: Upper/Lower)"),
-    f!(FilterId, "Filter id", "filter_id", U16, "PktMon filter that matched (0: none)"),
-    f!(OriginalSize, "Original size", "original_size", U32, "Size of the packet on the wire"),
-    f!(LoggedSize, "Logged size", "logged_size", U32, "Bytes PktMon logged (pktmon start --pkt-size)"),
-    f!(Drop, "Dropped", "drop", Bool, "PktMon reported this packet dropped here (present on drops only)"),
-    f!(DropReason, "Drop reason", "drop_reason", Str, "Why the component dropped the packet (text as the capture has it)"),
-    f!(DropReasonCode, "Drop reason code", "drop_reason_code", U32, "PKTMON_DROP_REASON number, where the file carries it"),
-    f!(DropLocation, "Drop location", "drop_location", U32Hex, "PKTMON_DROP_LOCATION: the place in the driver that dropped it"),
-    f!(DropLocationName, "Drop location name", "drop_location_name", Str, "Symbolic name of the drop location"),
-    f!(DropCategory, "Drop category", "drop_category", Str, "policy, resources, address_resolution, no_route, invalid_packet, unreachable, session_loss, mtu or other"),
-    f!(FirstFrame, "First appearance", "first_frame", FrameNum, "Frame of this packet's first appearance"),
-    f!(PrevFrame, "Previous appearance", "prev_frame", FrameNum, "Frame of this packet's previous appearance on its path"),
-    f!(NextFrame, "Next appearance", "next_frame", FrameNum, concat!("Frame of this packet's next appearance on its path.", " Frames later in the file are known only with two passes (tshark -2, or the GUI).")),
-    f!(LastFrame, "Last appearance", "last_frame", FrameNum, concat!("Frame of this packet's last appearance.", " Frames later in the file are known only with two passes (tshark -2, or the GUI).")),
-    f!(AppearanceCount, "Appearances", "appearance_count", U32, concat!("How many times this packet was logged along its path.", " Frames later in the file are known only with two passes (tshark -2, or the GUI).")),
-    f!(Hop, "Hop", "hop", U32, "Position of this appearance on the packet's path (1 = first)"),
-    f!(DeltaFromFirst, "Time since first appearance", "delta_from_first", RelativeTime, "Latency from the packet's first appearance to this one"),
-    f!(DeltaFromPrev, "Time since previous appearance", "delta_from_prev", RelativeTime, "Per-hop latency: time from the previous appearance"),
-    f!(DroppedInFrame, "Dropped in frame", "dropped_in_frame", FrameNum, concat!("Frame where this packet was dropped.", " Frames later in the file are known only with two passes (tshark -2, or the GUI).")),
-    f!(Duplicate, "Duplicate appearance", "duplicate", Bool, "Present on every appearance but the first, so !pktmon.duplicate shows each packet once"),
+    f!(
+        GroupId,
+        "PktGroupId",
+        "group_id",
+        U64,
+        "PktMon's packet group id (top 16 bits: the CPU; low 48: a per-CPU counter)"
+    ),
+    f!(
+        PktNumber,
+        "PktNumber",
+        "pkt_number",
+        U16,
+        "Index of the packet within its NET_BUFFER_LIST group"
+    ),
+    f!(
+        Appearance,
+        "Appearance",
+        "appearance",
+        U16,
+        "PktMon's appearance count of this event (0 on Windows 11 24H2 and later)"
+    ),
+    f!(
+        Direction,
+        "Direction",
+        "direction",
+        Str,
+        "Direction tag: Rx/Tx at a NIC, In/Out at a component edge, Ingress/Egress at a vSwitch"
+    ),
+    f!(
+        PacketType,
+        "Packet type",
+        "packet_type",
+        Str,
+        "Packet type as PktMon logged it (Ethernet, WiFi, IP, HTTP)"
+    ),
+    f!(
+        ComponentId,
+        "Component id",
+        "component_id",
+        U16,
+        "PktMon component (driver instance) that logged the packet"
+    ),
+    f!(
+        ComponentName,
+        "Component name",
+        "component_name",
+        Str,
+        "Driver of the component, e.g. tcpip.sys"
+    ),
+    f!(
+        ComponentDescription,
+        "Component description",
+        "component_description",
+        Str,
+        "Description of the component, e.g. TCP/IPv4 - L3/L4"
+    ),
+    f!(
+        EdgeId,
+        "Edge id",
+        "edge_id",
+        U16,
+        "Edge of the component the packet crossed (per component: Upper/Lower)"
+    ),
+    f!(
+        FilterId,
+        "Filter id",
+        "filter_id",
+        U16,
+        "PktMon filter that matched (0: none)"
+    ),
+    f!(
+        OriginalSize,
+        "Original size",
+        "original_size",
+        U32,
+        "Size of the packet on the wire"
+    ),
+    f!(
+        LoggedSize,
+        "Logged size",
+        "logged_size",
+        U32,
+        "Bytes PktMon logged (pktmon start --pkt-size)"
+    ),
+    f!(
+        Drop,
+        "Dropped",
+        "drop",
+        Bool,
+        "PktMon reported this packet dropped here (present on drops only)"
+    ),
+    f!(
+        DropReason,
+        "Drop reason",
+        "drop_reason",
+        Str,
+        "Why the component dropped the packet (text as the capture has it)"
+    ),
+    f!(
+        DropReasonCode,
+        "Drop reason code",
+        "drop_reason_code",
+        U32,
+        "PKTMON_DROP_REASON number, where the file carries it"
+    ),
+    f!(
+        DropLocation,
+        "Drop location",
+        "drop_location",
+        U32Hex,
+        "PKTMON_DROP_LOCATION: the place in the driver that dropped it"
+    ),
+    f!(
+        DropLocationName,
+        "Drop location name",
+        "drop_location_name",
+        Str,
+        "Symbolic name of the drop location"
+    ),
+    f!(
+        DropCategory,
+        "Drop category",
+        "drop_category",
+        Str,
+        "policy, resources, address_resolution, no_route, invalid_packet, unreachable, session_loss, mtu or other"
+    ),
+    f!(
+        FirstFrame,
+        "First appearance",
+        "first_frame",
+        FrameNum,
+        "Frame of this packet's first appearance"
+    ),
+    f!(
+        PrevFrame,
+        "Previous appearance",
+        "prev_frame",
+        FrameNum,
+        "Frame of this packet's previous appearance on its path"
+    ),
+    f!(
+        NextFrame,
+        "Next appearance",
+        "next_frame",
+        FrameNum,
+        concat!(
+            "Frame of this packet's next appearance on its path.",
+            " Frames later in the file are known only with two passes (tshark -2, or the GUI)."
+        )
+    ),
+    f!(
+        LastFrame,
+        "Last appearance",
+        "last_frame",
+        FrameNum,
+        concat!(
+            "Frame of this packet's last appearance.",
+            " Frames later in the file are known only with two passes (tshark -2, or the GUI)."
+        )
+    ),
+    f!(
+        AppearanceCount,
+        "Appearances",
+        "appearance_count",
+        U32,
+        concat!(
+            "How many times this packet was logged along its path.",
+            " Frames later in the file are known only with two passes (tshark -2, or the GUI)."
+        )
+    ),
+    f!(
+        Hop,
+        "Hop",
+        "hop",
+        U32,
+        "Position of this appearance on the packet's path (1 = first)"
+    ),
+    f!(
+        DeltaFromFirst,
+        "Time since first appearance",
+        "delta_from_first",
+        RelativeTime,
+        "Latency from the packet's first appearance to this one"
+    ),
+    f!(
+        DeltaFromPrev,
+        "Time since previous appearance",
+        "delta_from_prev",
+        RelativeTime,
+        "Per-hop latency: time from the previous appearance"
+    ),
+    f!(
+        DroppedInFrame,
+        "Dropped in frame",
+        "dropped_in_frame",
+        FrameNum,
+        concat!(
+            "Frame where this packet was dropped.",
+            " Frames later in the file are known only with two passes (tshark -2, or the GUI)."
+        )
+    ),
+    f!(
+        Duplicate,
+        "Duplicate appearance",
+        "duplicate",
+        Bool,
+        "Present on every appearance but the first, so !pktmon.duplicate shows each packet once"
+    ),
 ];
 
 /// The field definition of `id`.
@@ -109,7 +289,10 @@ pub fn def(id: Field) -> &'static FieldDef {
 
 /// Index of `id` in [`FIELDS`] (also its slot in the FFI id table).
 pub fn index(id: Field) -> usize {
-    FIELDS.iter().position(|f| f.id == id).expect("every Field has a FieldDef")
+    FIELDS
+        .iter()
+        .position(|f| f.id == id)
+        .expect("every Field has a FieldDef")
 }
 
 #[cfg(test)]

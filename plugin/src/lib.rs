@@ -8,7 +8,8 @@
 
 #![deny(unsafe_code)]
 
-pub mod fields;
 #[allow(unsafe_code)]
 mod ffi;
+pub mod fields;
+mod marker;
 pub mod state;

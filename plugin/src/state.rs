@@ -220,7 +220,10 @@ impl CaptureState {
         if let Some(c) = r.component_id {
             v.push((Field::ComponentId, Value::Uint(c.into())));
         }
-        let component_name = f.interface_name.filter(|s| !s.is_empty() && !s.starts_with("component ")).map(str::to_string);
+        let component_name = f
+            .interface_name
+            .filter(|s| !s.is_empty() && !s.starts_with("component "))
+            .map(str::to_string);
         if let Some(n) = &component_name {
             v.push((Field::ComponentName, Value::Str(n.clone())));
         }
@@ -248,7 +251,11 @@ impl CaptureState {
             let reason_text = drop
                 .reason_text
                 .clone()
-                .or_else(|| drop.reason.and_then(|c| self.catalog.drop_reason(c)).map(|t| t.trim().to_string()))
+                .or_else(|| {
+                    drop.reason
+                        .and_then(|c| self.catalog.drop_reason(c))
+                        .map(|t| t.trim().to_string())
+                })
                 .or_else(|| drop.reason.map(|c| c.to_string()));
             if let Some(t) = &reason_text {
                 v.push((Field::DropReason, Value::Str(t.clone())));
@@ -289,7 +296,10 @@ impl CaptureState {
         v.push((Field::LastFrame, Value::Uint(*path.last().unwrap_or(&f.number))));
         v.push((Field::AppearanceCount, Value::Uint(path.len() as u32)));
         v.push((Field::Hop, Value::Uint(r.hop as u32 + 1)));
-        v.push((Field::DeltaFromFirst, Value::DurationNs(ticks_to_ns(r.time - first_time))));
+        v.push((
+            Field::DeltaFromFirst,
+            Value::DurationNs(ticks_to_ns(r.time - first_time)),
+        ));
         if let Some(dropped) = self.dropped_in[r.packet] {
             v.push((Field::DroppedInFrame, Value::Uint(dropped)));
         }
@@ -305,7 +315,6 @@ impl CaptureState {
         };
         d
     }
-
 }
 
 /// Drops per reason × component, as `tshark -z pktmon,drops` prints them.
@@ -327,8 +336,18 @@ impl DropStats {
         let total: u64 = self.counts.values().sum();
         let mut rows: Vec<(&DropKey, &u64)> = self.counts.iter().collect();
         rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        let rw = rows.iter().map(|(k, _)| k.reason.chars().count()).max().unwrap_or(0).max(6);
-        let cw = rows.iter().map(|(k, _)| k.component.chars().count()).max().unwrap_or(0).max(9);
+        let rw = rows
+            .iter()
+            .map(|(k, _)| k.reason.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(6);
+        let cw = rows
+            .iter()
+            .map(|(k, _)| k.component.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(9);
         let mut out = String::new();
         out.push_str("\n===================================================================\n");
         out.push_str("PktMon drops per reason and component\n");
@@ -393,8 +412,14 @@ mod tests {
         let mut f = frame(1, line, 5, &data);
         f.interface_name = Some("tcpip.sys");
         let d = s.dissect(&f).unwrap();
-        assert_eq!(d.drop_expert.as_deref(), Some("Dropped by tcpip.sys: INET: transport endpoint was not found"));
-        assert_eq!(d.info.as_deref(), Some(" [PktMon drop: INET: transport endpoint was not found @ tcpip.sys]"));
+        assert_eq!(
+            d.drop_expert.as_deref(),
+            Some("Dropped by tcpip.sys: INET: transport endpoint was not found")
+        );
+        assert_eq!(
+            d.info.as_deref(),
+            Some(" [PktMon drop: INET: transport endpoint was not found @ tcpip.sys]")
+        );
         assert_eq!(value(&d, Field::DropReasonCode), Some(&Value::Uint(1204)));
         assert_eq!(value(&d, Field::DropCategory), Some(&Value::Str("unreachable".into())));
         assert_eq!(value(&d, Field::DroppedInFrame), Some(&Value::Uint(1)));

@@ -7,7 +7,10 @@ use std::sync::OnceLock;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// A bundled capture under `captures/`.
@@ -39,9 +42,12 @@ fn profile() -> &'static str {
 pub fn bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root().join("target"));
         let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-        cmd.current_dir(root()).args(["build", "--quiet", "-p", "pktmon-analyzer", "--bin", "pktmon-analyzer"]);
+        cmd.current_dir(root())
+            .args(["build", "--quiet", "-p", "pktmon-analyzer", "--bin", "pktmon-analyzer"]);
         if profile() == "release" {
             cmd.arg("--release");
         }
@@ -103,9 +109,12 @@ pub fn tshark() -> Option<PathBuf> {
 pub fn plugin_library() -> &'static Path {
     static LIB: OnceLock<PathBuf> = OnceLock::new();
     LIB.get_or_init(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root().join("target"));
         let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-        cmd.current_dir(root()).args(["build", "--quiet", "-p", "pktmon-wireshark"]);
+        cmd.current_dir(root())
+            .args(["build", "--quiet", "-p", "pktmon-wireshark"]);
         if profile() == "release" {
             cmd.arg("--release");
         }
@@ -140,7 +149,11 @@ impl PluginHome {
         let tshark = tshark()?;
         let dir = TempDir::new(tag);
         let version = wireshark_version(&tshark);
-        let epan = dir.0.join("home/.local/lib/wireshark/plugins").join(&version).join("epan");
+        let epan = dir
+            .0
+            .join("home/.local/lib/wireshark/plugins")
+            .join(&version)
+            .join("epan");
         std::fs::create_dir_all(&epan).expect("plugin dir");
         std::fs::copy(plugin_library(), epan.join("pktmon.so")).expect("copy plugin");
         let home = PluginHome { dir, tshark };
@@ -154,9 +167,17 @@ impl PluginHome {
     }
 
     fn command(&self, with_plugin: bool) -> Command {
-        let home = if with_plugin { self.dir.0.join("home") } else { self.dir.0.join("empty-home") };
+        let home = if with_plugin {
+            self.dir.0.join("home")
+        } else {
+            self.dir.0.join("empty-home")
+        };
         let _ = std::fs::create_dir_all(&home);
-        let is_root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
+        let is_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout.starts_with(b"0"))
+            .unwrap_or(false);
         let mut cmd = if is_root {
             let mut c = Command::new("setpriv");
             c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "env"]);
@@ -194,5 +215,8 @@ impl PluginHome {
 
 /// Lines of `-T fields` output split on tabs.
 pub fn field_rows(out: &Output) -> Vec<Vec<String>> {
-    stdout(out).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect()
+    stdout(out)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
 }

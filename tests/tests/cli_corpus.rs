@@ -14,17 +14,27 @@ fn txt_of_vpn_etl_reproduces_every_pktmon_packet_line() {
     // pktmon wrote UTF-16LE with BOM and CRLF.
     let raw = std::fs::read(&txt).unwrap();
     assert_eq!(&raw[..2], &[0xFF, 0xFE]);
-    let units: Vec<u16> = raw[2..].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    let units: Vec<u16> = raw[2..]
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
     let theirs = String::from_utf16(&units).unwrap();
     let theirs: Vec<&str> = theirs
         .split("\r\n")
-        .filter(|l| l.contains("[Microsoft-Windows-PktMon] PktGroupId ") || l.contains("[Microsoft-Windows-PktMon] Drop: "))
+        .filter(|l| {
+            l.contains("[Microsoft-Windows-PktMon] PktGroupId ") || l.contains("[Microsoft-Windows-PktMon] Drop: ")
+        })
         .collect();
     let ours: Vec<&str> = ours.lines().collect();
     assert_eq!(theirs.len(), 2705);
     assert_eq!(ours.len(), theirs.len());
     let same = ours.iter().zip(&theirs).filter(|(a, b)| a == b).count();
-    assert_eq!(same, 2705, "first difference: {:?}", ours.iter().zip(&theirs).find(|(a, b)| a != b));
+    assert_eq!(
+        same,
+        2705,
+        "first difference: {:?}",
+        ours.iter().zip(&theirs).find(|(a, b)| a != b)
+    );
 }
 
 #[test]
@@ -32,11 +42,20 @@ fn txt_utf16_output_is_byte_for_byte_pktmons_line_encoding() {
     let Some(etl) = corpus("vpn-PktMon.etl") else { return };
     let dir = TempDir::new("txt16");
     let out_path = dir.path("out.txt");
-    let out = run(&["txt", etl.to_str().unwrap(), "--utf16", "-o", out_path.to_str().unwrap()]);
+    let out = run(&[
+        "txt",
+        etl.to_str().unwrap(),
+        "--utf16",
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let bytes = std::fs::read(&out_path).unwrap();
     assert_eq!(&bytes[..2], &[0xFF, 0xFE]);
-    let units: Vec<u16> = bytes[2..].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    let units: Vec<u16> = bytes[2..]
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
     let text = String::from_utf16(&units).unwrap();
     assert_eq!(text.matches("\r\n").count(), 2705);
     assert!(text.starts_with("[02]0000.0000::2021-06-03 19:19:55.618793000 [Microsoft-Windows-PktMon] PktGroupId 562949953421313, PktNumber 1, Appearance 1, Direction Tx , Type Ethernet , Component 84, Edge 1, Filter 0, OriginalSize 54, LoggedSize 54 \r\n"));
@@ -55,7 +74,9 @@ const FINGUARD_DROPS: [(u32, &str, &str, u16, u64); 7] = [
 
 #[test]
 fn drops_of_finguard_are_exactly_the_28_of_the_corpus_table() {
-    let Some(etl) = corpus("finguard-PktMon.etl") else { return };
+    let Some(etl) = corpus("finguard-PktMon.etl") else {
+        return;
+    };
     let out = run(&["drops", etl.to_str().unwrap(), "--format", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -72,8 +93,10 @@ fn drops_of_finguard_are_exactly_the_28_of_the_corpus_table() {
             )
         })
         .collect();
-    let mut want: Vec<(u32, String, String, u16, u64)> =
-        FINGUARD_DROPS.iter().map(|&(r, t, l, c, n)| (r, t.to_string(), l.to_string(), c, n)).collect();
+    let mut want: Vec<(u32, String, String, u16, u64)> = FINGUARD_DROPS
+        .iter()
+        .map(|&(r, t, l, c, n)| (r, t.to_string(), l.to_string(), c, n))
+        .collect();
     got.sort();
     want.sort();
     assert_eq!(got, want);
@@ -82,7 +105,10 @@ fn drops_of_finguard_are_exactly_the_28_of_the_corpus_table() {
     for r in rows {
         let name = r["component_name"].as_str().unwrap();
         match r["component"].as_u64().unwrap() {
-            101 => assert_eq!((name, r["component_description"].as_str().unwrap()), ("tcpip.sys", "TCP/IPv4 - L3/L4")),
+            101 => assert_eq!(
+                (name, r["component_description"].as_str().unwrap()),
+                ("tcpip.sys", "TCP/IPv4 - L3/L4")
+            ),
             12 => assert_eq!(name, "rtwlane601.sys"),
             other => panic!("unexpected component {other}"),
         }
@@ -92,14 +118,18 @@ fn drops_of_finguard_are_exactly_the_28_of_the_corpus_table() {
 
 #[test]
 fn drops_csv_and_table_carry_the_same_counts() {
-    let Some(etl) = corpus("finguard-PktMon.etl") else { return };
+    let Some(etl) = corpus("finguard-PktMon.etl") else {
+        return;
+    };
     let csv = stdout(&run(&["drops", etl.to_str().unwrap(), "--format", "csv"]));
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
         "file,reason,reason_text,location,location_name,component,component_name,component_description,direction,category,count"
     );
-    let counts: u64 = lines.map(|l| l.rsplit(',').next().unwrap().parse::<u64>().unwrap()).sum();
+    let counts: u64 = lines
+        .map(|l| l.rsplit(',').next().unwrap().parse::<u64>().unwrap())
+        .sum();
     assert_eq!(counts, 28);
     let table = stdout(&run(&["drops", etl.to_str().unwrap()]));
     assert!(table.contains("0xE0004500"), "{table}");
@@ -177,6 +207,9 @@ fn convert_refuses_to_overwrite_its_input_and_leaves_no_partial_output() {
     let target = dir.path("out.pcapng");
     let out = run(&["convert", bad.to_str().unwrap(), "-o", target.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    let leftovers: Vec<_> = std::fs::read_dir(&dir.0).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(leftovers.len(), 2, "{leftovers:?}");
 }

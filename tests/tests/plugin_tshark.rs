@@ -42,16 +42,27 @@ const ISSUE_FIELDS: [&str; 27] = [
 fn tshark_loads_the_plugin_and_lists_every_field() {
     let Some(home) = PluginHome::new("fields") else { return };
     let plugins = stdout(&home.tshark(&["-G", "plugins"]));
-    assert!(plugins.lines().any(|l| l.starts_with("pktmon.so") && l.contains("dissector")), "{plugins}");
+    assert!(
+        plugins
+            .lines()
+            .any(|l| l.starts_with("pktmon.so") && l.contains("dissector")),
+        "{plugins}"
+    );
     let protocols = stdout(&home.tshark(&["-G", "protocols"]));
-    assert!(protocols.lines().any(|l| l == "PktMon\tPktMon\tpktmon"), "protocol not registered");
+    assert!(
+        protocols.lines().any(|l| l == "PktMon\tPktMon\tpktmon"),
+        "protocol not registered"
+    );
     let fields = stdout(&home.tshark(&["-G", "fields"]));
     let registered: Vec<&str> = fields.lines().filter_map(|l| l.split('\t').nth(2)).collect();
     for f in ISSUE_FIELDS {
         assert!(registered.contains(&f), "{f} missing from tshark -G fields");
     }
     // Forward references say they need two passes.
-    let next = fields.lines().find(|l| l.split('\t').nth(2) == Some("pktmon.next_frame")).unwrap();
+    let next = fields
+        .lines()
+        .find(|l| l.split('\t').nth(2) == Some("pktmon.next_frame"))
+        .unwrap();
     assert!(next.contains("tshark -2"), "{next}");
     // Without the plugin none of this exists: the check above could fail.
     let bare = stdout(&home.tshark_without_plugin(&["-G", "protocols"]));
@@ -60,8 +71,12 @@ fn tshark_loads_the_plugin_and_lists_every_field() {
 
 #[test]
 fn finguard_drops_are_28_frames_with_the_corpus_reasons_locations_and_components() {
-    let Some(etl) = corpus("finguard-PktMon.etl") else { return };
-    let Some(home) = PluginHome::new("finguard") else { return };
+    let Some(etl) = corpus("finguard-PktMon.etl") else {
+        return;
+    };
+    let Some(home) = PluginHome::new("finguard") else {
+        return;
+    };
     let pcap = home.convert(&etl, "finguard.pcapng");
     let out = home.tshark(&[
         "-r",
@@ -90,7 +105,9 @@ fn finguard_drops_are_28_frames_with_the_corpus_reasons_locations_and_components
     assert_eq!(rows.len(), 28);
     let mut counts: BTreeMap<(String, String, String, String), u32> = BTreeMap::new();
     for r in &rows {
-        *counts.entry((r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone())).or_default() += 1;
+        *counts
+            .entry((r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone()))
+            .or_default() += 1;
         match r[3].as_str() {
             "101" => assert_eq!((r[4].as_str(), r[5].as_str()), ("tcpip.sys", "TCP/IPv4 - L3/L4")),
             "12" => assert_eq!(r[4], "rtwlane601.sys"),
@@ -116,9 +133,18 @@ fn finguard_drops_are_28_frames_with_the_corpus_reasons_locations_and_components
 
     // Expert info and the Info column.
     let expert = stdout(&home.tshark(&["-r", pcap.to_str().unwrap(), "-q", "-z", "expert,warn"]));
-    assert!(expert.contains("Dropped by tcpip.sys: INET: transport endpoint was not found"), "{expert}");
+    assert!(
+        expert.contains("Dropped by tcpip.sys: INET: transport endpoint was not found"),
+        "{expert}"
+    );
     let summary = stdout(&home.tshark(&["-r", pcap.to_str().unwrap(), "-Y", "pktmon.drop_reason_code == 204"]));
-    assert_eq!(summary.matches("[PktMon drop: Unsupported EtherType @ rtwlane601.sys]").count(), 2, "{summary}");
+    assert_eq!(
+        summary
+            .matches("[PktMon drop: Unsupported EtherType @ rtwlane601.sys]")
+            .count(),
+        2,
+        "{summary}"
+    );
 
     // The statistics tap: drops per reason × component.
     let tap = stdout(&home.tshark(&["-r", pcap.to_str().unwrap(), "-q", "-z", "pktmon,drops"]));
@@ -128,7 +154,11 @@ fn finguard_drops_are_28_frames_with_the_corpus_reasons_locations_and_components
             .and_then(|l| l.split_whitespace().last())
             .and_then(|n| n.parse::<u32>().ok())
     };
-    assert_eq!(line("INET: transport endpoint was not found", "tcpip.sys"), Some(12), "{tap}");
+    assert_eq!(
+        line("INET: transport endpoint was not found", "tcpip.sys"),
+        Some(12),
+        "{tap}"
+    );
     assert_eq!(line("Unsupported EtherType", "rtwlane601.sys"), Some(2), "{tap}");
     assert_eq!(line("Total", ""), Some(28), "{tap}");
 }
@@ -188,7 +218,11 @@ fn expected_paths(appearances: &[Appearance], build: Option<u32>) -> Vec<Vec<Str
                 (i + 1).to_string(),
                 frame(0),
                 if hop > 0 { frame(hop - 1) } else { String::new() },
-                if hop + 1 < pkt.hops.len() { frame(hop + 1) } else { String::new() },
+                if hop + 1 < pkt.hops.len() {
+                    frame(hop + 1)
+                } else {
+                    String::new()
+                },
                 frame(pkt.hops.len() - 1),
                 pkt.hops.len().to_string(),
                 if hop > 0 { "1".into() } else { String::new() },
@@ -202,7 +236,9 @@ fn expected_paths(appearances: &[Appearance], build: Option<u32>) -> Vec<Vec<Str
 
 #[test]
 fn demikernel_shows_each_of_its_38_packets_once_and_paths_agree_with_the_etl() {
-    let Some(home) = PluginHome::new("demikernel") else { return };
+    let Some(home) = PluginHome::new("demikernel") else {
+        return;
+    };
     let etl = capture("demikernel-PktMon.etl");
     let pcap = home.convert(&etl, "demikernel.pcapng");
     let once = home.tshark(&["-2", "-r", pcap.to_str().unwrap(), "-Y", "!pktmon.duplicate"]);
@@ -210,7 +246,11 @@ fn demikernel_shows_each_of_its_38_packets_once_and_paths_agree_with_the_etl() {
     let all = home.tshark(&["-2", "-r", pcap.to_str().unwrap(), "-Y", "pktmon"]);
     assert_eq!(stdout(&all).lines().count(), 114);
     let capture = pktmon::source::read_capture(&etl).unwrap();
-    same_rows(&path_fields(&home, &pcap), &expected_paths(&capture.appearances, capture.info.os_build), "demikernel");
+    same_rows(
+        &path_fields(&home, &pcap),
+        &expected_paths(&capture.appearances, capture.info.os_build),
+        "demikernel",
+    );
     // tshark's booleans print as 1; the path of frame 3's packet runs over 4 components.
     let rows = path_fields(&home, &pcap);
     assert_eq!(rows[2][5], "4");
@@ -218,8 +258,12 @@ fn demikernel_shows_each_of_its_38_packets_once_and_paths_agree_with_the_etl() {
 
 #[test]
 fn finguard_paths_on_a_24h2_build_agree_with_the_etl() {
-    let Some(etl) = corpus("finguard-PktMon.etl") else { return };
-    let Some(home) = PluginHome::new("finguard-paths") else { return };
+    let Some(etl) = corpus("finguard-PktMon.etl") else {
+        return;
+    };
+    let Some(home) = PluginHome::new("finguard-paths") else {
+        return;
+    };
     let pcap = home.convert(&etl, "finguard.pcapng");
     let capture = pktmon::source::read_capture(&etl).unwrap();
     let expected = expected_paths(&capture.appearances, capture.info.os_build);
@@ -242,7 +286,11 @@ fn write_variant(capture: &pktmon::Capture, etl2pcapng_style: bool) -> Vec<u8> {
     };
     let mut blocks = Vec::new();
     for a in &capture.appearances {
-        let key = if etl2pcapng_style { (a.component_id, a.link_type) } else { (None, a.link_type) };
+        let key = if etl2pcapng_style {
+            (a.component_id, a.link_type)
+        } else {
+            (None, a.link_type)
+        };
         let iface = match interfaces.iter().position(|k| *k == key) {
             Some(i) => i,
             None => {
@@ -276,7 +324,9 @@ fn write_variant(capture: &pktmon::Capture, etl2pcapng_style: bool) -> Vec<u8> {
 
 #[test]
 fn the_same_events_written_three_ways_give_the_same_field_values() {
-    let Some(home) = PluginHome::new("three-ways") else { return };
+    let Some(home) = PluginHome::new("three-ways") else {
+        return;
+    };
     let mut etls = vec![capture("demikernel-PktMon.etl")];
     etls.extend(corpus("finguard-PktMon.etl"));
     for etl in etls {
@@ -317,7 +367,10 @@ fn the_same_events_written_three_ways_give_the_same_field_values() {
             assert_eq!(fa[i][1], fc[i][1], "drop reason, frame {}", i + 1);
             assert_eq!(fa[i][3], fc[i][3], "component id, frame {}", i + 1);
             assert_eq!(fa[i][2], fb[i][2], "component name, frame {}", i + 1);
-            assert!(fb[i][0].is_empty() && fb[i][1].is_empty(), "etl2pcapng carries no direction or reason");
+            assert!(
+                fb[i][0].is_empty() && fb[i][1].is_empty(),
+                "etl2pcapng carries no direction or reason"
+            );
         }
     }
 }
@@ -339,7 +392,9 @@ fn plain_pktmon_etl2pcap_output_gets_one_note_and_no_guessing() {
 
 #[test]
 fn corrupted_captures_crash_tshark_with_the_plugin_no_more_than_without() {
-    let Some(etl) = corpus("finguard-PktMon.etl") else { return };
+    let Some(etl) = corpus("finguard-PktMon.etl") else {
+        return;
+    };
     let Some(home) = PluginHome::new("fuzz") else { return };
     let pcap = home.convert(&etl, "base.pcapng");
     let variants = 500;
@@ -381,25 +436,41 @@ fn corrupted_captures_crash_tshark_with_the_plugin_no_more_than_without() {
         chunks.into_iter().flat_map(|h| h.join().unwrap()).collect()
     });
     assert_eq!(results.len(), variants as usize);
-    let plugin_only: Vec<u32> = results.iter().filter(|(_, w, wo)| *w && !*wo).map(|(s, _, _)| *s).collect();
-    assert!(plugin_only.is_empty(), "tshark crashed with the plugin only on seeds {plugin_only:?}");
+    let plugin_only: Vec<u32> = results
+        .iter()
+        .filter(|(_, w, wo)| *w && !*wo)
+        .map(|(s, _, _)| *s)
+        .collect();
+    assert!(
+        plugin_only.is_empty(),
+        "tshark crashed with the plugin only on seeds {plugin_only:?}"
+    );
 }
 
 #[test]
 fn valgrind_sees_no_invalid_access_in_the_plugin() {
-    let Some(etl) = corpus("finguard-PktMon.etl") else { return };
+    let Some(etl) = corpus("finguard-PktMon.etl") else {
+        return;
+    };
     if !std::path::Path::new("/usr/bin/valgrind").exists() {
         eprintln!("skipped: valgrind is not installed");
         return;
     }
-    let Some(home) = PluginHome::new("valgrind") else { return };
+    let Some(home) = PluginHome::new("valgrind") else {
+        return;
+    };
     let pcap = home.convert(&etl, "v.pcapng");
     let log = home.dir.path("valgrind.log");
     std::fs::write(&log, b"").unwrap();
     home.make_readable();
     let tshark = home.tshark.to_str().unwrap().to_string();
     // Run valgrind around tshark as the same unprivileged user.
-    let is_root = std::process::Command::new("id").arg("-u").output().unwrap().stdout.starts_with(b"0");
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .unwrap()
+        .stdout
+        .starts_with(b"0");
     let mut cmd = if is_root {
         let mut c = std::process::Command::new("setpriv");
         c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "env"]);
@@ -417,13 +488,105 @@ fn valgrind_sees_no_invalid_access_in_the_plugin() {
         .output()
         .expect("valgrind runs");
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("Dropped by tcpip.sys"), "the plugin ran under valgrind");
+    assert!(
+        stdout(&out).contains("Dropped by tcpip.sys"),
+        "the plugin ran under valgrind"
+    );
     let report = std::fs::read_to_string(&log).unwrap();
     let invalid: Vec<&str> = report
         .split("\n==")
         .filter(|b| b.contains("Invalid read") || b.contains("Invalid write") || b.contains("uninitialised"))
         .filter(|b| b.contains("pktmon"))
         .collect();
-    assert!(invalid.is_empty(), "valgrind found problems in the plugin:\n{}", invalid.join("\n"));
+    assert!(
+        invalid.is_empty(),
+        "valgrind found problems in the plugin:\n{}",
+        invalid.join("\n")
+    );
     assert!(report.contains("ERROR SUMMARY"), "valgrind wrote its summary");
+}
+
+#[test]
+fn install_plugin_copies_into_the_personal_folder_and_refuses_another_version() {
+    let Some(tshark) = tshark() else { return };
+    let dir = TempDir::new("install");
+    let home = dir.path("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let plugin = plugin_library();
+    let run_install = |plugin: &std::path::Path| {
+        std::process::Command::new(bin())
+            .args(["install-plugin", "--plugin", plugin.to_str().unwrap()])
+            .env("HOME", &home)
+            .output()
+            .unwrap()
+    };
+    let out = run_install(plugin);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let version = wireshark_version(&tshark);
+    let installed = home
+        .join(".local/lib/wireshark/plugins")
+        .join(&version)
+        .join("epan/pktmon.so");
+    assert_eq!(std::fs::read(&installed).unwrap(), std::fs::read(plugin).unwrap());
+    assert!(stdout(&out).contains(installed.to_str().unwrap()), "{}", stdout(&out));
+    // The installed copy loads in tshark (as an unprivileged user).
+    let _ = std::process::Command::new("chmod")
+        .args(["-R", "a+rwX"])
+        .arg(&dir.0)
+        .status();
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .unwrap()
+        .stdout
+        .starts_with(b"0");
+    let plugins = if is_root {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "env"])
+            .arg(format!("HOME={}", home.display()))
+            .args([tshark.to_str().unwrap(), "-G", "plugins"])
+            .output()
+            .unwrap()
+    } else {
+        std::process::Command::new(&tshark)
+            .args(["-G", "plugins"])
+            .env("HOME", &home)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        stdout(&plugins).lines().any(|l| l.starts_with("pktmon.so")),
+        "{}",
+        stdout(&plugins)
+    );
+
+    // A plugin built for another minor version is refused with a clear message.
+    let mut bytes = std::fs::read(plugin).unwrap();
+    let marker = b"PKTMON_WIRESHARK_PLUGIN_FOR=";
+    let at = bytes.windows(marker.len()).position(|w| w == marker).unwrap() + marker.len();
+    let other_minor = if version.ends_with(".2") {
+        b"004.004;"
+    } else {
+        b"004.002;"
+    };
+    bytes[at..at + 8].copy_from_slice(other_minor);
+    let other = dir.path("other.so");
+    std::fs::write(&other, &bytes).unwrap();
+    let before = std::fs::read(&installed).unwrap();
+    let out = run_install(&other);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("was built for Wireshark 4.") && err.contains(&format!("Wireshark {version} is installed")),
+        "{err}"
+    );
+    assert!(
+        err.contains("cargo build --release -p pktmon-wireshark"),
+        "says how to rebuild: {err}"
+    );
+    assert_eq!(
+        std::fs::read(&installed).unwrap(),
+        before,
+        "nothing replaced on refusal"
+    );
 }

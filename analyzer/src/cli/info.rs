@@ -77,8 +77,11 @@ fn build_report(c: &Capture) -> InfoReport {
             }
         }
     }
-    let ids: BTreeSet<(u64, u16)> =
-        c.appearances.iter().filter_map(|a| Some((a.group_id?, a.pkt_number.unwrap_or(0)))).collect();
+    let ids: BTreeSet<(u64, u16)> = c
+        .appearances
+        .iter()
+        .filter_map(|a| Some((a.group_id?, a.pkt_number.unwrap_or(0))))
+        .collect();
     let dir = |d: u16| {
         c.catalog
             .direction(d)

@@ -12,6 +12,7 @@ use pktmon::sink;
 use pktmon::source;
 
 mod info;
+mod install;
 
 #[derive(Parser)]
 #[command(
@@ -80,6 +81,25 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Copy the already-built Wireshark plugin into Wireshark's personal plugin folder (builds nothing).
+    /// Refuses when the plugin was built for another Wireshark major.minor than the installed one.
+    InstallPlugin {
+        /// The plugin to install (default: the one built beside this program).
+        #[arg(long)]
+        plugin: Option<PathBuf>,
+        /// tshark to ask for the Wireshark version and plugin folders.
+        #[arg(long, default_value = "tshark")]
+        tshark: PathBuf,
+        /// The installed Wireshark's MAJOR.MINOR, when tshark is not available.
+        #[arg(long)]
+        wireshark_version: Option<String>,
+        /// Install into the global plugin folder (needed for Wireshark run as root).
+        #[arg(long)]
+        global: bool,
+        /// Install into this plugin folder (its epan/ subfolder) instead.
+        #[arg(long)]
+        dest: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -141,6 +161,19 @@ pub fn run() -> i32 {
             english,
         } => txt(&input, output.as_deref(), utf16, english),
         Command::Drops { files, format, output } => drops(&files, format, output.as_deref()),
+        Command::InstallPlugin {
+            plugin,
+            tshark,
+            wireshark_version,
+            global,
+            dest,
+        } => install::install(install::InstallArgs {
+            plugin,
+            tshark,
+            wireshark_version,
+            global,
+            dest,
+        }),
     }
 }
 
