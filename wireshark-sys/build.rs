@@ -10,7 +10,8 @@
 use std::env;
 use std::path::{Path, PathBuf};
 
-const MISSING: &str = "\n\nwireshark-sys: the Wireshark development files were not found (pkg-config wireshark >= 4.0).\n\
+const MISSING: &str =
+    "\n\nwireshark-sys: the Wireshark development files were not found (pkg-config wireshark >= 4.0).\n\
 Install them, then build again:\n\
   Debian/Ubuntu:  apt-get install libwireshark-dev libglib2.0-dev libclang-dev pkg-config\n\
   Fedora:         dnf install wireshark-devel glib2-devel clang-devel pkgconf\n\
@@ -40,7 +41,9 @@ fn main() {
 
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut cc = cc::Build::new();
-    cc.file("src/helpers.c").warnings(true).flag_if_supported("-Wno-deprecated-declarations");
+    cc.file("src/helpers.c")
+        .warnings(true)
+        .flag_if_supported("-Wno-deprecated-declarations");
     for p in &include_paths {
         cc.include(p);
     }
@@ -70,7 +73,9 @@ fn main() {
     for p in &include_paths {
         b = b.clang_arg(format!("-I{}", p.display()));
     }
-    let bindings = b.generate().unwrap_or_else(|e| panic!("wireshark-sys: bindgen failed: {e}{MISSING}"));
+    let bindings = b
+        .generate()
+        .unwrap_or_else(|e| panic!("wireshark-sys: bindgen failed: {e}{MISSING}"));
     bindings.write_to_file(out.join("bindings.rs")).expect("write bindings");
 }
 

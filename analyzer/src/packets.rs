@@ -203,14 +203,20 @@ impl Grouper {
         let (packet, linkage) = match k.group_id {
             Some(g) => {
                 let key = (g, k.member());
-                let shared = self.by_shared_id.get(&key).copied().filter(|&p| self.joinable(p, k.time, SHARED_WINDOW));
+                let shared = self
+                    .by_shared_id
+                    .get(&key)
+                    .copied()
+                    .filter(|&p| self.joinable(p, k.time, SHARED_WINDOW));
                 let chained = || -> Option<usize> {
                     if !self.chain_mode() || g & 0xFFFF_FFFF_FFFF == 0 {
                         return None;
                     }
                     let (p, prev) = self.by_group_id.get(&(g - 1, key.1))?;
-                    (k.time - prev.time <= CHAIN_WINDOW && self.joinable(*p, k.time, CHAIN_WINDOW) && prev.same_bytes(k))
-                        .then_some(*p)
+                    (k.time - prev.time <= CHAIN_WINDOW
+                        && self.joinable(*p, k.time, CHAIN_WINDOW)
+                        && prev.same_bytes(k))
+                    .then_some(*p)
                 };
                 let found = match shared {
                     Some(p) => Some((p, Linkage::SharedId)),
@@ -222,8 +228,11 @@ impl Grouper {
                 (p, l)
             }
             None => {
-                let found =
-                    self.by_content.get(&k.fingerprint).copied().filter(|&p| self.joinable(p, k.time, CONTENT_WINDOW));
+                let found = self
+                    .by_content
+                    .get(&k.fingerprint)
+                    .copied()
+                    .filter(|&p| self.joinable(p, k.time, CONTENT_WINDOW));
                 let (p, l) = match found {
                     Some(p) => (p, Linkage::Content),
                     None => (self.new_packet(k.time), Linkage::First),

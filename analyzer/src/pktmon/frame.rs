@@ -96,10 +96,13 @@ pub fn find_packet_line(comments: &[&str]) -> Option<FoundLine> {
 
 /// The numeric drop reason of a `DropReasonCode <n>` comment.
 pub fn find_drop_reason_code(comments: &[&str]) -> Option<u32> {
-    comments
-        .iter()
-        .flat_map(|c| c.lines())
-        .find_map(|l| l.trim().strip_prefix(DROP_REASON_CODE_PREFIX.trim_end())?.trim().parse().ok())
+    comments.iter().flat_map(|c| c.lines()).find_map(|l| {
+        l.trim()
+            .strip_prefix(DROP_REASON_CODE_PREFIX.trim_end())?
+            .trim()
+            .parse()
+            .ok()
+    })
 }
 
 /// A map code from its text as etl2txt printed it, or from the number printed
@@ -132,7 +135,9 @@ fn apply_line(a: &mut Appearance, line: &PacketLine, reason_code: Option<u32>, c
     if line.is_drop {
         let text = line.drop_reason.as_deref();
         let numeric = text.and_then(|t| t.trim().parse::<u32>().ok());
-        let reason = reason_code.or_else(|| text.and_then(|t| catalog.code_for_text(MAP_DROP_REASON, t))).or(numeric);
+        let reason = reason_code
+            .or_else(|| text.and_then(|t| catalog.code_for_text(MAP_DROP_REASON, t)))
+            .or(numeric);
         a.drop = Some(DropInfo {
             reason,
             // A bare number is not a text: the catalog renders the code instead.
@@ -251,7 +256,10 @@ mod tests {
         };
         let (a, src) = appearance_from_frame(&f, &catalog);
         assert_eq!(src, MetadataSource::Comment);
-        assert_eq!((a.direction, a.packet_type, a.component_id), (Some(3), Some(3), Some(101)));
+        assert_eq!(
+            (a.direction, a.packet_type, a.component_id),
+            (Some(3), Some(3), Some(101))
+        );
         let d = a.drop.unwrap();
         assert_eq!((d.reason, d.location), (Some(1204), Some(0xE000_4500)));
         assert_eq!(d.reason_text.as_deref(), Some("INET: transport endpoint was not found"));

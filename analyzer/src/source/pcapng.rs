@@ -775,7 +775,9 @@ fn packet_options(reader: &mut Reader<'_>, offset: u64, bytes: &[u8], order: Byt
 /// verdict that let the packet through (XDP_PASS/TX/REDIRECT, TC_ACT_OK …) is
 /// not a drop. A hardware verdict (type 0) is opaque, so it counts as one.
 fn verdict_is_drop(value: &[u8], order: ByteOrder) -> bool {
-    value.first().is_some_and(|&kind| crate::pktmon::frame::verdict_is_drop(kind, order.u64(value, 1)))
+    value
+        .first()
+        .is_some_and(|&kind| crate::pktmon::frame::verdict_is_drop(kind, order.u64(value, 1)))
 }
 
 /// EPB, obsolete PB or SPB → one appearance.
@@ -883,7 +885,17 @@ fn packet_block(reader: &mut Reader<'_>, section: &mut Section, offset: u64, blo
         }
         _ => {
             // Neither ours nor etl2pcapng's: a verdict or id alone says nothing of PktMon.
-            a = appearance_from_frame(&FrameFacts { comments: Vec::new(), packet_id: None, verdict: false, interface_component: None, ..facts }, &reader.out.catalog).0;
+            a = appearance_from_frame(
+                &FrameFacts {
+                    comments: Vec::new(),
+                    packet_id: None,
+                    verdict: false,
+                    interface_component: None,
+                    ..facts
+                },
+                &reader.out.catalog,
+            )
+            .0;
             a.original_size = original;
             InputKind::PcapngPlain
         }
