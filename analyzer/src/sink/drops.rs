@@ -25,66 +25,71 @@ pub struct DropRow {
     pub count: u64,
 }
 
-/// Summarises the drops of one capture, most frequent first.
-pub fn summarize(capture: &Capture) -> Vec<DropRow> {
-    type Key = (Option<u32>, String, Option<u32>, Option<u16>, Option<u16>);
-    let mut counts: BTreeMap<Key, u64> = BTreeMap::new();
-    for a in capture.drops() {
-        let d = a.drop.as_ref().expect("drops() yields drops");
+/// Counts drops by (reason, text, location, component, direction) as they stream by.
+#[derive(Debug, Default, Clone)]
+pub struct DropCounter {
+    counts: BTreeMap<(Option<u32>, String, Option<u32>, Option<u16>, Option<u16>), u64>,
+}
+
+impl DropCounter {
+    /// Counts one drop appearance.
+    pub fn add(&mut self, a: &Appearance, catalog: &crate::pktmon::catalog::Catalog) {
+        let Some(d) = a.drop.as_ref() else { return };
         let text = d
             .reason_text
             .clone()
-            .or_else(|| {
-                d.reason
-                    .and_then(|c| capture.catalog.drop_reason(c))
-                    .map(str::to_string)
-            })
+            .or_else(|| d.reason.and_then(|c| catalog.drop_reason(c)).map(str::to_string))
             .or_else(|| d.reason.map(|c| c.to_string()))
             .unwrap_or_default();
-        *counts
-            .entry((
-                d.reason,
-                text.trim().to_string(),
-                d.location,
-                a.component_id,
-                a.direction,
-            ))
+        *self
+            .counts
+            .entry((d.reason, text.trim().to_string(), d.location, a.component_id, a.direction))
             .or_default() += 1;
     }
-    let mut rows: Vec<DropRow> = counts
-        .into_iter()
-        .map(|((reason, reason_text, location, component, direction), count)| {
-            let comp = capture.component(component);
-            DropRow {
-                file: capture.info.file.clone(),
-                category: drop_category(reason, Some(&reason_text)),
-                reason,
-                location: location.map(|l| format!("0x{l:08X}")).unwrap_or_default(),
-                location_name: location.and_then(drop_location_name).map(str::to_string),
-                reason_text,
-                component,
-                component_name: comp.map(|c| c.name.clone()).unwrap_or_default(),
-                component_description: comp.map(|c| c.description.clone()).unwrap_or_default(),
-                direction: direction
-                    .map(|d| {
-                        capture
-                            .catalog
-                            .direction(d)
-                            .map(|t| t.trim().to_string())
-                            .unwrap_or_else(|| d.to_string())
-                    })
-                    .unwrap_or_default(),
-                count,
-            }
-        })
-        .collect();
-    rows.sort_by(|a, b| {
-        b.count
-            .cmp(&a.count)
-            .then_with(|| a.reason.cmp(&b.reason))
-            .then_with(|| a.location.cmp(&b.location))
-    });
-    rows
+
+    /// The rows, most frequent first.
+    pub fn rows(
+        &self,
+        file: &str,
+        components: &ComponentTable,
+        catalog: &crate::pktmon::catalog::Catalog,
+    ) -> Vec<DropRow> {
+        let mut rows: Vec<DropRow> = self
+            .counts
+            .iter()
+            .map(|((reason, reason_text, location, component, direction), &count)| {
+                let comp = component.and_then(|c| components.get(c));
+                DropRow {
+                    file: file.to_string(),
+                    category: drop_category(*reason, Some(reason_text)),
+                    reason: *reason,
+                    location: location.map(|l| format!("0x{l:08X}")).unwrap_or_default(),
+                    location_name: location.and_then(drop_location_name).map(str::to_string),
+                    reason_text: reason_text.clone(),
+                    component: *component,
+                    component_name: comp.map(|c| c.name.clone()).unwrap_or_default(),
+                    component_description: comp.map(|c| c.description.clone()).unwrap_or_default(),
+                    direction: direction
+                        .map(|d| catalog.direction(d).map(|t| t.trim().to_string()).unwrap_or_else(|| d.to_string()))
+                        .unwrap_or_default(),
+                    count,
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)).then_with(|| a.location.cmp(&b.location))
+        });
+        rows
+    }
+}
+
+/// Summarises the drops of one capture, most frequent first.
+pub fn summarize(capture: &Capture) -> Vec<DropRow> {
+    let mut counter = DropCounter::default();
+    for a in capture.drops() {
+        counter.add(a, &capture.catalog);
+    }
+    counter.rows(&capture.info.file, &capture.components, &capture.catalog)
 }
 
 fn csv_field(s: &str) -> String {
