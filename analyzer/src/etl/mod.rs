@@ -5,6 +5,8 @@
 //! TRACE_LOGFILE_HEADER and clock), [`reader`] (buffer index and per-CPU
 //! merge), [`schema`] (TRACE_EVENT_INFO / EVENT_MAP_INFO injected by the
 //! relogger). PktMon meaning is added on top by [`crate::pktmon::events`].
+//! [`writer`] does the reverse: it writes files in the shape pktmon does, for
+//! tests and scenario generators.
 
 pub mod buffer;
 pub mod bytes;
@@ -12,6 +14,7 @@ pub mod logfile;
 pub mod reader;
 pub mod record;
 pub mod schema;
+pub mod writer;
 pub mod xpress;
 
 pub use reader::{looks_like_etl, EtlFile, MergedRecord, ReadStats};

@@ -88,8 +88,9 @@ impl EtlFile {
             compression_format: 0,
             diagnostics: Diagnostics::default(),
         };
-        etl.index_buffers()?;
+        let stopped_early = etl.index_buffers()?;
         etl.read_logfile_header()?;
+        etl.check_buffers_written(stopped_early);
         Ok(etl)
     }
 
@@ -106,12 +107,14 @@ impl EtlFile {
         self.file.read_exact(buf)
     }
 
-    fn index_buffers(&mut self) -> Result<(), Error> {
+    /// Returns whether indexing stopped before the end of the file (already reported).
+    fn index_buffers(&mut self) -> Result<bool, Error> {
         if self.len == 0 {
             return Err(self.err(0, "file is empty"));
         }
         let mut offset = 0u64;
         let mut head = [0u8; BUFFER_HEADER_SIZE];
+        let mut stopped_early = false;
         while offset < self.len {
             let left = self.len - offset;
             if left < BUFFER_HEADER_SIZE as u64 {
@@ -123,6 +126,7 @@ impl EtlFile {
                     Location::Offset(offset),
                     format!("file ends {left} bytes into a buffer header; the file was cut short there"),
                 );
+                stopped_early = true;
                 break;
             }
             self.read_at(offset, &mut head)
@@ -137,11 +141,23 @@ impl EtlFile {
                     return Err(self.err(0, format!("not an ETL file: {msg}")));
                 }
                 self.diagnostics.error(&self.name, Location::Offset(offset), msg);
+                stopped_early = true;
                 break;
             }
             if h.size_on_disk as u64 > left {
-                if offset == 0 && !looks_like_etl(&head) {
-                    return Err(self.err(0, "not an ETL file (first buffer header is not valid)"));
+                if offset == 0 {
+                    // `looks_like_etl` also needs the first record's marker, past the buffer header.
+                    let mut first = [0u8; BUFFER_HEADER_SIZE + 8];
+                    if left < first.len() as u64 || self.read_at(0, &mut first).is_err() || !looks_like_etl(&first) {
+                        return Err(self.err(0, "not an ETL file (first buffer header is not valid)"));
+                    }
+                    return Err(self.err(
+                        0,
+                        format!(
+                            "file ends inside its first buffer ({left} of {} bytes present): the file was cut short",
+                            h.size_on_disk
+                        ),
+                    ));
                 }
                 self.diagnostics.warn(
                     &self.name,
@@ -152,6 +168,7 @@ impl EtlFile {
                         h.size_on_disk, left
                     ),
                 );
+                stopped_early = true;
                 break;
             }
             self.buffers.push(h);
@@ -160,7 +177,31 @@ impl EtlFile {
         if self.buffers.is_empty() {
             return Err(self.err(0, "no complete buffer in file"));
         }
-        Ok(())
+        Ok(stopped_early)
+    }
+
+    /// A file cut exactly between two buffers looks complete buffer by
+    /// buffer; only the logfile header's BuffersWritten (the header buffer
+    /// included; equal to the buffer count in every real PktMon file) tells.
+    /// Circular logs overwrite buffers, so the count says nothing there.
+    fn check_buffers_written(&mut self, already_reported: bool) {
+        const EVENT_TRACE_FILE_MODE_CIRCULAR: u32 = 0x2;
+        let written = self.header.buffers_written as usize;
+        if already_reported
+            || self.header.log_file_mode & EVENT_TRACE_FILE_MODE_CIRCULAR != 0
+            || written <= self.buffers.len()
+        {
+            return;
+        }
+        self.diagnostics.warn(
+            &self.name,
+            Location::Offset(self.len),
+            format!(
+                "file ends after {} buffers but its header says {written} were written: the file was cut short \
+                 at a buffer boundary; events of the missing buffers are missing",
+                self.buffers.len()
+            ),
+        );
     }
 
     fn read_logfile_header(&mut self) -> Result<(), Error> {
@@ -291,9 +332,8 @@ impl EtlFile {
             .collect();
         let mut scratch = Vec::new();
         let mut heap = BinaryHeap::new();
-        for s in 0..streams.len() {
-            if self.advance(&mut streams[s], &mut scratch, &mut stats) {
-                let st = &streams[s];
+        for (s, st) in streams.iter_mut().enumerate() {
+            if self.advance(st, &mut scratch, &mut stats) {
                 heap.push(Reverse((st.spans[0].timestamp, st.current, 0usize, s)));
             }
         }

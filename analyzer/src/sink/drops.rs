@@ -25,10 +25,13 @@ pub struct DropRow {
     pub count: u64,
 }
 
+/// (reason, text, location, component, direction).
+type DropKey = (Option<u32>, String, Option<u32>, Option<u16>, Option<u16>);
+
 /// Counts drops by (reason, text, location, component, direction) as they stream by.
 #[derive(Debug, Default, Clone)]
 pub struct DropCounter {
-    counts: BTreeMap<(Option<u32>, String, Option<u32>, Option<u16>, Option<u16>), u64>,
+    counts: BTreeMap<DropKey, u64>,
 }
 
 impl DropCounter {
@@ -43,7 +46,13 @@ impl DropCounter {
             .unwrap_or_default();
         *self
             .counts
-            .entry((d.reason, text.trim().to_string(), d.location, a.component_id, a.direction))
+            .entry((
+                d.reason,
+                text.trim().to_string(),
+                d.location,
+                a.component_id,
+                a.direction,
+            ))
             .or_default() += 1;
     }
 
@@ -70,14 +79,22 @@ impl DropCounter {
                     component_name: comp.map(|c| c.name.clone()).unwrap_or_default(),
                     component_description: comp.map(|c| c.description.clone()).unwrap_or_default(),
                     direction: direction
-                        .map(|d| catalog.direction(d).map(|t| t.trim().to_string()).unwrap_or_else(|| d.to_string()))
+                        .map(|d| {
+                            catalog
+                                .direction(d)
+                                .map(|t| t.trim().to_string())
+                                .unwrap_or_else(|| d.to_string())
+                        })
                         .unwrap_or_default(),
                     count,
                 }
             })
             .collect();
         rows.sort_by(|a, b| {
-            b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)).then_with(|| a.location.cmp(&b.location))
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.reason.cmp(&b.reason))
+                .then_with(|| a.location.cmp(&b.location))
         });
         rows
     }
