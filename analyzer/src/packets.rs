@@ -51,7 +51,14 @@ pub enum Linkage {
 struct OpenPacket {
     last_time: FileTime,
     ended: bool,
+    /// (PktGroupId, member) of its latest hop: a packet continues only from there.
+    tail: Option<(u64, u64)>,
 }
+
+/// How many PktGroupIds back a hop's predecessor may be. Usually 1; when a
+/// component splits an NBL (nwifi.sys gives each packet of a Tx NBL its own
+/// id), packet k of the NBL continues from the group k ids back.
+const CHAIN_LOOKBACK: u64 = 32;
 
 /// How many network-layer bytes the payload fingerprint covers: enough for
 /// the IP header with its id and the transport ports and sequence numbers.
@@ -115,8 +122,8 @@ pub struct Grouper {
     os_build: Option<u32>,
     packets: Vec<OpenPacket>,
     by_shared_id: HashMap<(u64, u64), usize>,
-    /// (PktGroupId, member) → (packet, key) of the latest event with it.
-    by_group_id: HashMap<(u64, u64), (usize, HopKey)>,
+    /// PktGroupId → (member, packet, key) of the events with it.
+    by_group_id: HashMap<u64, Vec<(u64, usize, HopKey)>>,
     by_content: HashMap<u64, usize>,
     saw_nonzero_appearance: bool,
 }
@@ -186,13 +193,41 @@ impl Grouper {
         self.packets.push(OpenPacket {
             last_time: time,
             ended: false,
+            tail: None,
         });
         self.packets.len() - 1
     }
 
-    fn joinable(&self, p: usize, time: FileTime, window: FileTime) -> bool {
+    /// The packet whose latest hop this one continues (24H2+): the nearest
+    /// earlier id on the same CPU whose event carries the same bytes and is
+    /// still the tail of its packet; the same member is preferred.
+    fn chained(&self, g: u64, member: u64, k: &HopKey) -> Option<usize> {
+        let counter = g & 0xFFFF_FFFF_FFFF;
+        for d in 1..=CHAIN_LOOKBACK.min(counter) {
+            let Some(events) = self.by_group_id.get(&(g - d)) else { continue };
+            let mut best: Option<usize> = None;
+            for &(m, p, prev) in events {
+                let fits = k.time - prev.time <= CHAIN_WINDOW
+                    && self.packets[p].tail == Some((g - d, m))
+                    && self.joinable(p, k, CHAIN_WINDOW)
+                    && prev.same_bytes(k);
+                if fits && (best.is_none() || m == member) {
+                    best = Some(p);
+                }
+            }
+            if best.is_some() {
+                return best;
+            }
+        }
+        None
+    }
+
+    /// Whether appearance `k` may join packet `p`: a dropped packet takes no
+    /// further hops, but may be dropped again by another consumer (loopback
+    /// traffic delivered to TCP and raw sockets is dropped at each).
+    fn joinable(&self, p: usize, k: &HopKey, window: FileTime) -> bool {
         let open = &self.packets[p];
-        !open.ended && (time - open.last_time).abs() <= window
+        (!open.ended || k.is_drop) && (k.time - open.last_time).abs() <= window
     }
 
     /// Assigns the next appearance (given in time order) to a packet.
@@ -207,24 +242,18 @@ impl Grouper {
                     .by_shared_id
                     .get(&key)
                     .copied()
-                    .filter(|&p| self.joinable(p, k.time, SHARED_WINDOW));
-                let chained = || -> Option<usize> {
-                    if !self.chain_mode() || g & 0xFFFF_FFFF_FFFF == 0 {
-                        return None;
-                    }
-                    let (p, prev) = self.by_group_id.get(&(g - 1, key.1))?;
-                    (k.time - prev.time <= CHAIN_WINDOW
-                        && self.joinable(*p, k.time, CHAIN_WINDOW)
-                        && prev.same_bytes(k))
-                    .then_some(*p)
-                };
+                    .filter(|&p| self.joinable(p, k, SHARED_WINDOW));
+                let chained = || self.chain_mode().then(|| self.chained(g, key.1, k)).flatten();
                 let found = match shared {
                     Some(p) => Some((p, Linkage::SharedId)),
                     None => chained().map(|p| (p, Linkage::Chained)),
                 };
                 let (p, l) = found.unwrap_or_else(|| (self.new_packet(k.time), Linkage::First));
                 self.by_shared_id.insert(key, p);
-                self.by_group_id.insert(key, (p, *k));
+                if self.chain_mode() {
+                    self.by_group_id.entry(g).or_default().push((key.1, p, *k));
+                    self.packets[p].tail = Some(key);
+                }
                 (p, l)
             }
             None => {
@@ -232,7 +261,7 @@ impl Grouper {
                     .by_content
                     .get(&k.fingerprint)
                     .copied()
-                    .filter(|&p| self.joinable(p, k.time, CONTENT_WINDOW));
+                    .filter(|&p| self.joinable(p, k, CONTENT_WINDOW));
                 let (p, l) = match found {
                     Some(p) => (p, Linkage::Content),
                     None => (self.new_packet(k.time), Linkage::First),
