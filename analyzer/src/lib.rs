@@ -10,8 +10,11 @@
 //! ([`pktmon::events`]) — exists once and serves the analyzer and the Wireshark
 //! plugin alike.
 
+pub mod diagnose;
 pub mod error;
 pub mod etl;
+pub mod flows;
+pub mod generate;
 pub mod model;
 pub mod packets;
 pub mod pktmon;

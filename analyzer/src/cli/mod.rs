@@ -11,6 +11,8 @@ use pktmon::error::{Diagnostics, Error, Severity};
 use pktmon::sink;
 use pktmon::source;
 
+mod diagnose;
+mod generate;
 mod info;
 mod install;
 
@@ -23,7 +25,7 @@ mod install;
 Inputs are detected from their content, not their name: PktMon's own .etl (compressed or not), \
 pcapng from `pktmon etl2pcap`, from microsoft/etl2pcapng or from this tool's `convert`, any pcapng \
 whose packet comments carry PktMon lines, classic pcap, and `pktmon etl2txt` text (UTF-16LE or UTF-8).\n\n\
-Exit codes: 0 success; 2 an input could not be read or was damaged (everything that could be \
+Exit codes: 0 success; 1 a diagnose --fail-on condition held; 2 an input could not be read or was damaged (everything that could be \
 salvaged is still printed or written, and each problem names the file and the byte offset or line)."
 )]
 struct Cli {
@@ -81,6 +83,46 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Diagnose packet loss: correlate protocol symptoms with PktMon's local drop records and name the
+    /// cause of each loss (local or remote; policy, resources, address_resolution, no_route,
+    /// invalid_packet, congestion, unreachable, session_loss, mtu, other) with its evidence.
+    /// Takes files and folders (walked recursively), processed in parallel.
+    Diagnose {
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Write a JSON summary (schema_version, inputs, totals, findings, drop summary); `-` for standard output.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write findings as JSON lines, one per finding; `-` for standard output.
+        #[arg(long, value_name = "FILE")]
+        jsonl: Option<PathBuf>,
+        /// Write findings.csv and drops.csv into this folder.
+        #[arg(long, value_name = "DIR")]
+        csv: Option<PathBuf>,
+        /// Exit 1 when a finding has this cause or locality (repeat or separate with commas),
+        /// e.g. --fail-on local or --fail-on policy,mtu.
+        #[arg(long, value_name = "CAUSE|LOCALITY", value_delimiter = ',')]
+        fail_on: Vec<pktmon::sink::report::FailOn>,
+        /// Files processed at once (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
+    /// Write one appearance per packet (its first, what `!pktmon.duplicate` shows) as pcapng, so that
+    /// Wireshark's own TCP analysis stops counting appearances as retransmissions.
+    Dedup {
+        input: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Leave out epb_verdict on drops (Wireshark 4.0 cannot re-save files that have it).
+        #[arg(long)]
+        no_verdict: bool,
+    },
+    /// Write a PktMon capture with planted causes of loss (deterministic from a seed) as ETL, converter
+    /// pcapng, etl2pcapng-style pcapng and etl2txt text, with DIR/<scenario>.truth.json naming what was planted.
+    Generate(generate::GenerateArgs),
+    /// Read every record of a file and nothing more (benchmark floor); --decompress-only for ETL buffers.
+    #[command(hide = true)]
+    BenchRead(generate::BenchReadArgs),
     /// Copy the already-built Wireshark plugin into Wireshark's personal plugin folder (builds nothing).
     /// Refuses when the plugin was built for another Wireshark major.minor than the installed one.
     InstallPlugin {
@@ -161,6 +203,28 @@ pub fn run() -> i32 {
             english,
         } => txt(&input, output.as_deref(), utf16, english),
         Command::Drops { files, format, output } => drops(&files, format, output.as_deref()),
+        Command::Diagnose {
+            inputs,
+            json,
+            jsonl,
+            csv,
+            fail_on,
+            jobs,
+        } => diagnose::diagnose(diagnose::DiagnoseArgs {
+            inputs,
+            json,
+            jsonl,
+            csv,
+            fail_on,
+            jobs,
+        }),
+        Command::Dedup {
+            input,
+            output,
+            no_verdict,
+        } => diagnose::dedup(&input, &output, no_verdict),
+        Command::Generate(args) => generate::generate(args),
+        Command::BenchRead(args) => generate::bench_read(args),
         Command::InstallPlugin {
             plugin,
             tshark,

@@ -1,6 +1,8 @@
-//! Writers: converted pcapng, etl2txt text, drop summaries.
+//! Writers: converted pcapng, etl2txt text, drop summaries, diagnosis reports.
 pub mod atomic;
 pub mod drops;
+pub mod etl2pcapng;
 pub mod pcapng;
 pub mod pcapng_blocks;
+pub mod report;
 pub mod txt;

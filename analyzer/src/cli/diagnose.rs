@@ -1,0 +1,265 @@
+//! `diagnose` (one file or a batch, in parallel) and `dedup`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use pktmon::diagnose::Diagnoser;
+use pktmon::error::Severity;
+use pktmon::model::*;
+use pktmon::packets::{Grouper, HopKey};
+use pktmon::sink::pcapng::{ConvertOptions, PcapngConverter};
+use pktmon::sink::report::{self, FailOn, InputResult};
+use pktmon::source;
+
+use super::emit;
+
+pub struct DiagnoseArgs {
+    pub inputs: Vec<PathBuf>,
+    pub json: Option<PathBuf>,
+    pub jsonl: Option<PathBuf>,
+    pub csv: Option<PathBuf>,
+    pub fail_on: Vec<FailOn>,
+    pub jobs: Option<usize>,
+}
+
+/// Files of the inputs: files as given, folders walked (sorted, recursively).
+fn expand(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            let mut stack = vec![p.clone()];
+            let mut files = Vec::new();
+            while let Some(dir) = stack.pop() {
+                let Ok(rd) = std::fs::read_dir(&dir) else {
+                    files.push(dir); // reported as unreadable by the reader
+                    continue;
+                };
+                for e in rd.flatten() {
+                    let path = e.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else {
+                        files.push(path);
+                    }
+                }
+            }
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+/// Diagnoses one file.
+pub fn diagnose_file(path: &Path) -> InputResult {
+    let mut d = Diagnoser::new(None);
+    match source::read(path, &mut d) {
+        Ok(outcome) => {
+            let mut warnings: Vec<String> = outcome.diagnostics.items.iter().map(|x| x.to_string()).collect();
+            if outcome.diagnostics.suppressed > 0 {
+                warnings.push(format!("({} more problems not shown)", outcome.diagnostics.suppressed));
+            }
+            let damaged = outcome.diagnostics.items.iter().any(|x| x.severity == Severity::Error);
+            InputResult {
+                file: path.display().to_string(),
+                diagnosis: Some(d.finish(&outcome.info)),
+                error: damaged.then(|| "the input was damaged; results hold what could be salvaged".to_string()),
+                warnings,
+            }
+        }
+        Err(e) => InputResult {
+            file: path.display().to_string(),
+            diagnosis: None,
+            error: Some(e.to_string()),
+            warnings: Vec::new(),
+        },
+    }
+}
+
+/// Runs `diagnose_file` over all files on `jobs` threads, keeping input order.
+fn run_all(files: &[PathBuf], jobs: usize) -> Vec<InputResult> {
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let finished = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<InputResult>>> = Mutex::new(vec![None; files.len()]);
+    let show_progress = std::io::stderr().is_terminal() && files.len() > 1;
+    std::thread::scope(|s| {
+        if show_progress {
+            s.spawn(|| {
+                let start = Instant::now();
+                while !finished.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(200));
+                    if start.elapsed() > Duration::from_secs(1) && !finished.load(Ordering::Relaxed) {
+                        eprint!("\rdiagnosing: {}/{} files", done.load(Ordering::Relaxed), files.len());
+                    }
+                }
+                if start.elapsed() > Duration::from_secs(1) {
+                    eprint!("\r{:40}\r", "");
+                }
+            });
+        }
+        let workers: Vec<_> = (0..jobs.max(1).min(files.len().max(1)))
+            .map(|_| {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(f) = files.get(i) else { break };
+                    let r = diagnose_file(f);
+                    if let Ok(mut v) = results.lock() {
+                        v[i] = Some(r);
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
+                })
+            })
+            .collect();
+        for w in workers {
+            let _ = w.join();
+        }
+        finished.store(true, Ordering::Relaxed);
+    });
+    results.into_inner().unwrap_or_default().into_iter().flatten().collect()
+}
+
+pub fn diagnose(args: DiagnoseArgs) -> i32 {
+    let files = expand(&args.inputs);
+    if files.is_empty() {
+        eprintln!("error: no input files");
+        return 2;
+    }
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let results = run_all(&files, jobs);
+    let mut code = 0;
+    for r in &results {
+        for w in &r.warnings {
+            eprintln!("{w}");
+        }
+        if let Some(e) = &r.error {
+            eprintln!("error: {}: {e}", r.file);
+            code = 2;
+        }
+    }
+    let stdout_taken = [&args.json, &args.jsonl].iter().any(|o| o.as_deref() == Some(Path::new("-")));
+    let write = |target: &Path, content: String| -> Result<(), String> {
+        if target == Path::new("-") {
+            emit(None, &files, content.as_bytes())
+        } else {
+            emit(Some(target), &files, content.as_bytes())
+        }
+    };
+    if !stdout_taken {
+        if let Err(m) = emit(None, &files, report::text_report(&results).as_bytes()) {
+            eprintln!("error: {m}");
+            return 2;
+        }
+    }
+    if let Some(p) = &args.json {
+        if let Err(m) = write(p, report::json_summary(&results)) {
+            eprintln!("error: {m}");
+            return 2;
+        }
+    }
+    if let Some(p) = &args.jsonl {
+        if let Err(m) = write(p, report::jsonl(&results)) {
+            eprintln!("error: {m}");
+            return 2;
+        }
+    }
+    if let Some(dir) = &args.csv {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("error: {}: {e}", dir.display());
+            return 2;
+        }
+        for (name, content) in
+            [("findings.csv", report::findings_csv(&results)), ("drops.csv", report::drops_csv(&results))]
+        {
+            if let Err(m) = emit(Some(&dir.join(name)), &files, content.as_bytes()) {
+                eprintln!("error: {m}");
+                return 2;
+            }
+        }
+    }
+    if code == 0 && report::fails(&results, &args.fail_on) {
+        code = 1;
+    }
+    code
+}
+
+/// Keeps the first appearance of every packet and writes them with the converter.
+struct Dedup {
+    grouper: Option<Grouper>,
+    out: PcapngConverter,
+    kept: u64,
+    dropped: u64,
+}
+
+impl RecordSink for Dedup {
+    fn record(&mut self, ctx: &Context<'_>, record: Record) {
+        match record {
+            Record::Packet(a) => {
+                let g = self.grouper.get_or_insert_with(|| Grouper::new(ctx.info.os_build));
+                let before = g.packet_count();
+                g.assign(&HopKey::of(&a));
+                if g.packet_count() > before {
+                    self.kept += 1;
+                    self.out.record(ctx, Record::Packet(a));
+                } else {
+                    self.dropped += 1;
+                }
+            }
+            other => self.out.record(ctx, other),
+        }
+    }
+}
+
+pub fn dedup(input: &Path, output: &Path, no_verdict: bool) -> i32 {
+    if let Err(m) = pktmon::sink::atomic::ensure_not_an_input(output, &[input.to_path_buf()]) {
+        eprintln!("error: {}: {m}", output.display());
+        return 2;
+    }
+    let out = match PcapngConverter::new(output, ConvertOptions { verdict: !no_verdict }) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {}: {e}", output.display());
+            return 2;
+        }
+    };
+    let mut sink = Dedup {
+        grouper: None,
+        out,
+        kept: 0,
+        dropped: 0,
+    };
+    let outcome = match source::read(input, &mut sink) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let had_errors = super::report(&outcome.diagnostics);
+    match sink.out.finish(&outcome.info) {
+        Ok(s) => {
+            eprintln!(
+                "{}: kept {} packets, left out {} further appearances; {} frames written to {}",
+                input.display(),
+                sink.kept,
+                sink.dropped,
+                s.frames,
+                output.display()
+            );
+            if had_errors {
+                2
+            } else {
+                0
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", output.display());
+            2
+        }
+    }
+}

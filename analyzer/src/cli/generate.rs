@@ -1,0 +1,200 @@
+//! `generate` (scenario captures in every input form, with their ground truth)
+//! and the hidden `bench-read` (the floor of a pass over a file, for scripts/bench.sh).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+
+use pktmon::generate::files::{self, Format};
+use pktmon::generate::{GenOptions, Scenario};
+use pktmon::model::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// PktMon's ETL (relogged, XPRESS-compressed per-CPU buffers, embedded schema).
+    Etl,
+    /// This tool's converter pcapng.
+    Pcapng,
+    /// pcapng as microsoft/etl2pcapng 1.12 writes it.
+    Etl2pcapng,
+    /// `pktmon etl2txt` text, UTF-16LE with CRLF as pktmon writes it, and a UTF-8 copy.
+    Txt,
+    /// Every form.
+    All,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScenarioArg {
+    Baseline,
+    LocalPolicy,
+    LocalResources,
+    AddressResolution,
+    NoRoute,
+    InvalidPacket,
+    RemoteCongestion,
+    RemotePolicy,
+    Unreachable,
+    SessionLoss,
+    Mtu,
+    PmtuBlackHole,
+    Mix,
+}
+
+impl ScenarioArg {
+    fn scenario(self) -> Scenario {
+        match self {
+            ScenarioArg::Baseline => Scenario::Baseline,
+            ScenarioArg::LocalPolicy => Scenario::LocalPolicy,
+            ScenarioArg::LocalResources => Scenario::LocalResources,
+            ScenarioArg::AddressResolution => Scenario::AddressResolution,
+            ScenarioArg::NoRoute => Scenario::NoRoute,
+            ScenarioArg::InvalidPacket => Scenario::InvalidPacket,
+            ScenarioArg::RemoteCongestion => Scenario::RemoteCongestion,
+            ScenarioArg::RemotePolicy => Scenario::RemotePolicy,
+            ScenarioArg::Unreachable => Scenario::Unreachable,
+            ScenarioArg::SessionLoss => Scenario::SessionLoss,
+            ScenarioArg::Mtu => Scenario::Mtu,
+            ScenarioArg::PmtuBlackHole => Scenario::PmtuBlackHole,
+            ScenarioArg::Mix => Scenario::Mix,
+        }
+    }
+}
+
+/// Write a PktMon capture with planted causes of loss, deterministically from a seed.
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// What to plant (baseline plants nothing; mix plants everything).
+    #[arg(long, value_enum)]
+    scenario: ScenarioArg,
+    /// The same seed always gives the same bytes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Fill the capture with ordinary traffic of many TCP flows up to about N appearances (up to 10^7).
+    #[arg(long, value_name = "N")]
+    packets: Option<u64>,
+    /// IPv6 instead of IPv4.
+    #[arg(long)]
+    ipv6: bool,
+    /// Windows build: 26100 and later give every event its own PktGroupId, 20348 shares one per packet.
+    #[arg(long, default_value_t = 26200)]
+    build: u32,
+    /// Bytes PktMon logs of each frame (pktmon start --pkt-size; 0 = whole frames).
+    #[arg(long, default_value_t = 128)]
+    pkt_size: u32,
+    /// Forms to write (repeat or separate with commas).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
+    format: Vec<FormatArg>,
+    /// Folder to write DIR/<scenario>.<ext> and DIR/<scenario>.truth.json into.
+    #[arg(short, long, value_name = "DIR")]
+    output: PathBuf,
+}
+
+pub fn generate(args: GenerateArgs) -> i32 {
+    if args.packets.is_some_and(|n| n > 20_000_000) {
+        eprintln!("error: --packets is limited to 20000000");
+        return 2;
+    }
+    let mut formats: Vec<Format> = Vec::new();
+    for f in &args.format {
+        let add: &[Format] = match f {
+            FormatArg::Etl => &[Format::Etl],
+            FormatArg::Pcapng => &[Format::Pcapng],
+            FormatArg::Etl2pcapng => &[Format::Etl2pcapng],
+            FormatArg::Txt => &[Format::Txt, Format::TxtUtf8],
+            FormatArg::All => &Format::ALL,
+        };
+        for x in add {
+            if !formats.contains(x) {
+                formats.push(*x);
+            }
+        }
+    }
+    let opts = GenOptions {
+        seed: args.seed,
+        scenario: args.scenario.scenario(),
+        packets: args.packets,
+        ipv6: args.ipv6,
+        os_build: args.build,
+        pkt_size: args.pkt_size,
+    };
+    let start = Instant::now();
+    match files::write(&opts, &args.output, &formats) {
+        Ok(w) => {
+            let secs = start.elapsed().as_secs_f64();
+            for (_, p) in &w.files {
+                eprintln!("wrote {}", p.display());
+            }
+            eprintln!("wrote {}", w.truth_file.display());
+            eprintln!(
+                "{}: {} appearances of {} packets, {} planted causes, in {:.2} s ({:.0} appearances/s)",
+                opts.scenario,
+                w.truth.appearances,
+                w.truth.packets,
+                w.truth.planted.len(),
+                secs,
+                w.truth.appearances as f64 / secs.max(1e-9)
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+/// Read every record of a file and do nothing with them (the floor of any pass over it).
+#[derive(Args)]
+pub struct BenchReadArgs {
+    file: PathBuf,
+    /// ETL only: decompress every buffer and stop there (no record parsing).
+    #[arg(long)]
+    decompress_only: bool,
+}
+
+pub fn bench_read(args: BenchReadArgs) -> i32 {
+    let start = Instant::now();
+    if args.decompress_only {
+        let mut etl = match pktmon::etl::EtlFile::open(&args.file) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        };
+        let bytes = etl.bare_decompress();
+        println!(
+            "decompressed {bytes} bytes in {:.3} s",
+            start.elapsed().as_secs_f64()
+        );
+        return 0;
+    }
+    let mut appearances = 0u64;
+    let mut payload = 0u64;
+    let mut others = 0u64;
+    let mut count = |_: &Context<'_>, r: Record| match r {
+        Record::Packet(a) => {
+            appearances += 1;
+            payload += a.payload.len() as u64;
+        }
+        _ => others += 1,
+    };
+    match pktmon::source::read(&args.file, &mut count) {
+        Ok(outcome) => {
+            println!(
+                "{appearances} appearances ({payload} payload bytes), {others} other records in {:.3} s",
+                start.elapsed().as_secs_f64()
+            );
+            if outcome.diagnostics.items.iter().any(|d| d.severity == pktmon::Severity::Error) {
+                2
+            } else {
+                0
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}

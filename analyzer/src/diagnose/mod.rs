@@ -1,0 +1,967 @@
+//! Flows and symptoms → findings: what caused each loss, local or remote,
+//! with its evidence.
+//!
+//! Microsoft's method for packet loss sorts causes into *local* ones
+//! (policy/firewall inspection, low resources, ARP/ND failure, no route,
+//! invalid packet) and *remote* ones (congestion, remote policy, destination
+//! unreachable, session loss, MTU). PktMon records every local drop; the
+//! protocols show the symptoms. [`Diagnoser`] streams a capture once: it
+//! groups appearances into packets, feeds one canonical appearance per packet
+//! (the first, i.e. what `!pktmon.duplicate` shows) to the flow analyzer, and
+//! keeps a small summary of every packet's path (was it dropped, did it reach
+//! a NIC). [`Diagnoser::finish`] then correlates each symptom with the local
+//! drop records of the same packet or flow and names a cause.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::flows::{self, FlowAnalyzer, FlowKey, PacketInput, RetransmitTrigger, Side, Symptom, SymptomKind};
+use crate::model::*;
+use crate::packets::{Grouper, HopKey};
+use crate::pktmon::catalog::{drop_category, drop_location_name, next_step, DropCategory};
+
+/// Local or remote, in Microsoft's sense.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Locality {
+    Local,
+    Remote,
+    Unknown,
+}
+
+impl Locality {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Locality::Local => "local",
+            Locality::Remote => "remote",
+            Locality::Unknown => "unknown",
+        }
+    }
+}
+
+/// The fixed cause vocabulary of findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    Policy,
+    Resources,
+    AddressResolution,
+    NoRoute,
+    InvalidPacket,
+    Congestion,
+    Unreachable,
+    SessionLoss,
+    Mtu,
+    Other,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 10] = [
+        Cause::Policy,
+        Cause::Resources,
+        Cause::AddressResolution,
+        Cause::NoRoute,
+        Cause::InvalidPacket,
+        Cause::Congestion,
+        Cause::Unreachable,
+        Cause::SessionLoss,
+        Cause::Mtu,
+        Cause::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Policy => "policy",
+            Cause::Resources => "resources",
+            Cause::AddressResolution => "address_resolution",
+            Cause::NoRoute => "no_route",
+            Cause::InvalidPacket => "invalid_packet",
+            Cause::Congestion => "congestion",
+            Cause::Unreachable => "unreachable",
+            Cause::SessionLoss => "session_loss",
+            Cause::Mtu => "mtu",
+            Cause::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Cause> {
+        Cause::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl From<DropCategory> for Cause {
+    fn from(c: DropCategory) -> Cause {
+        match c {
+            DropCategory::Policy => Cause::Policy,
+            DropCategory::Resources => Cause::Resources,
+            DropCategory::AddressResolution => Cause::AddressResolution,
+            DropCategory::NoRoute => Cause::NoRoute,
+            DropCategory::InvalidPacket => Cause::InvalidPacket,
+            DropCategory::Unreachable => Cause::Unreachable,
+            DropCategory::SessionLoss => Cause::SessionLoss,
+            DropCategory::Mtu => Cause::Mtu,
+            DropCategory::Other => Cause::Other,
+        }
+    }
+}
+
+/// A PktMon drop record involved in a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct DropRef {
+    pub reason: Option<u32>,
+    pub reason_text: String,
+    /// `0x%08X`, empty when unknown.
+    pub location: String,
+    pub location_name: Option<String>,
+    pub component: Option<u16>,
+    pub component_name: String,
+    pub direction: String,
+}
+
+/// One diagnosed cause of loss, with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub locality: Locality,
+    pub cause: Cause,
+    /// What was seen, in a few words ("local drop", "retransmission", "SYN unanswered"…).
+    pub symptom: String,
+    /// How many times (drops, retransmissions, unanswered requests…).
+    pub count: u64,
+    pub flow: Option<String>,
+    #[serde(skip)]
+    pub flow_key: Option<FlowKey>,
+    pub first_time: String,
+    pub last_time: String,
+    #[serde(skip)]
+    pub first: FileTime,
+    /// Frame numbers as Wireshark shows them (in the converted pcapng for ETL and text input).
+    pub frames: Vec<u64>,
+    /// The drop records involved, with how many each.
+    pub drops: Vec<(DropRef, u64)>,
+    /// Selects the evidence in stock Wireshark.
+    pub display_filter: String,
+    /// The same with the PktMon plugin's fields, where they say more.
+    pub pktmon_filter: Option<String>,
+    pub explanation: String,
+    pub next_step: String,
+}
+
+/// Most evidence frames kept per finding.
+const MAX_FRAMES: usize = 200;
+
+/// What is kept of every packet while streaming (small on purpose).
+#[derive(Debug, Clone, Copy, Default)]
+struct PacketSummary {
+    /// Frame number (1-based) of its first appearance.
+    first_frame: u64,
+    /// Whether it was dropped (its drop records are in `Diagnoser::drops_of`).
+    dropped: bool,
+    /// Bits of the components it was seen at (see `Diagnoser::component_bits`).
+    components: u64,
+    /// Sent by this host (its first appearance was Tx/Out/Egress), received (Rx/In/Ingress), or unknown.
+    sent: Option<bool>,
+    appearances: u32,
+}
+
+#[derive(Debug, Clone)]
+struct DropRecord {
+    packet: usize,
+    frame: u64,
+    time: FileTime,
+    flow: Option<FlowKey>,
+    reference: DropRef,
+    category: DropCategory,
+}
+
+/// Totals of a diagnosis.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    pub appearances: u64,
+    pub packets: u64,
+    pub drop_events: u64,
+    pub flows: u64,
+    pub symptoms: BTreeMap<String, u64>,
+    pub findings: u64,
+    pub local: u64,
+    pub remote: u64,
+    pub unknown: u64,
+}
+
+/// The result of diagnosing one input.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Diagnosis {
+    pub file: String,
+    pub kind: String,
+    pub has_pktmon_metadata: bool,
+    pub windows_build: Option<u32>,
+    pub totals: Totals,
+    pub findings: Vec<Finding>,
+    pub drop_rows: Vec<crate::sink::drops::DropRow>,
+}
+
+/// Component types that are network adapters (the packet reached or came from the wire there).
+fn is_nic_type(component_type: u16) -> bool {
+    // 2 Miniport, 6 VmsMiniport, 9 NetVsc miniport, 14 NetCx
+    matches!(component_type, 2 | 6 | 9 | 14)
+}
+
+/// Streams a capture into a diagnosis.
+pub struct Diagnoser {
+    grouper: Grouper,
+    flows: FlowAnalyzer,
+    packets: Vec<PacketSummary>,
+    drops: Vec<DropRecord>,
+    components: ComponentTable,
+    appearances: u64,
+    /// A bit per component seen in packets (the first 64): component types
+    /// arrive at the end of an ETL, so "did it reach a NIC" is decided in finish().
+    component_bits: HashMap<u16, u8>,
+    drop_counter: crate::sink::drops::DropCounter,
+    /// Packet → its drop records (indices into `drops`), in time order.
+    drops_of: HashMap<usize, Vec<u32>>,
+    catalog: Option<crate::pktmon::catalog::Catalog>,
+    build_known: bool,
+}
+
+impl Default for Diagnoser {
+    fn default() -> Self {
+        Diagnoser::new(None)
+    }
+}
+
+impl Diagnoser {
+    pub fn new(os_build: Option<u32>) -> Diagnoser {
+        Diagnoser {
+            grouper: Grouper::new(os_build),
+            flows: FlowAnalyzer::new(),
+            packets: Vec::new(),
+            drops: Vec::new(),
+            components: ComponentTable::default(),
+            appearances: 0,
+            component_bits: HashMap::new(),
+            drop_counter: Default::default(),
+            drops_of: HashMap::new(),
+            catalog: None,
+            build_known: os_build.is_some(),
+        }
+    }
+
+    fn packet(&mut self, ctx: &Context<'_>, a: &Appearance) {
+        if !self.build_known && ctx.info.os_build.is_some() {
+            // The ETL reader knows the build before the first packet.
+            self.grouper = Grouper::new(ctx.info.os_build);
+            self.build_known = true;
+        }
+        self.appearances += 1;
+        let (p, _) = self.grouper.assign(&HopKey::of(a));
+        let frame = a.index + 1;
+        if p == self.packets.len() {
+            self.packets.push(PacketSummary {
+                first_frame: frame,
+                sent: match a.direction {
+                    Some(2) | Some(4) | Some(6) => Some(true),
+                    Some(1) | Some(3) | Some(5) => Some(false),
+                    _ => None,
+                },
+                ..Default::default()
+            });
+            self.flows.push(&PacketInput {
+                packet: p,
+                appearance: a.index,
+                time: a.time,
+                link_type: a.link_type,
+                bytes: &a.payload,
+                original_len: a.original_size,
+            });
+        }
+        let s = &mut self.packets[p];
+        s.appearances += 1;
+        if let Some(d) = &a.drop {
+            self.drop_counter.add(a, ctx.catalog);
+            if self.catalog.is_none() {
+                self.catalog = Some(ctx.catalog.clone());
+            }
+            let reason_text = d
+                .reason_text
+                .clone()
+                .or_else(|| d.reason.and_then(|c| ctx.catalog.drop_reason(c)).map(str::to_string))
+                .or_else(|| d.reason.map(|c| c.to_string()))
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            let category = drop_category(d.reason, Some(&reason_text));
+            let flow = flows::parse(a.link_type, &a.payload).and_then(|v| v.flow_key());
+            s.dropped = true;
+            self.drops_of.entry(p).or_default().push(self.drops.len() as u32);
+            self.drops.push(DropRecord {
+                packet: p,
+                frame,
+                time: a.time,
+                flow,
+                reference: DropRef {
+                    reason: d.reason,
+                    reason_text,
+                    location: d.location.map(|l| format!("0x{l:08X}")).unwrap_or_default(),
+                    location_name: d.location.and_then(drop_location_name).map(str::to_string),
+                    component: a.component_id,
+                    component_name: String::new(),
+                    direction: a
+                        .direction
+                        .map(|x| ctx.catalog.direction(x).map(|t| t.trim().to_string()).unwrap_or_else(|| x.to_string()))
+                        .unwrap_or_default(),
+                },
+                category,
+            });
+        }
+        if let Some(c) = a.component_id {
+            let next = self.component_bits.len();
+            if let Some(&bit) = self.component_bits.get(&c) {
+                self.packets[p].components |= 1 << bit;
+            } else if next < 64 {
+                self.component_bits.insert(c, next as u8);
+                self.packets[p].components |= 1 << next;
+            }
+        }
+    }
+
+    /// The bits of the components that are network adapters.
+    fn nic_mask(&self) -> u64 {
+        self.component_bits
+            .iter()
+            .filter(|(c, _)| self.components.get(**c).is_some_and(|c| is_nic_type(c.component_type)))
+            .fold(0, |m, (_, &bit)| m | (1 << bit))
+    }
+
+    /// Correlates and names causes.
+    pub fn finish(mut self, info: &CaptureInfo) -> Diagnosis {
+        for d in &mut self.drops {
+            if let Some(c) = d.reference.component.and_then(|c| self.components.get(c)) {
+                d.reference.component_name = c.name.clone();
+            }
+        }
+        let nic = self.nic_mask();
+        let flows = std::mem::take(&mut self.flows);
+        let report = flows.finish();
+        let mut diag = Diagnosis {
+            file: info.file.clone(),
+            kind: info.kind.map(|k| k.describe().to_string()).unwrap_or_default(),
+            has_pktmon_metadata: info.kind.map(|k| k.has_metadata()).unwrap_or(false),
+            windows_build: info.os_build,
+            ..Default::default()
+        };
+        diag.totals.appearances = self.appearances;
+        diag.totals.packets = self.packets.len() as u64;
+        diag.totals.drop_events = self.drops.len() as u64;
+        diag.totals.flows = report.flows.len() as u64;
+        let mut b = Builder::default();
+        let has_paths = nic != 0;
+        let black_holes = black_hole_flows(&report);
+        let ctx = FlowContext::of(&report);
+        let mut drop_explained = vec![false; self.drops.len()];
+        for s in &report.symptoms {
+            if let (SymptomKind::Retransmission { .. }, Some(flow)) = (&s.kind, &s.flow) {
+                if black_holes.contains(flow) && !self.packet_dropped(s) {
+                    *diag.totals.symptoms.entry("retransmission".to_string()).or_default() += 1;
+                    let key = FindingKey {
+                        locality: Locality::Remote,
+                        cause: Cause::Mtu,
+                        symptom: "suspected PMTU black hole",
+                        flow: Some(*flow),
+                        drop: None,
+                    };
+                    let mut frames = vec![s.appearance + 1];
+                    frames.extend(s.related_packets.iter().filter_map(|&r| self.packets.get(r)).map(|p| p.first_frame));
+                    b.add(key, s.time, &frames, &[], || {
+                        (
+                            "Full-size segments are lost again and again while small ones get through, and no ICMP \
+                             packet-too-big came back: a link on the path has a smaller MTU and its ICMP errors are \
+                             filtered (a PMTU black hole)."
+                                .to_string(),
+                            next_step(DropCategory::Mtu).to_string(),
+                        )
+                    });
+                    continue;
+                }
+            }
+            *diag.totals.symptoms.entry(symptom_name(&s.kind).to_string()).or_default() += 1;
+            self.classify(s, has_paths, nic, &ctx, &mut b, &mut drop_explained);
+        }
+        // Local drops no symptom explained: findings of their own.
+        for (i, d) in self.drops.iter().enumerate() {
+            if drop_explained[i] {
+                continue;
+            }
+            let cause = Cause::from(d.category);
+            let key = FindingKey {
+                locality: Locality::Local,
+                cause,
+                symptom: "local drop",
+                flow: d.flow,
+                drop: Some(d.reference.clone()),
+            };
+            b.add(key, d.time, &[d.frame], &[(i, &d.reference)], || {
+                (
+                    format!(
+                        "{} dropped packets: {}{}.",
+                        component_label(&d.reference),
+                        d.reference.reason_text,
+                        if d.reference.location.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" at {}", d.reference.location_name.as_deref().unwrap_or(&d.reference.location))
+                        }
+                    ),
+                    next_step(d.category).to_string(),
+                )
+            });
+        }
+        diag.findings = b.finish();
+        let catalog = self.catalog.take().unwrap_or_else(|| crate::pktmon::catalog::Catalog::builtin(info.os_build));
+        diag.drop_rows = self.drop_counter.rows(&info.file, &self.components, &catalog);
+        diag.totals.findings = diag.findings.len() as u64;
+        for f in &diag.findings {
+            match f.locality {
+                Locality::Local => diag.totals.local += 1,
+                Locality::Remote => diag.totals.remote += 1,
+                Locality::Unknown => diag.totals.unknown += 1,
+            }
+        }
+        diag
+    }
+
+    /// Whether a packet the symptom is about was dropped on this host.
+    fn packet_dropped(&self, s: &Symptom) -> bool {
+        s.related_packets.iter().chain(std::iter::once(&s.packet)).any(|&p| !self.drops_of(p).is_empty())
+    }
+
+    /// The drop records of a packet, if it was dropped locally.
+    fn drops_of(&self, packet: usize) -> &[u32] {
+        self.drops_of.get(&packet).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// A drop of the same flow near in time (within 2 s before the symptom).
+    fn drop_near(&self, flow: &FlowKey, time: FileTime) -> Option<usize> {
+        let window = 2 * 10_000_000;
+        self.drops.iter().rposition(|d| {
+            d.time <= time && time - d.time <= window && d.flow.as_ref().is_some_and(|f| same_flow(f, flow))
+        })
+    }
+
+    fn classify(
+        &self,
+        s: &Symptom,
+        has_paths: bool,
+        nic: u64,
+        fc: &FlowContext,
+        b: &mut Builder,
+        explained: &mut [bool],
+    ) {
+        let frame = s.appearance + 1;
+        let mut frames: Vec<u64> = vec![frame];
+        for &r in &s.related_packets {
+            if let Some(p) = self.packets.get(r) {
+                frames.push(p.first_frame);
+            }
+        }
+        // A local drop of a packet this symptom is about decides it: the first
+        // drop on its path names the cause; further drops of the same packet
+        // (another consumer dropping it too) are part of the evidence.
+        let mut involved: Vec<usize> = Vec::new();
+        for &p in s.related_packets.iter().chain(std::iter::once(&s.packet)) {
+            involved.extend(self.drops_of(p).iter().map(|&d| d as usize));
+        }
+        if involved.is_empty() {
+            if let Some(d) = s.flow.as_ref().and_then(|f| self.drop_near(f, s.time)) {
+                involved.extend(self.drops_of(self.drops[d].packet).iter().map(|&d| d as usize));
+                if involved.is_empty() {
+                    involved.push(d);
+                }
+            }
+        }
+        if let Some(&primary) = involved.first() {
+            let d = &self.drops[primary];
+            for &i in &involved {
+                explained[i] = true;
+                frames.push(self.drops[i].frame);
+            }
+            let key = FindingKey {
+                locality: Locality::Local,
+                cause: Cause::from(d.category),
+                symptom: symptom_name(&s.kind),
+                flow: s.flow,
+                drop: Some(d.reference.clone()),
+            };
+            let refs: Vec<(usize, &DropRef)> = involved.iter().map(|&i| (i, &self.drops[i].reference)).collect();
+            b.add(key, s.time, &frames, &refs, || {
+                (
+                    format!(
+                        "A local drop on this host explains the {}: {} dropped it ({}).",
+                        symptom_name(&s.kind),
+                        component_label(&d.reference),
+                        d.reference.reason_text
+                    ),
+                    next_step(d.category).to_string(),
+                )
+            });
+            return;
+        }
+        // Symptoms another finding of the same flow already tells.
+        match &s.kind {
+            // A SYN sent again is the unanswered SYN's own story.
+            SymptomKind::Retransmission { .. } if s.flow.is_some_and(|f| fc.syn_unanswered.contains(&f)) => return,
+            // Fragmentation needed is reported as packet too big; port unreachable for UDP as a closed port.
+            SymptomKind::DestinationUnreachable { code } if is_frag_needed(s, *code) => return,
+            SymptomKind::DestinationUnreachable { .. } if fc.udp_closed.contains(&s.packet) => return,
+            _ => {}
+        }
+        if let (SymptomKind::Retransmission { .. }, Some(flow)) = (&s.kind, &s.flow) {
+            if fc.too_big.contains(flow) {
+                let key = FindingKey {
+                    locality: Locality::Remote,
+                    cause: Cause::Mtu,
+                    symptom: "retransmission after packet too big",
+                    flow: Some(*flow),
+                    drop: None,
+                };
+                b.add(key, s.time, &frames, &[], || {
+                    (
+                        "Segments too large for a link on the path were lost and sent again smaller after ICMP \
+                         packet-too-big / fragmentation-needed came back."
+                            .to_string(),
+                        next_step(DropCategory::Mtu).to_string(),
+                    )
+                });
+                return;
+            }
+        }
+        let (locality, cause, explanation, step): (Locality, Cause, String, &str) = match &s.kind {
+            SymptomKind::Retransmission { trigger } => {
+                let sent_here = self.packets.get(s.packet).and_then(|p| p.sent);
+                let original_left =
+                    s.related_packets.iter().any(|&p| self.packets.get(p).is_some_and(|x| x.components & nic != 0));
+                let how = match trigger {
+                    RetransmitTrigger::Fast => "after duplicate ACKs (fast retransmission)",
+                    RetransmitTrigger::Timeout => "after a retransmission timeout",
+                    RetransmitTrigger::TailLossProbe => "as a tail loss probe",
+                    RetransmitTrigger::Unknown => "",
+                };
+                // Sent by this host: lost beyond it if its first copy reached the NIC;
+                // if it never did and nothing recorded a drop, this capture cannot tell.
+                // Sent to this host: whatever happened, it was not dropped here.
+                let locality = match sent_here {
+                    Some(false) => Locality::Remote,
+                    _ if original_left || !has_paths => Locality::Remote,
+                    _ => Locality::Unknown,
+                };
+                (
+                    locality,
+                    Cause::Congestion,
+                    format!(
+                        "A TCP segment was sent again {how}{}; no local drop of it was recorded, so it was lost beyond this host.",
+                        if original_left { " after its first copy left the NIC" } else { "" }
+                    )
+                    .replace("again ;", "again;"),
+                    "Loss beyond this host: check the path's interface error and discard counters, queueing on \
+                     routers and links, and the peer's receive side.",
+                )
+            }
+            SymptomKind::Hole | SymptomKind::AckedUnseenSegment => (
+                Locality::Remote,
+                Cause::Congestion,
+                "A segment never appeared at any component of this host and no local drop names it: it was lost before \
+                 reaching it."
+                    .to_string(),
+                "Loss beyond this host: check the path's interface error and discard counters and the sender.",
+            ),
+            SymptomKind::SpuriousRetransmission => (
+                Locality::Remote,
+                Cause::Congestion,
+                "Data already acknowledged was sent again: its ACK was lost or delayed on the path.".to_string(),
+                "Look for ACK loss or delay on the path (asymmetric routing, congested return link).",
+            ),
+            SymptomKind::SynUnanswered { attempts } => (
+                Locality::Remote,
+                Cause::Policy,
+                format!(
+                    "A connection attempt got no answer ({attempts} SYNs) and nothing on this host dropped them: \
+                     something on the path or the peer silently discards them."
+                ),
+                "Check firewalls and security groups between the hosts (a silent drop, not a refusal), and that the \
+                 server listens.",
+            ),
+            SymptomKind::Reset { by, idle_ms } => {
+                let after_idle = *idle_ms >= 30_000;
+                (
+                    Locality::Remote,
+                    Cause::SessionLoss,
+                    format!(
+                        "The {} reset the connection{}.",
+                        match by {
+                            Side::Client => "client",
+                            Side::Server => "server side",
+                        },
+                        if after_idle {
+                            format!(" after {} s idle (a NAT or firewall timeout is likely)", idle_ms / 1000)
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    "Find who sent the RST (TTL and MAC of the RST against the peer's other packets tell a middlebox \
+                     from the peer) and compare idle time with NAT and firewall session timeouts.",
+                )
+            }
+            SymptomKind::DestinationUnreachable { code } if is_v6(s) => {
+                let (cause, what) = match code {
+                    0 => (Cause::NoRoute, "no route to destination"),
+                    1 | 5 | 6 => (Cause::Policy, "administratively prohibited"),
+                    2 => (Cause::NoRoute, "beyond scope of source address"),
+                    3 => (Cause::Unreachable, "address unreachable"),
+                    4 => (Cause::Unreachable, "port unreachable"),
+                    _ => (Cause::Unreachable, "unreachable"),
+                };
+                (
+                    Locality::Remote,
+                    cause,
+                    format!("A router or the peer answered with ICMPv6 destination unreachable ({what}, code {code})."),
+                    match cause {
+                        Cause::Policy => "A filter on the path rejects this traffic: find it from the ICMP sender's address.",
+                        Cause::NoRoute => "The network has no route to the destination: check routing from the ICMP sender.",
+                        _ => "Nothing listens there: check the service and the address and port the client uses.",
+                    },
+                )
+            }
+            SymptomKind::DestinationUnreachable { code } => {
+                let (cause, what) = match code {
+                    0 => (Cause::NoRoute, "network unreachable"),
+                    1 => (Cause::Unreachable, "host unreachable"),
+                    2 => (Cause::Unreachable, "protocol unreachable"),
+                    3 => (Cause::Unreachable, "port unreachable"),
+                    4 => (Cause::Mtu, "fragmentation needed"),
+                    5 => (Cause::NoRoute, "source route failed"),
+                    6 | 7 => (Cause::NoRoute, "destination unknown"),
+                    9 | 10 | 13 => (Cause::Policy, "administratively prohibited"),
+                    _ => (Cause::Unreachable, "unreachable"),
+                };
+                (
+                    Locality::Remote,
+                    cause,
+                    format!("A router or the peer answered with ICMP destination unreachable ({what}, code {code})."),
+                    match cause {
+                        Cause::Policy => "A filter on the path rejects this traffic: find it from the ICMP sender's address.",
+                        Cause::NoRoute => "The network has no route to the destination: check routing from the ICMP sender.",
+                        _ => "Nothing listens there: check the service and the address and port the client uses.",
+                    },
+                )
+            }
+            SymptomKind::UdpClosedPort => (
+                Locality::Remote,
+                Cause::Unreachable,
+                "UDP datagrams went to a port where nothing listens (ICMP port unreachable came back).".to_string(),
+                "Check that the service runs and listens on that port, and the address the client uses.",
+            ),
+            SymptomKind::PacketTooBig { mtu } => (
+                Locality::Remote,
+                Cause::Mtu,
+                format!("A router on the path could not forward a packet this large: next-hop MTU {mtu}."),
+                "Path MTU is smaller than the sender's: make sure ICMP packet-too-big reaches the sender (PMTU discovery) \
+                 or lower the MTU/MSS.",
+            ),
+            SymptomKind::TimeExceeded { .. } => (
+                Locality::Remote,
+                Cause::NoRoute,
+                "A packet's TTL/hop limit ran out on the path (a routing loop, or too many hops).".to_string(),
+                "Trace the route (`tracert`) and look for a loop.",
+            ),
+            SymptomKind::ArpUnanswered { target } | SymptomKind::NeighborSolicitationUnanswered { target } => (
+                Locality::Local,
+                Cause::AddressResolution,
+                format!("Nothing answered address resolution for {target} on the local link."),
+                next_step(DropCategory::AddressResolution),
+            ),
+            SymptomKind::ZeroWindow => (
+                match self.packets.get(s.packet).and_then(|p| p.sent) {
+                    Some(true) => Locality::Local,
+                    Some(false) => Locality::Remote,
+                    None => Locality::Unknown,
+                },
+                Cause::Resources,
+                "A receiver advertised a zero window: its application does not read fast enough.".to_string(),
+                "The receiving application is slow or stuck: check its CPU and I/O.",
+            ),
+            SymptomKind::WindowFull => (
+                Locality::Unknown,
+                Cause::Resources,
+                "The sender filled the receiver's window.".to_string(),
+                "The receiving side limits throughput: check its receive buffer and application.",
+            ),
+            SymptomKind::DataNeverAcked { .. } => (
+                Locality::Unknown,
+                Cause::Other,
+                "Data was sent but never acknowledged before the capture ended.".to_string(),
+                "Capture longer, or at the peer, to see whether the data arrived.",
+            ),
+            SymptomKind::DuplicateAck { .. } => return, // part of the retransmission's story
+        };
+        let key = FindingKey {
+            locality,
+            cause,
+            symptom: symptom_name(&s.kind),
+            flow: s.flow,
+            drop: None,
+        };
+        b.add(key, s.time, &frames, &[], || (explanation.clone(), step.to_string()));
+    }
+}
+
+fn component_label(d: &DropRef) -> String {
+    match (d.component, d.component_name.is_empty()) {
+        (Some(id), false) => format!("{} (component {id})", d.component_name),
+        (Some(id), true) => format!("component {id}"),
+        (None, _) => "a component".to_string(),
+    }
+}
+
+/// Short name of a symptom kind.
+pub fn symptom_name(k: &SymptomKind) -> &'static str {
+    match k {
+        SymptomKind::Retransmission { .. } => "retransmission",
+        SymptomKind::SpuriousRetransmission => "spurious retransmission",
+        SymptomKind::DuplicateAck { .. } => "duplicate ACK",
+        SymptomKind::Hole => "segment not captured",
+        SymptomKind::AckedUnseenSegment => "ACKed unseen segment",
+        SymptomKind::ZeroWindow => "zero window",
+        SymptomKind::WindowFull => "window full",
+        SymptomKind::Reset { .. } => "connection reset",
+        SymptomKind::SynUnanswered { .. } => "SYN unanswered",
+        SymptomKind::DataNeverAcked { .. } => "data never acknowledged",
+        SymptomKind::DestinationUnreachable { .. } => "destination unreachable",
+        SymptomKind::PacketTooBig { .. } => "packet too big",
+        SymptomKind::TimeExceeded { .. } => "time exceeded",
+        SymptomKind::ArpUnanswered { .. } => "ARP unanswered",
+        SymptomKind::NeighborSolicitationUnanswered { .. } => "neighbor solicitation unanswered",
+        SymptomKind::UdpClosedPort => "UDP to a closed port",
+    }
+}
+
+fn same_flow(a: &FlowKey, b: &FlowKey) -> bool {
+    a.protocol == b.protocol
+        && ((a.client, a.client_port, a.server, a.server_port) == (b.client, b.client_port, b.server, b.server_port)
+            || (a.client, a.client_port, a.server, a.server_port) == (b.server, b.server_port, b.client, b.client_port))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct FindingKey {
+    locality: Locality,
+    cause: Cause,
+    symptom: &'static str,
+    flow: Option<FlowKey>,
+    drop: Option<DropRef>,
+}
+
+#[derive(Default)]
+struct Builder {
+    order: Vec<FindingKey>,
+    acc: HashMap<FindingKey, Acc>,
+}
+
+struct Acc {
+    count: u64,
+    first: FileTime,
+    last: FileTime,
+    frames: Vec<u64>,
+    drops: BTreeMap<DropRef, u64>,
+    drop_ids: std::collections::HashSet<usize>,
+    explanation: String,
+    next_step: String,
+}
+
+impl Builder {
+    fn add(
+        &mut self,
+        key: FindingKey,
+        time: FileTime,
+        frames: &[u64],
+        drops: &[(usize, &DropRef)],
+        text: impl FnOnce() -> (String, String),
+    ) {
+        let acc = match self.acc.get_mut(&key) {
+            Some(a) => a,
+            None => {
+                let (explanation, next_step) = text();
+                self.order.push(key.clone());
+                self.acc.entry(key).or_insert(Acc {
+                    count: 0,
+                    first: time,
+                    last: time,
+                    frames: Vec::new(),
+                    drops: BTreeMap::new(),
+                    drop_ids: std::collections::HashSet::new(),
+                    explanation,
+                    next_step,
+                })
+            }
+        };
+        acc.count += 1;
+        acc.first = acc.first.min(time);
+        acc.last = acc.last.max(time);
+        for &f in frames {
+            if acc.frames.len() < MAX_FRAMES && !acc.frames.contains(&f) {
+                acc.frames.push(f);
+            }
+        }
+        // Each drop record counts once, however many symptoms it explains.
+        for &(id, d) in drops {
+            if acc.drop_ids.insert(id) {
+                *acc.drops.entry(d.clone()).or_default() += 1;
+            }
+        }
+    }
+
+    fn finish(mut self) -> Vec<Finding> {
+        let mut out: Vec<Finding> = self
+            .order
+            .iter()
+            .map(|k| {
+                let a = self.acc.remove(k).expect("every key has an accumulator");
+                let mut frames = a.frames;
+                frames.sort_unstable();
+                let pktmon_filter = (!a.drops.is_empty()).then(|| {
+                    let terms: Vec<String> = a
+                        .drops
+                        .keys()
+                        .map(|d| {
+                            let mut t = Vec::new();
+                            if let Some(r) = d.reason {
+                                t.push(format!("pktmon.drop_reason_code == {r}"));
+                            }
+                            if !d.location.is_empty() {
+                                t.push(format!("pktmon.drop_location == {}", d.location.to_lowercase()));
+                            }
+                            if let Some(c) = d.component {
+                                t.push(format!("pktmon.component_id == {c}"));
+                            }
+                            t.join(" && ")
+                        })
+                        .filter(|t| !t.is_empty())
+                        .collect();
+                    match terms.len() {
+                        0 => "pktmon.drop".to_string(),
+                        1 => format!("pktmon.drop && {}", terms[0]),
+                        _ => format!("pktmon.drop && (({}))", terms.join(") || (")),
+                    }
+                });
+                Finding {
+                    locality: k.locality,
+                    cause: k.cause,
+                    symptom: k.symptom.to_string(),
+                    count: a.count,
+                    flow: k.flow.map(|f| f.to_string()),
+                    flow_key: k.flow,
+                    first_time: crate::time::format_utc(a.first),
+                    last_time: crate::time::format_utc(a.last),
+                    first: a.first,
+                    display_filter: frame_filter(&frames),
+                    frames,
+                    drops: a.drops.into_iter().collect(),
+                    pktmon_filter,
+                    explanation: a.explanation,
+                    next_step: a.next_step,
+                }
+            })
+            .collect();
+        // Worst first: local before remote before unknown, then by how often.
+        out.sort_by(|a, b| {
+            a.locality.cmp(&b.locality).then(b.count.cmp(&a.count)).then(a.first.cmp(&b.first))
+        });
+        out
+    }
+}
+
+/// What other symptoms of a flow say, for deciding one symptom.
+struct FlowContext {
+    syn_unanswered: std::collections::HashSet<FlowKey>,
+    too_big: std::collections::HashSet<FlowKey>,
+    /// Packets (ICMP errors) already reported as UDP to a closed port.
+    udp_closed: std::collections::HashSet<usize>,
+}
+
+impl FlowContext {
+    fn of(report: &flows::FlowReport) -> FlowContext {
+        let mut c = FlowContext {
+            syn_unanswered: Default::default(),
+            too_big: Default::default(),
+            udp_closed: Default::default(),
+        };
+        for s in &report.symptoms {
+            match (&s.kind, s.flow) {
+                (SymptomKind::SynUnanswered { .. }, Some(f)) => {
+                    c.syn_unanswered.insert(f);
+                }
+                (SymptomKind::PacketTooBig { .. }, Some(f)) => {
+                    c.too_big.insert(f);
+                }
+                (SymptomKind::UdpClosedPort, _) => {
+                    c.udp_closed.insert(s.packet);
+                }
+                _ => {}
+            }
+        }
+        c
+    }
+}
+
+/// Whether the flow of a symptom is IPv6 (ICMPv6 codes differ from ICMP's).
+fn is_v6(s: &Symptom) -> bool {
+    s.flow.is_some_and(|f| f.client.is_ipv6())
+}
+
+/// ICMP fragmentation needed (type 3 code 4); ICMPv6 code 4 is port unreachable.
+fn is_frag_needed(s: &Symptom, code: u8) -> bool {
+    code == 4 && !is_v6(s)
+}
+
+/// Flows that look like a PMTU black hole: one full-size segment (≥ 1200
+/// bytes and ≥ 90% of the flow's largest) sent again three times or more —
+/// random loss almost never takes the same segment three times running, a
+/// too-small MTU takes it every time — with no ICMP packet-too-big for the flow.
+fn black_hole_flows(report: &flows::FlowReport) -> std::collections::HashSet<FlowKey> {
+    let mut resent: HashMap<(FlowKey, u32), u32> = HashMap::new();
+    let mut ptb = std::collections::HashSet::new();
+    let max: HashMap<FlowKey, u32> = report.flows.iter().map(|f| (f.key, f.max_segment)).collect();
+    for s in &report.symptoms {
+        let Some(flow) = s.flow else { continue };
+        match s.kind {
+            SymptomKind::PacketTooBig { .. } => {
+                ptb.insert(flow);
+            }
+            SymptomKind::Retransmission { .. } => {
+                let len = s.len.unwrap_or(0);
+                let big = len >= 1200 && u64::from(len) * 10 >= u64::from(max.get(&flow).copied().unwrap_or(0)) * 9;
+                if let (true, Some(seq)) = (big, s.seq) {
+                    *resent.entry((flow, seq)).or_default() += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    resent.into_iter().filter(|((f, _), n)| *n >= 3 && !ptb.contains(f)).map(|((f, _), _)| f).collect()
+}
+
+/// `frame.number in {1,2,3}`: selects exactly these frames in Wireshark 4.x
+/// (4.0 takes commas; spaces were the 3.x syntax).
+pub fn frame_filter(frames: &[u64]) -> String {
+    let list: Vec<String> = frames.iter().map(|f| f.to_string()).collect();
+    format!("frame.number in {{{}}}", list.join(","))
+}
+
+impl RecordSink for Diagnoser {
+    fn record(&mut self, ctx: &Context<'_>, record: Record) {
+        match record {
+            Record::Packet(a) => self.packet(ctx, &a),
+            Record::Component(c) => self.components.add_component(c),
+            Record::Property { component_id, property } => self.components.add_property(component_id, property),
+            _ => {}
+        }
+    }
+}
