@@ -6,6 +6,12 @@
 //! root filesystem (for example a Debian 13 chroot) instead of this system's,
 //! and then does not link libwireshark (tshark resolves those symbols when it
 //! loads the plugin).
+//!
+//! Without pkg-config (Windows): `WIRESHARK_SYS_INCLUDE` lists the include
+//! folders (separated like PATH: Wireshark's headers folder, glib-2.0 and
+//! glib's lib/glib-2.0/include), and `WIRESHARK_SYS_LIB_DIR` the folders of
+//! the import libraries to link (libwireshark.lib, libwiretap.lib,
+//! libwsutil.lib, glib-2.0.lib; `WIRESHARK_SYS_LIBS` overrides those names).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -23,13 +29,22 @@ fn main() {
     println!("cargo:rerun-if-changed=wrapper.h");
     println!("cargo:rerun-if-changed=src/helpers.c");
     println!("cargo:rerun-if-changed=src/helpers.h");
-    println!("cargo:rerun-if-env-changed=WIRESHARK_SYS_SYSROOT");
+    for var in [
+        "WIRESHARK_SYS_SYSROOT",
+        "WIRESHARK_SYS_INCLUDE",
+        "WIRESHARK_SYS_LIB_DIR",
+        "WIRESHARK_SYS_LIBS",
+    ] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
     println!("cargo::rustc-check-cfg=cfg(ws_minor, values(\"0\", \"2\", \"4\", \"6\"))");
 
     let sysroot = env::var_os("WIRESHARK_SYS_SYSROOT").map(PathBuf::from);
-    let (include_paths, version) = match &sysroot {
-        Some(root) => from_sysroot(root),
-        None => from_system(),
+    let include = env::var_os("WIRESHARK_SYS_INCLUDE").filter(|v| !v.is_empty());
+    let (include_paths, version) = match (&sysroot, include) {
+        (Some(root), _) => from_sysroot(root),
+        (None, Some(include)) => from_include_env(&include),
+        (None, None) => from_system(),
     };
     let (major, minor) = parse_version(&version);
     if major != 4 || !(0..=6).contains(&minor) {
@@ -96,9 +111,34 @@ fn from_system() -> (Vec<PathBuf>, String) {
     (lib.include_paths, lib.version)
 }
 
-fn from_sysroot(root: &Path) -> (Vec<PathBuf>, String) {
-    let include = root.join("usr/include");
-    let ws = include.join("wireshark");
+/// `WIRESHARK_SYS_INCLUDE` (and `WIRESHARK_SYS_LIB_DIR`), for systems without pkg-config.
+fn from_include_env(include: &std::ffi::OsStr) -> (Vec<PathBuf>, String) {
+    let paths: Vec<PathBuf> = env::split_paths(include).collect();
+    let ws = paths
+        .iter()
+        .find(|p| p.join("ws_version.h").exists())
+        .unwrap_or_else(|| panic!("wireshark-sys: no ws_version.h in WIRESHARK_SYS_INCLUDE={include:?}{MISSING}"));
+    let version = version_from_header(ws);
+    if let Some(dirs) = env::var_os("WIRESHARK_SYS_LIB_DIR").filter(|v| !v.is_empty()) {
+        for d in env::split_paths(&dirs) {
+            println!("cargo:rustc-link-search=native={}", d.display());
+        }
+        let windows = env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("windows");
+        let default = if windows {
+            "libwireshark,libwiretap,libwsutil,glib-2.0"
+        } else {
+            "wireshark,wiretap,wsutil,glib-2.0"
+        };
+        let libs = env::var("WIRESHARK_SYS_LIBS").unwrap_or_else(|_| default.to_string());
+        for l in libs.split(',').map(str::trim).filter(|l| !l.is_empty()) {
+            println!("cargo:rustc-link-lib=dylib={l}");
+        }
+    }
+    (paths, version)
+}
+
+/// "4.4.19" from a Wireshark headers folder's ws_version.h.
+fn version_from_header(ws: &Path) -> String {
     let version_h = std::fs::read_to_string(ws.join("ws_version.h"))
         .unwrap_or_else(|e| panic!("wireshark-sys: {}/ws_version.h: {e}{MISSING}", ws.display()));
     let num = |name: &str| {
@@ -108,12 +148,18 @@ fn from_sysroot(root: &Path) -> (Vec<PathBuf>, String) {
             .map(|v| v.trim().to_string())
             .unwrap_or_else(|| "0".into())
     };
-    let version = format!(
+    format!(
         "{}.{}.{}",
         num("WIRESHARK_VERSION_MAJOR"),
         num("WIRESHARK_VERSION_MINOR"),
         num("WIRESHARK_VERSION_MICRO")
-    );
+    )
+}
+
+fn from_sysroot(root: &Path) -> (Vec<PathBuf>, String) {
+    let include = root.join("usr/include");
+    let ws = include.join("wireshark");
+    let version = version_from_header(&ws);
     let glib_config = std::fs::read_dir(root.join("usr/lib"))
         .into_iter()
         .flatten()

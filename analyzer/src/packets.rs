@@ -25,8 +25,9 @@ use crate::model::{Appearance, FileTime, LinkType};
 
 /// How far apart (100-ns ticks) two hops of one packet may be.
 const CHAIN_WINDOW: FileTime = 100 * 10_000; // 100 ms
-/// Content matching without ids: identical bytes within this window.
-const CONTENT_WINDOW: FileTime = 10 * 10_000; // 10 ms
+/// Content matching without ids: identical bytes within this window (hops
+/// are microseconds apart; a retransmission takes far longer).
+const CONTENT_WINDOW: FileTime = 10_000; // 1 ms
 /// Shared-id grouping: a (PktGroupId, PktNumber) seen again after this long is a new packet.
 const SHARED_WINDOW: FileTime = 10 * 10_000_000; // 10 s
 
@@ -61,8 +62,9 @@ struct OpenPacket {
 const CHAIN_LOOKBACK: u64 = 32;
 
 /// How many network-layer bytes the payload fingerprint covers: enough for
-/// the IP header with its id and the transport ports and sequence numbers.
-const FINGERPRINT_BYTES: usize = 48;
+/// the IP header (40 bytes for IPv6, which has no id) and the TCP header up to
+/// its ACK number, flags and window.
+const FINGERPRINT_BYTES: usize = 64;
 
 /// What grouping needs to know of one appearance (cheap to keep for every
 /// frame of a large capture, unlike the payload).
@@ -125,13 +127,40 @@ pub struct Grouper {
     /// PktGroupId → (member, packet, key) of the events with it.
     by_group_id: HashMap<u64, Vec<(u64, usize, HopKey)>>,
     by_content: HashMap<u64, usize>,
+    /// Group appearances without ids by their bytes (see [`Grouper::for_capture`]).
+    content_grouping: bool,
     saw_nonzero_appearance: bool,
+}
+
+/// Offset of the payload of an 802.11 data frame with LLC/SNAP, if it is one.
+fn dot11_snap_offset(b: &[u8]) -> Option<usize> {
+    let (&fc0, &fc1) = (b.first()?, b.get(1)?);
+    if fc0 & 0x0C != 0x08 {
+        return None; // not a data frame
+    }
+    let mut h = 24;
+    if fc1 & 0x03 == 0x03 {
+        h += 6;
+    }
+    if fc0 & 0x80 != 0 {
+        h += 2;
+        if fc1 & 0x80 != 0 {
+            h += 4;
+        }
+    }
+    (b.get(h..h + 3) == Some(&[0xAA, 0xAA, 0x03][..])).then_some(h + 8)
 }
 
 /// Offset of the network-layer header inside a payload of this link type.
 pub fn network_offset(link: LinkType, b: &[u8]) -> usize {
     match link {
         LinkType::Ethernet => {
+            // `pktmon etl2pcap` writes Wi-Fi frames as Ethernet: an 802.11 data
+            // frame with LLC/SNAP where it belongs is one (a real Ethernet frame
+            // would need 0xAAAA03 across its IP checksum and source address).
+            if let Some(o) = dot11_snap_offset(b) {
+                return o.min(b.len());
+            }
             let mut off = 14;
             while let Some(t) = b.get(off - 2..off).map(|s| u16::from_be_bytes([s[0], s[1]])) {
                 if t == 0x8100 || t == 0x88A8 {
@@ -142,25 +171,7 @@ pub fn network_offset(link: LinkType, b: &[u8]) -> usize {
             }
             off.min(b.len())
         }
-        LinkType::Ieee80211 => {
-            let (Some(&fc0), Some(&fc1)) = (b.first(), b.get(1)) else {
-                return 0;
-            };
-            let mut h = 24;
-            if fc1 & 0x03 == 0x03 {
-                h += 6;
-            }
-            if fc0 & 0x80 != 0 {
-                h += 2;
-                if fc1 & 0x80 != 0 {
-                    h += 4;
-                }
-            }
-            if b.get(h..h + 3) == Some(&[0xAA, 0xAA, 0x03][..]) {
-                h += 8;
-            }
-            h.min(b.len())
-        }
+        LinkType::Ieee80211 => dot11_snap_offset(b).unwrap_or(0).min(b.len()),
         LinkType::RawIp | LinkType::Other => 0,
     }
 }
@@ -171,9 +182,28 @@ pub fn network_bytes(a: &Appearance) -> &[u8] {
 }
 
 impl Grouper {
+    /// A grouper for appearances that carry PktMon ids (ETL, converter,
+    /// etl2pcapng, comment lines). Frames without ids stay one packet each.
     pub fn new(os_build: Option<u32>) -> Grouper {
         Grouper {
             os_build,
+            ..Default::default()
+        }
+    }
+
+    /// The grouper for a capture: as [`Grouper::new`], and for `pktmon
+    /// etl2pcap` output (shb_userappl "Packet Monitor"), which has every
+    /// appearance but no ids, identical network-layer bytes within 1 ms are
+    /// one packet. Other files without ids (tcpdump and the like) saw each
+    /// packet once, and identical bytes there are a real repeat (an IPv6
+    /// duplicate ACK has no IP id to tell it apart).
+    pub fn for_capture(info: &crate::model::CaptureInfo) -> Grouper {
+        Grouper {
+            os_build: info.os_build,
+            content_grouping: info
+                .application
+                .as_deref()
+                .is_some_and(|a| a.starts_with("Packet Monitor")),
             ..Default::default()
         }
     }
@@ -204,7 +234,9 @@ impl Grouper {
     fn chained(&self, g: u64, member: u64, k: &HopKey) -> Option<usize> {
         let counter = g & 0xFFFF_FFFF_FFFF;
         for d in 1..=CHAIN_LOOKBACK.min(counter) {
-            let Some(events) = self.by_group_id.get(&(g - d)) else { continue };
+            let Some(events) = self.by_group_id.get(&(g - d)) else {
+                continue;
+            };
             let mut best: Option<usize> = None;
             for &(m, p, prev) in events {
                 let fits = k.time - prev.time <= CHAIN_WINDOW
@@ -256,6 +288,7 @@ impl Grouper {
                 }
                 (p, l)
             }
+            None if !self.content_grouping => (self.new_packet(k.time), Linkage::First),
             None => {
                 let found = self
                     .by_content
@@ -321,7 +354,15 @@ pub struct Paths {
 impl Paths {
     /// Groups a capture's appearances (which are in time order).
     pub fn build(appearances: &[Appearance], os_build: Option<u32>) -> Paths {
-        let mut g = Grouper::new(os_build);
+        Self::build_with(appearances, Grouper::new(os_build))
+    }
+
+    /// Groups a capture's appearances as [`Grouper::for_capture`] does.
+    pub fn build_for(appearances: &[Appearance], info: &crate::model::CaptureInfo) -> Paths {
+        Self::build_with(appearances, Grouper::for_capture(info))
+    }
+
+    fn build_with(appearances: &[Appearance], mut g: Grouper) -> Paths {
         let mut packets: Vec<Packet> = Vec::new();
         let mut position = Vec::with_capacity(appearances.len());
         for (i, a) in appearances.iter().enumerate() {

@@ -343,8 +343,21 @@ unsafe extern "C" fn dissect(
 /// Address used as the tap listener's identity (Wireshark needs a unique non-null pointer).
 static TAP_LISTENER: u8 = 0;
 
+/// `-z pktmon,drops`: Wireshark 4.6 made the init callback say whether it
+/// worked (`bool`); 4.0 to 4.4 return nothing.
+#[cfg(any(ws_minor = "0", ws_minor = "2", ws_minor = "4"))]
 unsafe extern "C" fn tap_init(_opt_arg: *const c_char, _userdata: *mut c_void) {
-    let _ = catch_unwind(|| {
+    start_drops_tap();
+}
+
+#[cfg(not(any(ws_minor = "0", ws_minor = "2", ws_minor = "4")))]
+unsafe extern "C" fn tap_init(_opt_arg: *const c_char, _userdata: *mut c_void) -> bool {
+    start_drops_tap()
+}
+
+/// Registers the drops listener; false if Wireshark refused it.
+fn start_drops_tap() -> bool {
+    catch_unwind(|| {
         if let Ok(mut s) = STATS.lock() {
             *s = Some(DropStats::default());
         }
@@ -361,12 +374,15 @@ unsafe extern "C" fn tap_init(_opt_arg: *const c_char, _userdata: *mut c_void) {
                 None,
             )
         };
-        if !err.is_null() {
-            eprintln!("pktmon: could not register the drops tap");
-            // SAFETY: the GString returned by register_tap_listener is ours to free.
-            unsafe { ws::g_string_free(err, 1) };
+        if err.is_null() {
+            return true;
         }
-    });
+        eprintln!("pktmon: could not register the drops tap");
+        // SAFETY: the GString returned by register_tap_listener is ours to free.
+        unsafe { ws::g_string_free(err, 1) };
+        false
+    })
+    .unwrap_or(false)
 }
 
 unsafe extern "C" fn tap_reset(_tapdata: *mut c_void) {

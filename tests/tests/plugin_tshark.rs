@@ -1,5 +1,8 @@
 //! The Wireshark plugin inside a real tshark, run as an unprivileged user
-//! (tshark ignores personal plugins as root).
+//! (tshark ignores personal plugins as root): the host's Wireshark, or with
+//! `PKTMON_TSHARK_ROOT` and `PKTMON_PLUGIN_LIB` the Wireshark of a Debian
+//! root filesystem and a plugin built against its headers
+//! (scripts/test-wireshark-versions.sh runs these same tests on 4.4 and 4.6).
 
 use std::collections::BTreeMap;
 
@@ -48,11 +51,10 @@ fn tshark_loads_the_plugin_and_lists_every_field() {
             .any(|l| l.starts_with("pktmon.so") && l.contains("dissector")),
         "{plugins}"
     );
+    // name, short name, filter name (4.4 and later add T/F columns after these).
+    let is_pktmon = |l: &str| l.split('\t').take(3).eq(["PktMon", "PktMon", "pktmon"]);
     let protocols = stdout(&home.tshark(&["-G", "protocols"]));
-    assert!(
-        protocols.lines().any(|l| l == "PktMon\tPktMon\tpktmon"),
-        "protocol not registered"
-    );
+    assert!(protocols.lines().any(is_pktmon), "protocol not registered");
     let fields = stdout(&home.tshark(&["-G", "fields"]));
     let registered: Vec<&str> = fields.lines().filter_map(|l| l.split('\t').nth(2)).collect();
     for f in ISSUE_FIELDS {
@@ -66,7 +68,8 @@ fn tshark_loads_the_plugin_and_lists_every_field() {
     assert!(next.contains("tshark -2"), "{next}");
     // Without the plugin none of this exists: the check above could fail.
     let bare = stdout(&home.tshark_without_plugin(&["-G", "protocols"]));
-    assert!(!bare.lines().any(|l| l.ends_with("\tpktmon")));
+    assert!(bare.lines().count() > 1000, "tshark -G protocols ran: {bare:.200}");
+    assert!(!bare.lines().any(|l| l.split('\t').nth(2) == Some("pktmon")));
 }
 
 #[test]
@@ -201,7 +204,18 @@ fn path_fields(home: &PluginHome, pcap: &std::path::Path) -> Vec<Vec<String>> {
         "pktmon.drop",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    field_rows(&out)
+    // Booleans (duplicate, drop) print as "1" on 4.0 and "True" from 4.2 on.
+    let mut rows = field_rows(&out);
+    for row in &mut rows {
+        for i in [6, 9] {
+            if let Some(v) = row.get_mut(i) {
+                if v == "True" {
+                    *v = "1".into();
+                }
+            }
+        }
+    }
+    rows
 }
 
 /// The same fields computed by the analyzer library from the ETL itself.
@@ -251,7 +265,7 @@ fn demikernel_shows_each_of_its_38_packets_once_and_paths_agree_with_the_etl() {
         &expected_paths(&capture.appearances, capture.info.os_build),
         "demikernel",
     );
-    // tshark's booleans print as 1; the path of frame 3's packet runs over 4 components.
+    // The path of frame 3's packet runs over 4 components.
     let rows = path_fields(&home, &pcap);
     assert_eq!(rows[2][5], "4");
 }
@@ -396,6 +410,9 @@ fn corrupted_captures_crash_tshark_with_the_plugin_no_more_than_without() {
         return;
     };
     let Some(home) = PluginHome::new("fuzz") else { return };
+    let Some(editcap) = wireshark_program("editcap") else {
+        return;
+    };
     let pcap = home.convert(&etl, "base.pcapng");
     let variants = 500;
     let crashed = |o: &std::process::Output| {
@@ -409,16 +426,21 @@ fn corrupted_captures_crash_tshark_with_the_plugin_no_more_than_without() {
             .map(|chunk| {
                 let home = &home;
                 let pcap = &pcap;
+                let editcap = &editcap;
                 s.spawn(move || {
                     let mut res = Vec::new();
                     for &seed in chunk {
                         let v = home.dir.path(&format!("v{seed}.pcapng"));
-                        let st = std::process::Command::new("editcap")
-                            .args(["-E", "0.02", "--seed", &seed.to_string()])
-                            .arg(pcap)
-                            .arg(&v)
-                            .output()
-                            .expect("editcap runs");
+                        let seed_arg = seed.to_string();
+                        let editcap_args = [
+                            "-E",
+                            "0.02",
+                            "--seed",
+                            &seed_arg,
+                            pcap.to_str().unwrap(),
+                            v.to_str().unwrap(),
+                        ];
+                        let st = home.program(editcap, false, &editcap_args);
                         assert!(st.status.success() || v.exists(), "editcap failed: {}", stderr(&st));
                         let _ = std::process::Command::new("chmod").arg("a+r").arg(&v).status();
                         let args = ["-2", "-r", v.to_str().unwrap(), "-V"];
@@ -452,41 +474,33 @@ fn valgrind_sees_no_invalid_access_in_the_plugin() {
     let Some(etl) = corpus("finguard-PktMon.etl") else {
         return;
     };
-    if !std::path::Path::new("/usr/bin/valgrind").exists() {
-        eprintln!("skipped: valgrind is not installed");
-        return;
-    }
     let Some(home) = PluginHome::new("valgrind") else {
+        return;
+    };
+    let Some(valgrind) = wireshark_program("valgrind") else {
         return;
     };
     let pcap = home.convert(&etl, "v.pcapng");
     let log = home.dir.path("valgrind.log");
     std::fs::write(&log, b"").unwrap();
     home.make_readable();
-    let tshark = home.tshark.to_str().unwrap().to_string();
-    // Run valgrind around tshark as the same unprivileged user.
-    let is_root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .unwrap()
-        .stdout
-        .starts_with(b"0");
-    let mut cmd = if is_root {
-        let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "env"]);
-        c.arg(format!("HOME={}", home.dir.path("home").display()));
-        c.arg("valgrind");
-        c
-    } else {
-        let mut c = std::process::Command::new("valgrind");
-        c.env("HOME", home.dir.path("home"));
-        c
-    };
-    let out = cmd
-        .arg(format!("--log-file={}", log.display()))
-        .args([&tshark, "-2", "-V", "-r", pcap.to_str().unwrap(), "-z", "pktmon,drops"])
-        .output()
-        .expect("valgrind runs");
+    // valgrind runs around tshark as the same unprivileged user.
+    let tshark = inside(&home.tshark).display().to_string();
+    let log_arg = format!("--log-file={}", inside(&log).display());
+    let out = home.program(
+        &valgrind,
+        true,
+        &[
+            &log_arg,
+            &tshark,
+            "-2",
+            "-V",
+            "-r",
+            pcap.to_str().unwrap(),
+            "-z",
+            "pktmon,drops",
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("Dropped by tcpip.sys"),
@@ -506,23 +520,90 @@ fn valgrind_sees_no_invalid_access_in_the_plugin() {
     assert!(report.contains("ERROR SUMMARY"), "valgrind wrote its summary");
 }
 
+/// Plugins that claim another Wireshark minor version than `version`: a copy
+/// of the plugin under test with its version patched, and, when
+/// scripts/test-wireshark-versions.sh names one in `PKTMON_FOREIGN_PLUGIN_LIB`,
+/// a plugin really built against another Wireshark's headers.
+/// Each comes with the major.minor it was built for.
+fn plugins_for_other_versions(version: &str) -> Vec<(String, (u32, u32), Vec<u8>)> {
+    let own = std::fs::read(plugin_library()).unwrap();
+    let minor = if version.ends_with(".2") { 4 } else { 2 };
+    let mut out = vec![(
+        format!("this plugin patched to claim 4.{minor}"),
+        (4, minor),
+        plugin_for_other_version(&own, 4, minor),
+    )];
+    if let Some(p) = std::env::var_os("PKTMON_FOREIGN_PLUGIN_LIB").filter(|v| !v.is_empty()) {
+        let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("PKTMON_FOREIGN_PLUGIN_LIB={p:?}: {e}"));
+        let built_for = plugin_marker_version(&bytes).expect("the foreign plugin has a version marker");
+        assert_ne!(
+            format!("{}.{}", built_for.0, built_for.1),
+            version,
+            "PKTMON_FOREIGN_PLUGIN_LIB must be built for another version"
+        );
+        out.push((
+            format!("{} (built for another Wireshark)", p.to_string_lossy()),
+            built_for,
+            bytes,
+        ));
+    }
+    out
+}
+
+#[test]
+fn tshark_itself_refuses_a_plugin_built_for_another_version_though_it_exits_0() {
+    let Some(tshark) = tshark() else { return };
+    let version = wireshark_version(&tshark);
+    for (what, (major, minor), bytes) in plugins_for_other_versions(&version) {
+        let Some(home) = PluginHome::with_plugin("refused", &bytes) else {
+            return;
+        };
+        let out = home.tshark(&["-G", "plugins"]);
+        let err = stderr(&out);
+        // Wireshark's loader prints this and skips the plugin; tshark still exits 0,
+        // so only the message and the listing tell that the plugin did not load.
+        // A plugin linked against another version's libwireshark (the host's own
+        // build, not one made against a root's headers) fails earlier, at dlopen.
+        let said = format!("The plugin 'pktmon.so' was compiled for Wireshark version {major}.{minor}");
+        let linked_elsewhere = "Couldn't load plugin 'pktmon.so': libwireshark.so";
+        assert!(
+            err.contains(&said) || (!what.starts_with("this plugin") && err.contains(linked_elsewhere)),
+            "{what} in Wireshark {version}'s folder: expected {said:?} on stderr (exit {:?}), got:\n{err}",
+            out.status.code()
+        );
+        assert!(
+            !stdout(&out).lines().any(|l| l.starts_with("pktmon.so")),
+            "{what} is listed by tshark {version} -G plugins"
+        );
+        let protocols = stdout(&home.tshark(&["-G", "protocols"]));
+        assert!(
+            !protocols.lines().any(|l| l.split('\t').nth(2) == Some("pktmon")),
+            "{what} registered its protocol in {version}"
+        );
+        eprintln!("tshark {version} refused {what} (exit {:?})", out.status.code());
+    }
+}
+
 #[test]
 fn install_plugin_copies_into_the_personal_folder_and_refuses_another_version() {
     let Some(tshark) = tshark() else { return };
+    let version = wireshark_version(&tshark);
     let dir = TempDir::new("install");
     let home = dir.path("home");
     std::fs::create_dir_all(&home).unwrap();
     let plugin = plugin_library();
     let run_install = |plugin: &std::path::Path| {
-        std::process::Command::new(bin())
-            .args(["install-plugin", "--plugin", plugin.to_str().unwrap()])
-            .env("HOME", &home)
-            .output()
-            .unwrap()
+        let mut cmd = std::process::Command::new(bin());
+        cmd.args(["install-plugin", "--plugin", plugin.to_str().unwrap()])
+            .env("HOME", &home);
+        if wireshark_root().is_some() {
+            // This tshark runs on the host, not in the root: name the root's version.
+            cmd.args(["--wireshark-version", &version]);
+        }
+        cmd.output().unwrap()
     };
     let out = run_install(plugin);
     assert!(out.status.success(), "{}", stderr(&out));
-    let version = wireshark_version(&tshark);
     let installed = home
         .join(".local/lib/wireshark/plugins")
         .join(&version)
@@ -534,26 +615,10 @@ fn install_plugin_copies_into_the_personal_folder_and_refuses_another_version() 
         .args(["-R", "a+rwX"])
         .arg(&dir.0)
         .status();
-    let is_root = std::process::Command::new("id")
-        .arg("-u")
+    let plugins = wireshark_command(&tshark, &home)
+        .args(["-G", "plugins"])
         .output()
-        .unwrap()
-        .stdout
-        .starts_with(b"0");
-    let plugins = if is_root {
-        std::process::Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "env"])
-            .arg(format!("HOME={}", home.display()))
-            .args([tshark.to_str().unwrap(), "-G", "plugins"])
-            .output()
-            .unwrap()
-    } else {
-        std::process::Command::new(&tshark)
-            .args(["-G", "plugins"])
-            .env("HOME", &home)
-            .output()
-            .unwrap()
-    };
+        .unwrap();
     assert!(
         stdout(&plugins).lines().any(|l| l.starts_with("pktmon.so")),
         "{}",
@@ -561,32 +626,30 @@ fn install_plugin_copies_into_the_personal_folder_and_refuses_another_version() 
     );
 
     // A plugin built for another minor version is refused with a clear message.
-    let mut bytes = std::fs::read(plugin).unwrap();
-    let marker = b"PKTMON_WIRESHARK_PLUGIN_FOR=";
-    let at = bytes.windows(marker.len()).position(|w| w == marker).unwrap() + marker.len();
-    let other_minor = if version.ends_with(".2") {
-        b"004.004;"
-    } else {
-        b"004.002;"
-    };
-    bytes[at..at + 8].copy_from_slice(other_minor);
-    let other = dir.path("other.so");
-    std::fs::write(&other, &bytes).unwrap();
     let before = std::fs::read(&installed).unwrap();
-    let out = run_install(&other);
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(
-        err.contains("was built for Wireshark 4.") && err.contains(&format!("Wireshark {version} is installed")),
-        "{err}"
-    );
-    assert!(
-        err.contains("cargo build --release -p pktmon-wireshark"),
-        "says how to rebuild: {err}"
-    );
-    assert_eq!(
-        std::fs::read(&installed).unwrap(),
-        before,
-        "nothing replaced on refusal"
-    );
+    for (what, (major, minor), bytes) in plugins_for_other_versions(&version) {
+        let other = dir.path("other.so");
+        std::fs::write(&other, &bytes).unwrap();
+        let out = run_install(&other);
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", stdout(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("was built for Wireshark {major}.{minor}"))
+                && err.contains(&format!("Wireshark {version} is installed")),
+            "{what}: {err}"
+        );
+        assert!(
+            err.contains("cargo build --release -p pktmon-wireshark"),
+            "{what}: says how to rebuild: {err}"
+        );
+        assert!(
+            err.contains("tested on Wireshark"),
+            "{what}: names the tested versions: {err}"
+        );
+        assert_eq!(
+            std::fs::read(&installed).unwrap(),
+            before,
+            "{what}: nothing replaced on refusal"
+        );
+    }
 }

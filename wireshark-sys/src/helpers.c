@@ -11,6 +11,28 @@
 
 #include "helpers.h"
 
+/* The first epb_verdict of a block (a shallow read: nothing here is ours to free). */
+#if WIRESHARK_VERSION_MAJOR > 4 || (WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR >= 4)
+static bool read_verdict(wtap_block_t block _U_, unsigned option_id, wtap_opttype_e option_type, wtap_optval_t *option,
+                         void *user_data)
+#else
+static gboolean read_verdict(wtap_block_t block _U_, guint option_id, wtap_opttype_e option_type, wtap_optval_t *option,
+                             void *user_data)
+#endif
+{
+    pktmon_frame_in *in = user_data;
+    if (option_id != OPT_PKT_VERDICT || option_type != WTAP_OPTTYPE_PACKET_VERDICT || !option)
+        return 1; /* go on */
+    const packet_verdict_opt_t *verdict = &option->packet_verdictval;
+    in->has_verdict = 1;
+    in->verdict_type = (int)verdict->type;
+    if (verdict->type == packet_verdict_linux_ebpf_tc)
+        in->verdict_value = verdict->data.verdict_linux_ebpf_tc;
+    else if (verdict->type == packet_verdict_linux_ebpf_xdp)
+        in->verdict_value = verdict->data.verdict_linux_ebpf_xdp;
+    return 0; /* the first one is enough */
+}
+
 void pktmon_read_frame(packet_info *pinfo, tvbuff_t *tvb, pktmon_frame_in *in)
 {
     memset(in, 0, sizeof *in);
@@ -30,8 +52,15 @@ void pktmon_read_frame(packet_info *pinfo, tvbuff_t *tvb, pktmon_frame_in *in)
     if (rec->presence_flags & WTAP_HAS_INTERFACE_ID) {
         in->has_interface = 1;
         in->interface_id = rec->rec_header.packet_header.interface_id;
+#if WIRESHARK_VERSION_MAJOR > 4 || (WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR >= 2)
+        /* After 4.0 the pcapng section number was added (interface ids are per section); 4.4 and 4.6 have it. */
+        in->interface_name = epan_get_interface_name(pinfo->epan, in->interface_id, rec->section_number);
+        in->interface_description =
+            epan_get_interface_description(pinfo->epan, in->interface_id, rec->section_number);
+#else
         in->interface_name = epan_get_interface_name(pinfo->epan, in->interface_id);
         in->interface_description = epan_get_interface_description(pinfo->epan, in->interface_id);
+#endif
     }
     wtap_block_t block = rec->block;
     if (!block)
@@ -52,16 +81,10 @@ void pktmon_read_frame(packet_info *pinfo, tvbuff_t *tvb, pktmon_frame_in *in)
         in->has_flags = 1;
         in->flags = flags;
     }
-    packet_verdict_opt_t verdict;
-    if (wtap_block_get_nth_packet_verdict_option_value(block, OPT_PKT_VERDICT, 0, &verdict) == WTAP_OPTTYPE_SUCCESS) {
-        /* A shallow copy: nothing here is ours to free. */
-        in->has_verdict = 1;
-        in->verdict_type = (int)verdict.type;
-        if (verdict.type == packet_verdict_linux_ebpf_tc)
-            in->verdict_value = verdict.data.verdict_linux_ebpf_tc;
-        else if (verdict.type == packet_verdict_linux_ebpf_xdp)
-            in->verdict_value = verdict.data.verdict_linux_ebpf_xdp;
-    }
+    /* Not wtap_block_get_nth_packet_verdict_option_value(): in 4.0 to 4.6 it
+     * asks for the wrong option type and answers WTAP_OPTTYPE_TYPE_MISMATCH for
+     * every verdict, so the options are walked instead. */
+    wtap_block_foreach_option(block, read_verdict, in);
 }
 
 int pktmon_add_items(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, int proto, int ett, const char *summary,

@@ -130,7 +130,9 @@ pub fn diagnose(args: DiagnoseArgs) -> i32 {
         eprintln!("error: no input files");
         return 2;
     }
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let results = run_all(&files, jobs);
     let mut code = 0;
     for r in &results {
@@ -142,7 +144,9 @@ pub fn diagnose(args: DiagnoseArgs) -> i32 {
             code = 2;
         }
     }
-    let stdout_taken = [&args.json, &args.jsonl].iter().any(|o| o.as_deref() == Some(Path::new("-")));
+    let stdout_taken = [&args.json, &args.jsonl]
+        .iter()
+        .any(|o| o.as_deref() == Some(Path::new("-")));
     let write = |target: &Path, content: String| -> Result<(), String> {
         if target == Path::new("-") {
             emit(None, &files, content.as_bytes())
@@ -173,9 +177,10 @@ pub fn diagnose(args: DiagnoseArgs) -> i32 {
             eprintln!("error: {}: {e}", dir.display());
             return 2;
         }
-        for (name, content) in
-            [("findings.csv", report::findings_csv(&results)), ("drops.csv", report::drops_csv(&results))]
-        {
+        for (name, content) in [
+            ("findings.csv", report::findings_csv(&results)),
+            ("drops.csv", report::drops_csv(&results)),
+        ] {
             if let Err(m) = emit(Some(&dir.join(name)), &files, content.as_bytes()) {
                 eprintln!("error: {m}");
                 return 2;
@@ -200,7 +205,7 @@ impl RecordSink for Dedup {
     fn record(&mut self, ctx: &Context<'_>, record: Record) {
         match record {
             Record::Packet(a) => {
-                let g = self.grouper.get_or_insert_with(|| Grouper::new(ctx.info.os_build));
+                let g = self.grouper.get_or_insert_with(|| Grouper::for_capture(ctx.info));
                 let before = g.packet_count();
                 g.assign(&HopKey::of(&a));
                 if g.packet_count() > before {

@@ -66,7 +66,7 @@ struct InfoReport {
 }
 
 fn build_report(c: &Capture) -> InfoReport {
-    let paths = Paths::build(&c.appearances, c.info.os_build);
+    let paths = Paths::build_for(&c.appearances, &c.info);
     let mut used: BTreeMap<u16, (u64, u64)> = BTreeMap::new();
     for a in &c.appearances {
         if let Some(id) = a.component_id {

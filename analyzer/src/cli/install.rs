@@ -8,8 +8,19 @@ use std::process::Command;
 /// Marker the plugin carries (see plugin/src/marker.rs).
 const MARKER: &[u8] = b"PKTMON_WIRESHARK_PLUGIN_FOR=";
 
-/// Wireshark versions the plugin's test suite has run on.
-pub const TESTED_VERSIONS: &str = "4.0";
+/// Wireshark major.minor versions the plugin's tshark integration suite
+/// passes on: the host's (Debian 12, scripts/test.sh) and Debian 13 and
+/// unstable (scripts/test-wireshark-versions.sh).
+pub const TESTED_VERSIONS: &[(u32, u32)] = &[(4, 0), (4, 4), (4, 6)];
+
+/// "4.0, 4.4 and 4.6".
+pub fn tested_versions() -> String {
+    let names: Vec<String> = TESTED_VERSIONS.iter().map(|(a, b)| format!("{a}.{b}")).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.join(""),
+    }
+}
 
 /// The plugin file name cargo produces on this OS.
 fn built_name() -> &'static str {
@@ -140,10 +151,14 @@ fn run(args: InstallArgs) -> Result<String, String> {
     if (pmaj, pmin) != (wmaj, wmin) {
         return Err(format!(
             "{} was built for Wireshark {pmaj}.{pmin}, but Wireshark {wmaj}.{wmin} is installed; Wireshark loads \
-             plugins only into the major.minor they were built for. Rebuild it against {wmaj}.{wmin}'s development \
-             files (Debian/Ubuntu: apt-get install libwireshark-dev; then cargo build --release -p pktmon-wireshark) \
-             and run install-plugin again. The plugin has been tested on Wireshark {TESTED_VERSIONS}.",
-            plugin.display()
+             plugins only into the major.minor they were built for (it would skip this one with only a warning). \
+             Rebuild it against Wireshark {wmaj}.{wmin}'s own development files, then run install-plugin again:\n  \
+             Debian/Ubuntu: apt-get install libwireshark-dev libglib2.0-dev libclang-dev pkg-config, then \
+             cargo build --release -p pktmon-wireshark\n  \
+             other systems: see the README, sections \"Wireshark versions\" and \"Building the plugin on Windows\"\n\
+             The plugin has been tested on Wireshark {}.",
+            plugin.display(),
+            tested_versions()
         ));
     }
     let folder = match (&args.dest, args.global) {
@@ -167,6 +182,14 @@ fn run(args: InstallArgs) -> Result<String, String> {
         plugin.display(),
         target.display()
     );
+    if TESTED_VERSIONS.contains(&(pmaj, pmin)) {
+        msg.push_str(&format!("\nthe plugin is tested on Wireshark {}", tested_versions()));
+    } else {
+        msg.push_str(&format!(
+            "\nnote: the plugin has been tested on Wireshark {} only, not on {pmaj}.{pmin}",
+            tested_versions()
+        ));
+    }
     #[cfg(unix)]
     if !args.global && args.dest.is_none() && is_root() {
         msg.push_str(
@@ -196,5 +219,10 @@ mod tests {
         assert_eq!(plugin_version(&bytes), Some((4, 6)));
         assert_eq!(plugin_version(b"nothing here"), None);
         assert_eq!(parse_version("4.0.17"), Some((4, 0)));
+    }
+
+    #[test]
+    fn names_the_tested_versions() {
+        assert_eq!(tested_versions(), "4.0, 4.4 and 4.6");
     }
 }

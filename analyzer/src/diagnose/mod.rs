@@ -243,14 +243,14 @@ impl Diagnoser {
             drop_counter: Default::default(),
             drops_of: HashMap::new(),
             catalog: None,
-            build_known: os_build.is_some(),
+            build_known: false,
         }
     }
 
     fn packet(&mut self, ctx: &Context<'_>, a: &Appearance) {
-        if !self.build_known && ctx.info.os_build.is_some() {
-            // The ETL reader knows the build before the first packet.
-            self.grouper = Grouper::new(ctx.info.os_build);
+        if !self.build_known {
+            // Readers know the build and the writing application before the first packet.
+            self.grouper = Grouper::for_capture(ctx.info);
             self.build_known = true;
         }
         self.appearances += 1;
@@ -308,7 +308,12 @@ impl Diagnoser {
                     component_name: String::new(),
                     direction: a
                         .direction
-                        .map(|x| ctx.catalog.direction(x).map(|t| t.trim().to_string()).unwrap_or_else(|| x.to_string()))
+                        .map(|x| {
+                            ctx.catalog
+                                .direction(x)
+                                .map(|t| t.trim().to_string())
+                                .unwrap_or_else(|| x.to_string())
+                        })
                         .unwrap_or_default(),
                 },
                 category,
@@ -371,7 +376,12 @@ impl Diagnoser {
                         drop: None,
                     };
                     let mut frames = vec![s.appearance + 1];
-                    frames.extend(s.related_packets.iter().filter_map(|&r| self.packets.get(r)).map(|p| p.first_frame));
+                    frames.extend(
+                        s.related_packets
+                            .iter()
+                            .filter_map(|&r| self.packets.get(r))
+                            .map(|p| p.first_frame),
+                    );
                     b.add(key, s.time, &frames, &[], || {
                         (
                             "Full-size segments are lost again and again while small ones get through, and no ICMP \
@@ -384,7 +394,11 @@ impl Diagnoser {
                     continue;
                 }
             }
-            *diag.totals.symptoms.entry(symptom_name(&s.kind).to_string()).or_default() += 1;
+            *diag
+                .totals
+                .symptoms
+                .entry(symptom_name(&s.kind).to_string())
+                .or_default() += 1;
             self.classify(s, has_paths, nic, &ctx, &mut b, &mut drop_explained);
         }
         // Local drops no symptom explained: findings of their own.
@@ -409,7 +423,10 @@ impl Diagnoser {
                         if d.reference.location.is_empty() {
                             String::new()
                         } else {
-                            format!(" at {}", d.reference.location_name.as_deref().unwrap_or(&d.reference.location))
+                            format!(
+                                " at {}",
+                                d.reference.location_name.as_deref().unwrap_or(&d.reference.location)
+                            )
                         }
                     ),
                     next_step(d.category).to_string(),
@@ -417,7 +434,10 @@ impl Diagnoser {
             });
         }
         diag.findings = b.finish();
-        let catalog = self.catalog.take().unwrap_or_else(|| crate::pktmon::catalog::Catalog::builtin(info.os_build));
+        let catalog = self
+            .catalog
+            .take()
+            .unwrap_or_else(|| crate::pktmon::catalog::Catalog::builtin(info.os_build));
         diag.drop_rows = self.drop_counter.rows(&info.file, &self.components, &catalog);
         diag.totals.findings = diag.findings.len() as u64;
         for f in &diag.findings {
@@ -432,7 +452,10 @@ impl Diagnoser {
 
     /// Whether a packet the symptom is about was dropped on this host.
     fn packet_dropped(&self, s: &Symptom) -> bool {
-        s.related_packets.iter().chain(std::iter::once(&s.packet)).any(|&p| !self.drops_of(p).is_empty())
+        s.related_packets
+            .iter()
+            .chain(std::iter::once(&s.packet))
+            .any(|&p| !self.drops_of(p).is_empty())
     }
 
     /// The drop records of a packet, if it was dropped locally.
@@ -872,7 +895,10 @@ impl Builder {
             .collect();
         // Worst first: local before remote before unknown, then by how often.
         out.sort_by(|a, b| {
-            a.locality.cmp(&b.locality).then(b.count.cmp(&a.count)).then(a.first.cmp(&b.first))
+            a.locality
+                .cmp(&b.locality)
+                .then(b.count.cmp(&a.count))
+                .then(a.first.cmp(&b.first))
         });
         out
     }
@@ -945,7 +971,11 @@ fn black_hole_flows(report: &flows::FlowReport) -> std::collections::HashSet<Flo
             _ => {}
         }
     }
-    resent.into_iter().filter(|((f, _), n)| *n >= 3 && !ptb.contains(f)).map(|((f, _), _)| f).collect()
+    resent
+        .into_iter()
+        .filter(|((f, _), n)| *n >= 3 && !ptb.contains(f))
+        .map(|((f, _), _)| f)
+        .collect()
 }
 
 /// `frame.number in {1,2,3}`: selects exactly these frames in Wireshark 4.x

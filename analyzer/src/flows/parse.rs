@@ -346,7 +346,12 @@ pub fn parse_with_len(link: LinkType, bytes: &[u8], original_len: u32) -> Option
                 vlan.get_or_insert(tag.vlan_identifier().value());
                 (et, rest) = (tag.ether_type().0, tag.payload_slice());
             }
-            (vlan, et, rest)
+            match (et, ieee80211_payload(bytes)) {
+                // `pktmon etl2pcap` labels Wi-Fi frames Ethernet: an 802.11 data
+                // frame with LLC/SNAP where the EtherType is nothing we know.
+                (0x0800 | 0x86DD | 0x0806, _) | (_, None) => (vlan, et, rest),
+                (_, Some((off, wifi_type))) => (None, wifi_type, &bytes[off..]),
+            }
         }
         LinkType::RawIp => match bytes.first()? >> 4 {
             4 => (None, 0x0800, bytes),
@@ -524,7 +529,10 @@ pub fn ip_header(bytes: &[u8]) -> Option<(IpHeader, &[u8])> {
 fn ieee80211_payload(b: &[u8]) -> Option<(usize, u16)> {
     let (&fc0, &fc1) = (b.first()?, b.get(1)?);
     // Type must be data (2); subtypes with bit 2 set carry no data (null function).
-    if (fc0 >> 2) & 0x3 != 2 || fc0 & 0x40 != 0 || fc1 & 0x40 != 0 {
+    // The protected bit is no reason to give up: PktMon logs frames the NIC
+    // already decrypted with the bit still set (the LLC/SNAP check below
+    // tells plaintext from ciphertext).
+    if (fc0 >> 2) & 0x3 != 2 || fc0 & 0x40 != 0 {
         return None;
     }
     let mut h = 24;
