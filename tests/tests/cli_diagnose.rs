@@ -12,7 +12,9 @@ fn json_of(args: &[&str]) -> serde_json::Value {
 
 #[test]
 fn finguard_drops_all_become_local_findings_whose_filters_select_their_frames() {
-    let Some(etl) = corpus("finguard-PktMon.etl") else { return };
+    let Some(etl) = corpus("finguard-PktMon.etl") else {
+        return;
+    };
     let v = json_of(&["diagnose", etl.to_str().unwrap(), "--json", "-"]);
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["inputs"][0]["totals"]["drop_events"], 28);
@@ -21,12 +23,22 @@ fn finguard_drops_all_become_local_findings_whose_filters_select_their_frames() 
     // Every drop event is evidence of some finding, and each drop's cause is local.
     let drop_frames: BTreeSet<u64> = {
         let capture = pktmon::source::read_capture(&etl).unwrap();
-        capture.appearances.iter().filter(|a| a.is_drop()).map(|a| a.index + 1).collect()
+        capture
+            .appearances
+            .iter()
+            .filter(|a| a.is_drop())
+            .map(|a| a.index + 1)
+            .collect()
     };
     assert_eq!(drop_frames.len(), 28);
     let mut covered = BTreeSet::new();
     for f in findings {
-        let frames: Vec<u64> = f["frames"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
+        let frames: Vec<u64> = f["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect();
         if !f["drops"].as_array().unwrap().is_empty() {
             assert_eq!(f["locality"], "local", "{f}");
         }
@@ -40,8 +52,12 @@ fn finguard_drops_all_become_local_findings_whose_filters_select_their_frames() 
     }
     assert_eq!(covered, drop_frames, "every drop is in a finding's evidence");
     // The 1204-only and 1210-only findings have the causes the catalog gives.
-    assert!(findings.iter().any(|f| f["cause"] == "unreachable" && f["locality"] == "local"));
-    assert!(findings.iter().any(|f| f["cause"] == "session_loss" && f["locality"] == "local"));
+    assert!(findings
+        .iter()
+        .any(|f| f["cause"] == "unreachable" && f["locality"] == "local"));
+    assert!(findings
+        .iter()
+        .any(|f| f["cause"] == "session_loss" && f["locality"] == "local"));
 
     // Each finding's display filter selects exactly its frames in the converted pcapng.
     let Some(tshark) = tshark() else { return };
@@ -52,37 +68,81 @@ fn finguard_drops_all_become_local_findings_whose_filters_select_their_frames() 
     for f in findings {
         let filter = f["display_filter"].as_str().unwrap();
         let out = std::process::Command::new(&tshark)
-            .args(["-r", pcap.to_str().unwrap(), "-Y", filter, "-T", "fields", "-e", "frame.number"])
+            .args([
+                "-r",
+                pcap.to_str().unwrap(),
+                "-Y",
+                filter,
+                "-T",
+                "fields",
+                "-e",
+                "frame.number",
+            ])
             .output()
             .unwrap();
         assert!(out.status.success(), "{filter}: {}", stderr(&out));
         let got: Vec<u64> = stdout(&out).lines().map(|l| l.trim().parse().unwrap()).collect();
-        let want: Vec<u64> = f["frames"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
+        let want: Vec<u64> = f["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect();
         assert_eq!(got, want, "{filter}");
     }
 }
 
 #[test]
 fn finguard_pktmon_filters_select_the_drops_of_each_finding_in_tshark_with_the_plugin() {
-    let Some(etl) = corpus("finguard-PktMon.etl") else { return };
-    let Some(home) = PluginHome::new("diag-pktmon-filters") else { return };
+    let Some(etl) = corpus("finguard-PktMon.etl") else {
+        return;
+    };
+    let Some(home) = PluginHome::new("diag-pktmon-filters") else {
+        return;
+    };
     let pcap = home.convert(&etl, "f.pcapng");
     let v = json_of(&["diagnose", etl.to_str().unwrap(), "--json", "-"]);
     for f in v["findings"].as_array().unwrap() {
-        let Some(filter) = f["pktmon_filter"].as_str() else { continue };
-        let out = home.tshark(&["-r", pcap.to_str().unwrap(), "-Y", filter, "-T", "fields", "-e", "frame.number"]);
+        let Some(filter) = f["pktmon_filter"].as_str() else {
+            continue;
+        };
+        let out = home.tshark(&[
+            "-r",
+            pcap.to_str().unwrap(),
+            "-Y",
+            filter,
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+        ]);
         let got: BTreeSet<u64> = stdout(&out).lines().map(|l| l.trim().parse().unwrap()).collect();
-        let drops_listed: u64 = f["drops"].as_array().unwrap().iter().map(|d| d[1].as_u64().unwrap()).sum();
+        let drops_listed: u64 = f["drops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d[1].as_u64().unwrap())
+            .sum();
         assert!(got.len() as u64 >= drops_listed, "{filter} selects {got:?}");
-        let frames: BTreeSet<u64> = f["frames"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
-        assert!(!got.is_disjoint(&frames), "{filter} selects none of the finding's frames");
+        let frames: BTreeSet<u64> = f["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect();
+        assert!(
+            !got.is_disjoint(&frames),
+            "{filter} selects none of the finding's frames"
+        );
         assert!(got.iter().all(|n| n <= &406));
     }
 }
 
 #[test]
 fn outputs_jsonl_csv_and_fail_on() {
-    let Some(etl) = corpus("finguard-PktMon.etl") else { return };
+    let Some(etl) = corpus("finguard-PktMon.etl") else {
+        return;
+    };
     let dir = TempDir::new("diag-outputs");
     let jsonl = dir.path("f.jsonl");
     let csv = dir.path("csv");
@@ -98,19 +158,38 @@ fn outputs_jsonl_csv_and_fail_on() {
     let text = stdout(&out);
     assert!(text.contains("LOCAL unreachable"), "{text}");
     assert!(text.contains("next:"), "every finding has a next step");
-    let lines: Vec<serde_json::Value> =
-        std::fs::read_to_string(&jsonl).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(!lines.is_empty());
-    assert!(lines.iter().all(|l| l["file"].as_str().unwrap().ends_with("finguard-PktMon.etl")));
+    assert!(lines
+        .iter()
+        .all(|l| l["file"].as_str().unwrap().ends_with("finguard-PktMon.etl")));
     let drops_csv = std::fs::read_to_string(csv.join("drops.csv")).unwrap();
-    let total: u64 = drops_csv.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().parse::<u64>().unwrap()).sum();
+    let total: u64 = drops_csv
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse::<u64>().unwrap())
+        .sum();
     assert_eq!(total, 28);
     let findings_csv = std::fs::read_to_string(csv.join("findings.csv")).unwrap();
     assert_eq!(findings_csv.lines().count(), lines.len() + 1);
     assert!(findings_csv.starts_with("file,locality,cause,symptom,count"));
     // --fail-on: 1 when a finding matches, 0 when none does.
-    assert_eq!(run(&["diagnose", etl.to_str().unwrap(), "--fail-on", "local"]).status.code(), Some(1));
-    assert_eq!(run(&["diagnose", etl.to_str().unwrap(), "--fail-on", "mtu,congestion"]).status.code(), Some(0));
+    assert_eq!(
+        run(&["diagnose", etl.to_str().unwrap(), "--fail-on", "local"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&["diagnose", etl.to_str().unwrap(), "--fail-on", "mtu,congestion"])
+            .status
+            .code(),
+        Some(0)
+    );
     let bad = run(&["diagnose", etl.to_str().unwrap(), "--fail-on", "weather"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("neither a locality"), "{}", stderr(&bad));
@@ -140,16 +219,30 @@ fn batch_over_a_folder_reports_each_file_and_the_bad_one_fails_with_its_name() {
 fn dedup_keeps_one_appearance_per_packet() {
     let dir = TempDir::new("dedup");
     let out_path = dir.path("d.pcapng");
-    let out = run(&["dedup", capture("demikernel-PktMon.etl").to_str().unwrap(), "-o", out_path.to_str().unwrap()]);
+    let out = run(&[
+        "dedup",
+        capture("demikernel-PktMon.etl").to_str().unwrap(),
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let c = pktmon::source::read_capture(&out_path).unwrap();
     assert_eq!(c.appearances.len(), 38);
-    let ids: BTreeSet<(u64, u16)> =
-        c.appearances.iter().map(|a| (a.group_id.unwrap(), a.pkt_number.unwrap())).collect();
+    let ids: BTreeSet<(u64, u16)> = c
+        .appearances
+        .iter()
+        .map(|a| (a.group_id.unwrap(), a.pkt_number.unwrap()))
+        .collect();
     assert_eq!(ids.len(), 38, "one appearance of each packet");
-    assert!(c.appearances.iter().all(|a| a.appearance == Some(1)), "the first appearance is the one kept");
+    assert!(
+        c.appearances.iter().all(|a| a.appearance == Some(1)),
+        "the first appearance is the one kept"
+    );
     if let Some(tshark) = tshark() {
-        let o = std::process::Command::new(tshark).args(["-r", out_path.to_str().unwrap()]).output().unwrap();
+        let o = std::process::Command::new(tshark)
+            .args(["-r", out_path.to_str().unwrap()])
+            .output()
+            .unwrap();
         assert!(o.status.success());
         assert_eq!(stdout(&o).lines().count(), 38);
     }

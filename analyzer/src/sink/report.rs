@@ -115,7 +115,11 @@ pub fn json_summary(results: &[InputResult]) -> String {
             .collect(),
         totals: merged_totals(results),
         findings: all_findings(results),
-        drop_summary: results.iter().filter_map(|r| r.diagnosis.as_ref()).flat_map(|d| d.drop_rows.iter()).collect(),
+        drop_summary: results
+            .iter()
+            .filter_map(|r| r.diagnosis.as_ref())
+            .flat_map(|d| d.drop_rows.iter())
+            .collect(),
     };
     serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n"
 }
@@ -146,7 +150,12 @@ pub fn findings_csv(results: &[InputResult]) -> String {
     for ff in all_findings(results) {
         let f = ff.finding;
         let reasons: Vec<String> = f.drops.iter().map(|(d, n)| format!("{} x{n}", d.reason_text)).collect();
-        let comps: Vec<String> = f.drops.iter().map(|(d, _)| d.component_name.clone()).filter(|c| !c.is_empty()).collect();
+        let comps: Vec<String> = f
+            .drops
+            .iter()
+            .map(|(d, _)| d.component_name.clone())
+            .filter(|c| !c.is_empty())
+            .collect();
         let frames: Vec<String> = f.frames.iter().map(|n| n.to_string()).collect();
         let fields = [
             csv_field(ff.file),
@@ -172,8 +181,11 @@ pub fn findings_csv(results: &[InputResult]) -> String {
 
 /// `drops.csv`: the drop summary of every input.
 pub fn drops_csv(results: &[InputResult]) -> String {
-    let rows: Vec<DropRow> =
-        results.iter().filter_map(|r| r.diagnosis.as_ref()).flat_map(|d| d.drop_rows.iter().cloned()).collect();
+    let rows: Vec<DropRow> = results
+        .iter()
+        .filter_map(|r| r.diagnosis.as_ref())
+        .flat_map(|d| d.drop_rows.iter().cloned())
+        .collect();
     to_csv(&rows)
 }
 
@@ -194,14 +206,20 @@ pub fn text_report(results: &[InputResult]) -> String {
     for r in results {
         let _ = writeln!(out, "== {}", r.file);
         let Some(d) = &r.diagnosis else {
-            let _ = writeln!(out, "   not diagnosed: {}", r.error.as_deref().unwrap_or("unknown error"));
+            let _ = writeln!(
+                out,
+                "   not diagnosed: {}",
+                r.error.as_deref().unwrap_or("unknown error")
+            );
             continue;
         };
         let _ = writeln!(
             out,
             "   {}{}",
             d.kind,
-            d.windows_build.map(|b| format!(", Windows build {b}")).unwrap_or_default()
+            d.windows_build
+                .map(|b| format!(", Windows build {b}"))
+                .unwrap_or_default()
         );
         let _ = writeln!(
             out,
@@ -239,8 +257,15 @@ pub fn text_report(results: &[InputResult]) -> String {
                     drop.reason.map(|r| format!("{r} ")).unwrap_or_default(),
                     drop.reason_text,
                     if drop.location.is_empty() { "?" } else { &drop.location },
-                    drop.location_name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(),
-                    if drop.component_name.is_empty() { "component" } else { &drop.component_name },
+                    drop.location_name
+                        .as_ref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default(),
+                    if drop.component_name.is_empty() {
+                        "component"
+                    } else {
+                        &drop.component_name
+                    },
                     drop.component.map(|c| format!(" [{c}]")).unwrap_or_default(),
                 );
             }
@@ -256,9 +281,17 @@ pub fn text_report(results: &[InputResult]) -> String {
                 out,
                 "      evidence: frames {}{}",
                 shown.join(", "),
-                if more > 0 { format!(" and {more} more") } else { String::new() }
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
             );
-            let _ = writeln!(out, "      filter: {}", f.pktmon_filter.as_deref().unwrap_or(&f.display_filter));
+            let _ = writeln!(
+                out,
+                "      filter: {}",
+                f.pktmon_filter.as_deref().unwrap_or(&f.display_filter)
+            );
         }
         let _ = writeln!(out);
     }
@@ -304,10 +337,14 @@ impl std::str::FromStr for FailOn {
 
 /// Whether any finding meets a condition.
 pub fn fails(results: &[InputResult], conditions: &[FailOn]) -> bool {
-    results.iter().filter_map(|r| r.diagnosis.as_ref()).flat_map(|d| &d.findings).any(|f| {
-        conditions.iter().any(|c| match c {
-            FailOn::Cause(cause) => f.cause == *cause,
-            FailOn::Locality(l) => f.locality == *l,
+    results
+        .iter()
+        .filter_map(|r| r.diagnosis.as_ref())
+        .flat_map(|d| &d.findings)
+        .any(|f| {
+            conditions.iter().any(|c| match c {
+                FailOn::Cause(cause) => f.cause == *cause,
+                FailOn::Locality(l) => f.locality == *l,
+            })
         })
-    })
 }
