@@ -134,8 +134,10 @@ impl PcapngConverter {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
+        // The packet stream is a temporary file: flushed, not synced (only the
+        // finished output is synced before it is renamed into place).
         let epbs = self.epbs.take().expect("open until finish");
-        epbs.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        drop(epbs.into_inner().map_err(|e| e.into_error())?);
         let mut out = AtomicFile::create(&self.target)?;
         let mut shb = Options::default();
         if let Some(hw) = &info.hardware {
