@@ -18,10 +18,12 @@ pub enum FormatArg {
     Pcapng,
     /// pcapng as microsoft/etl2pcapng 1.12 writes it.
     Etl2pcapng,
-    /// `pktmon etl2txt` text, UTF-16LE with CRLF as pktmon writes it, and a UTF-8 copy.
+    /// `pktmon etl2txt --hex` text, UTF-16LE with CRLF as pktmon writes it, and a UTF-8 copy.
     Txt,
     /// Every form.
     All,
+    /// Nothing: run the generator alone (to time it).
+    None,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -103,6 +105,7 @@ pub fn generate(args: GenerateArgs) -> i32 {
             FormatArg::Etl2pcapng => &[Format::Etl2pcapng],
             FormatArg::Txt => &[Format::Txt, Format::TxtUtf8],
             FormatArg::All => &Format::ALL,
+            FormatArg::None => &[],
         };
         for x in add {
             if !formats.contains(x) {
@@ -126,6 +129,7 @@ pub fn generate(args: GenerateArgs) -> i32 {
                 eprintln!("wrote {}", p.display());
             }
             eprintln!("wrote {}", w.truth_file.display());
+            println!("{} appearances {} seconds", w.truth.appearances, secs);
             eprintln!(
                 "{}: {} appearances of {} packets, {} planted causes, in {:.2} s ({:.0} appearances/s)",
                 opts.scenario,
@@ -164,10 +168,7 @@ pub fn bench_read(args: BenchReadArgs) -> i32 {
             }
         };
         let bytes = etl.bare_decompress();
-        println!(
-            "decompressed {bytes} bytes in {:.3} s",
-            start.elapsed().as_secs_f64()
-        );
+        println!("decompressed {bytes} bytes in {:.3} s", start.elapsed().as_secs_f64());
         return 0;
     }
     let mut appearances = 0u64;
@@ -186,7 +187,12 @@ pub fn bench_read(args: BenchReadArgs) -> i32 {
                 "{appearances} appearances ({payload} payload bytes), {others} other records in {:.3} s",
                 start.elapsed().as_secs_f64()
             );
-            if outcome.diagnostics.items.iter().any(|d| d.severity == pktmon::Severity::Error) {
+            if outcome
+                .diagnostics
+                .items
+                .iter()
+                .any(|d| d.severity == pktmon::Severity::Error)
+            {
                 2
             } else {
                 0

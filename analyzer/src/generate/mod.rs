@@ -189,7 +189,8 @@ pub enum Evidence {
     Retransmission {
         frame: u64,
         original_frame: u64,
-        /// "fast" (after duplicate ACKs) or "timeout".
+        /// "fast" (after duplicate ACKs), "timeout", or "pmtu" (sent again smaller
+        /// after ICMP packet too big).
         trigger: String,
     },
     /// A SYN that got no answer.
@@ -235,13 +236,40 @@ pub struct GroundTruth {
 /// Evidence before frame numbers are known: it names tagged jobs.
 #[derive(Debug, Clone)]
 enum Draft {
-    Drop { tag: u32, reason: u32, location: u32, component: u16 },
-    Icmp { tag: u32, v6: bool, icmp_type: u8, code: u8, mtu: Option<u32> },
-    Retransmission { tag: u32, original: u32, fast: bool },
-    UnansweredSyn { tag: u32 },
-    UnansweredResolution { tag: u32, target: IpAddr },
-    Reset { tag: u32, idle_ms: u64, ttl: u8 },
-    BadChecksum { tag: u32, layer: &'static str },
+    Drop {
+        tag: u32,
+        reason: u32,
+        location: u32,
+        component: u16,
+    },
+    Icmp {
+        tag: u32,
+        v6: bool,
+        icmp_type: u8,
+        code: u8,
+        mtu: Option<u32>,
+    },
+    Retransmission {
+        tag: u32,
+        original: u32,
+        trigger: &'static str,
+    },
+    UnansweredSyn {
+        tag: u32,
+    },
+    UnansweredResolution {
+        tag: u32,
+        target: IpAddr,
+    },
+    Reset {
+        tag: u32,
+        idle_ms: u64,
+        ttl: u8,
+    },
+    BadChecksum {
+        tag: u32,
+        layer: &'static str,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -419,7 +447,16 @@ impl Gen {
     /// A remote server address: index `n` of a pool of 508 (IPv4) or 65536 (IPv6).
     pub fn server_ip(&self, n: u32) -> IpAddr {
         if self.v6 {
-            IpAddr::V6(Ipv6Addr::new(0x2001, 0xDB8, 0x2, (n >> 8) as u16 & 0xFF, 0, 0, 0, 0x10 + (n & 0xFF) as u16))
+            IpAddr::V6(Ipv6Addr::new(
+                0x2001,
+                0xDB8,
+                0x2,
+                (n >> 8) as u16 & 0xFF,
+                0,
+                0,
+                0,
+                0x10 + (n & 0xFF) as u16,
+            ))
         } else {
             let k = n % 508;
             if k < 254 {
@@ -456,7 +493,11 @@ impl Gen {
     /// server `hops` routers away (TTL 64 − hops) unless `windows_peer`.
     pub fn conn(&mut self, local_is_client: bool, peer: IpAddr, peer_port: u16, local_port: u16) -> Conn {
         let v6 = peer.is_ipv6();
-        let local_ip = if v6 { IpAddr::V6(self.host.ipv6) } else { IpAddr::V4(self.host.ipv4) };
+        let local_ip = if v6 {
+            IpAddr::V6(self.host.ipv6)
+        } else {
+            IpAddr::V4(self.host.ipv4)
+        };
         let mss = if v6 { 1440 } else { 1460 };
         let hops = 6 + self.rng.below(10) as u8;
         let local = End {
@@ -491,7 +532,11 @@ impl Gen {
             stream: self.rng.next_u64(),
             windows_style: false,
         };
-        let (mut client, mut server) = if local_is_client { (local, remote) } else { (remote, local) };
+        let (mut client, mut server) = if local_is_client {
+            (local, remote)
+        } else {
+            (remote, local)
+        };
         client.next = client.isn;
         server.next = server.isn;
         let app = *self.rng.pick(&APPS);
@@ -622,7 +667,11 @@ impl Gen {
         let id = self.host_ip_id;
         self.host_ip_id = self.host_ip_id.wrapping_add(1);
         wire::Ip {
-            src: if dst.is_ipv6() { IpAddr::V6(self.host.ipv6) } else { IpAddr::V4(self.host.ipv4) },
+            src: if dst.is_ipv6() {
+                IpAddr::V6(self.host.ipv6)
+            } else {
+                IpAddr::V4(self.host.ipv4)
+            },
             dst,
             ttl: 128,
             id,
@@ -639,7 +688,14 @@ impl Gen {
         }
     }
 
-    fn plant(&mut self, locality: Locality, cause: Cause, flow: Option<FlowKey>, description: &str, evidence: Vec<Draft>) {
+    fn plant(
+        &mut self,
+        locality: Locality,
+        cause: Cause,
+        flow: Option<FlowKey>,
+        description: &str,
+        evidence: Vec<Draft>,
+    ) {
         self.plants.push(PlantDraft {
             locality,
             cause,
@@ -655,16 +711,64 @@ impl Gen {
     }
 }
 
+/// Records are handed from the generating thread to the sink's in batches of this many.
+const BATCH: usize = 4096;
+
 /// Generates one capture into `sink` and returns what was planted in it.
+///
+/// The capture is made on a second thread while `sink` consumes it on this
+/// one (records cross in batches, in order), so generating and writing
+/// overlap; the output does not depend on thread timing.
 pub fn generate(opts: &GenOptions, sink: &mut dyn RecordSink) -> GroundTruth {
+    let info = capture_info(opts);
+    let catalog = crate::pktmon::catalog::Catalog::builtin(Some(opts.os_build));
+    let schemas = BTreeMap::new();
+    let ctx = Context {
+        info: &info,
+        catalog: &catalog,
+        schemas: &schemas,
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Record>>(8);
+    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<Record>>();
+    std::thread::scope(|s| {
+        let producer = s.spawn(move || {
+            let mut batch: Vec<Record> = Vec::with_capacity(BATCH);
+            let truth = {
+                let mut out = |r: Record| {
+                    batch.push(r);
+                    if batch.len() == BATCH {
+                        let next = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                        // The consumer only stops early by panicking; its panic is re-raised below.
+                        let _ = tx.send(std::mem::replace(&mut batch, next));
+                    }
+                };
+                produce(opts, &mut out)
+            };
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            truth
+        });
+        for mut batch in rx {
+            for r in batch.drain(..) {
+                sink.record(&ctx, r);
+            }
+            let _ = recycle_tx.send(batch);
+        }
+        producer.join().expect("the generator thread panicked")
+    })
+}
+
+/// Builds the capture and hands its records to `out` in time order.
+fn produce(opts: &GenOptions, out: &mut dyn FnMut(Record)) -> GroundTruth {
     let mut g = Gen::new(opts);
     scenarios::build(&mut g, opts.scenario);
     let mut jobs = std::mem::take(&mut g.jobs);
     // Stable: jobs of one instant keep the order the scenario made them in.
     jobs.sort_by_key(|j| j.time);
     let planted_appearances: u64 = jobs.iter().map(|j| stack::appearances_of(j.dir, j.fate)).sum();
-    let info = capture_info(opts);
-    let mut emitter = Emitter::new(sink, info.clone(), opts.pkt_size as usize, g.rng.fork(0xE3));
+    let start = start_time(opts.seed);
+    let mut emitter = Emitter::new(out, opts.os_build, opts.pkt_size as usize, g.rng.fork(0xE3));
     emitter.tagged = vec![Default::default(); g.ntags as usize];
     let span_start = g.t0;
     let span_end = g.end().max(span_start + SEC);
@@ -676,7 +780,7 @@ pub fn generate(opts: &GenOptions, sink: &mut dyn RecordSink) -> GroundTruth {
     let mut filler = scenarios::Filler::new(&mut g, span_start, span_end, target, opts.packets.is_some());
     let mut planned = jobs.into_iter().peekable();
     loop {
-        let next_filler = filler.peek_time();
+        let next_filler = filler.current().map(|j| j.time);
         let take_planned = match (planned.peek(), next_filler) {
             (Some(j), Some(t)) => j.time <= t,
             (Some(_), None) => true,
@@ -687,8 +791,8 @@ pub fn generate(opts: &GenOptions, sink: &mut dyn RecordSink) -> GroundTruth {
             let j = planned.next().expect("peeked");
             emitter.push(&j);
         } else {
-            let j = filler.next_job(&mut g);
-            emitter.push(&j);
+            emitter.push(filler.current().expect("peeked"));
+            filler.advance(&mut g);
         }
     }
     let (tagged, appearances, packets, last) = emitter.finish(&g.host);
@@ -725,10 +829,10 @@ pub fn generate(opts: &GenOptions, sink: &mut dyn RecordSink) -> GroundTruth {
                     code,
                     mtu,
                 },
-                Draft::Retransmission { tag, original, fast } => Evidence::Retransmission {
+                Draft::Retransmission { tag, original, trigger } => Evidence::Retransmission {
                     frame: first(tag),
                     original_frame: first(original),
-                    trigger: if fast { "fast" } else { "timeout" }.to_string(),
+                    trigger: trigger.to_string(),
                 },
                 Draft::UnansweredSyn { tag } => Evidence::UnansweredSyn { frame: first(tag) },
                 Draft::UnansweredResolution { tag, target } => Evidence::UnansweredResolution {
@@ -767,7 +871,7 @@ pub fn generate(opts: &GenOptions, sink: &mut dyn RecordSink) -> GroundTruth {
         ipv6: opts.ipv6,
         appearances,
         packets,
-        start_time: crate::time::format_utc(info.start_time.unwrap_or(0)),
+        start_time: crate::time::format_utc(start),
         end_time: crate::time::format_utc(last),
         planted,
     }
@@ -849,7 +953,13 @@ impl fmt::Display for Score {
         }
         row(f, "all", &self.total)?;
         for (l, c, flow) in &self.missed {
-            writeln!(f, "  missed:     {} {} {}", l.as_str(), c.as_str(), flow.as_deref().unwrap_or("-"))?;
+            writeln!(
+                f,
+                "  missed:     {} {} {}",
+                l.as_str(),
+                c.as_str(),
+                flow.as_deref().unwrap_or("-")
+            )?;
         }
         for (l, c, s, flow) in &self.unexpected {
             writeln!(
@@ -905,7 +1015,8 @@ pub fn score(truth: &GroundTruth, findings: &[Finding]) -> Score {
         if truth.planted.iter().any(|p| matches(f, p)) {
             e.correct += 1;
         } else {
-            s.unexpected.push((f.locality, f.cause, f.symptom.clone(), f.flow.clone()));
+            s.unexpected
+                .push((f.locality, f.cause, f.symptom.clone(), f.flow.clone()));
         }
     }
     let mut total = CauseScore::default();

@@ -17,7 +17,7 @@ pub fn mix(mut z: u64) -> u64 {
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(mix(seed ^ 0x5EED_0F_9E7_u64))
+        Rng(mix(seed ^ 0x5EED_F9E7))
     }
 
     /// An independent generator for one purpose (`tag`), so adding draws in

@@ -220,10 +220,12 @@ fn transfer(g: &mut Gen, c: &mut Conn, start: FileTime, tr: &mut Transfer) -> Tr
     let from = tr.from_client;
     let local_sender = c.is_local(from);
     let owd = tr.rtt / 2;
-    let mss = tr
-        .mss
-        .unwrap_or_else(|| u32::from(c.client.mss.min(c.server.mss)));
-    let rto = if local_sender { (2 * tr.rtt).max(300 * MS) } else { 200 * MS + tr.rtt };
+    let mss = tr.mss.unwrap_or_else(|| u32::from(c.client.mss.min(c.server.mss)));
+    let rto = if local_sender {
+        (2 * tr.rtt).max(300 * MS)
+    } else {
+        200 * MS + tr.rtt
+    };
     let mut out = TransferOutcome::default();
     let mut remaining = tr.bytes;
     let mut index = 0usize;
@@ -241,7 +243,11 @@ fn transfer(g: &mut Gen, c: &mut Conn, start: FileTime, tr: &mut Transfer) -> Tr
         for i in 0..n {
             let len = remaining.min(mss);
             remaining -= len;
-            let delivery = tr.fate.iter().find(|(k, _)| *k == index).map_or(Delivery::Normal, |(_, d)| *d);
+            let delivery = tr
+                .fate
+                .iter()
+                .find(|(k, _)| *k == index)
+                .map_or(Delivery::Normal, |(_, d)| *d);
             index += 1;
             let last = i + 1 == n;
             let fl = if last { ACK | PSH } else { ACK };
@@ -268,7 +274,11 @@ fn transfer(g: &mut Gen, c: &mut Conn, start: FileTime, tr: &mut Transfer) -> Tr
                     last_ack = ack_now;
                 }
             }
-            t_send += if local_sender { jitter(g, 12, 16) } else { jitter(g, 60, 130) };
+            t_send += if local_sender {
+                jitter(g, 12, 16)
+            } else {
+                jitter(g, 60, 130)
+            };
         }
         // Recovery: until the receiver has everything sent so far.
         let mut attempt = 0;
@@ -278,9 +288,17 @@ fn transfer(g: &mut Gen, c: &mut Conn, start: FileTime, tr: &mut Transfer) -> Tr
             if recv_next == snd_next {
                 break;
             }
-            let dups = acks_at_sender.iter().filter(|(_, a)| *a == recv_next).count().saturating_sub(1);
+            let dups = acks_at_sender
+                .iter()
+                .filter(|(_, a)| *a == recv_next)
+                .count()
+                .saturating_sub(1);
             let (mut t_r, fast) = if attempt == 0 && dups >= 3 {
-                let third = acks_at_sender.iter().filter(|(_, a)| *a == recv_next).nth(3).expect("3 dups");
+                let third = acks_at_sender
+                    .iter()
+                    .filter(|(_, a)| *a == recv_next)
+                    .nth(3)
+                    .expect("3 dups");
                 (third.0 + jitter(g, 10, 30), true)
             } else {
                 (t_send + (rto << attempt.min(5)), false)
@@ -292,8 +310,8 @@ fn transfer(g: &mut Gen, c: &mut Conn, start: FileTime, tr: &mut Transfer) -> Tr
                 .filter(|&(s, l, _)| {
                     let recv = if from { &c.server } else { &c.client };
                     let e = s.wrapping_add(l);
-                    let covered = !seq_lt(recv.rcv_next, e)
-                        || recv.ooo.iter().any(|&(a, b)| !seq_lt(s, a) && !seq_lt(b, e));
+                    let covered =
+                        !seq_lt(recv.rcv_next, e) || recv.ooo.iter().any(|&(a, b)| !seq_lt(s, a) && !seq_lt(b, e));
                     !covered
                 })
                 .collect();
@@ -313,7 +331,11 @@ fn transfer(g: &mut Gen, c: &mut Conn, start: FileTime, tr: &mut Transfer) -> Tr
                 ack(g, c, !from, ack_seen);
                 last_seen = last_seen.max(ack_seen);
                 last_ack_t = t_ack + owd;
-                t_r += if local_sender { jitter(g, 12, 16) } else { jitter(g, 60, 130) };
+                t_r += if local_sender {
+                    jitter(g, 12, 16)
+                } else {
+                    jitter(g, 60, 130)
+                };
             }
             t_send = last_ack_t;
         }
@@ -440,10 +462,22 @@ fn local_policy(g: &mut Gen, t: FileTime) -> FileTime {
         let seg = if k == 0 {
             syn.clone()
         } else {
-            c.segment_at(true, syn.seq, 0, SYN, &wire::syn_options_windows(c.client.mss, 8), &mut g.host_ip_id)
+            c.segment_at(
+                true,
+                syn.seq,
+                0,
+                SYN,
+                &wire::syn_options_windows(c.client.mss, 8),
+                &mut g.host_ip_id,
+            )
         };
         let tag = g
-            .put(&c, &seg, t + dt * SEC, drop_l3(INSPECTION_DROP, LOC_NL_SEND_COMMON_INSPECT))
+            .put(
+                &c,
+                &seg,
+                t + dt * SEC,
+                drop_l3(INSPECTION_DROP, LOC_NL_SEND_COMMON_INSPECT),
+            )
             .expect("a Tx drop is seen");
         ev.push(Draft::Drop {
             tag,
@@ -468,10 +502,22 @@ fn local_policy(g: &mut Gen, t: FileTime) -> FileTime {
         let seg = if k == 0 {
             syn.clone()
         } else {
-            c.segment_at(true, syn.seq, 0, SYN, &wire::synack_options_linux(c.client.mss, 7), &mut g.host_ip_id)
+            c.segment_at(
+                true,
+                syn.seq,
+                0,
+                SYN,
+                &wire::synack_options_linux(c.client.mss, 7),
+                &mut g.host_ip_id,
+            )
         };
         let tag = g
-            .put(&c, &seg, t2 + dt * SEC, drop_l3(RECEIVE_INSPECTION, LOC_TL_RCV_TCP_SYN_RECEIVE_INSPECT))
+            .put(
+                &c,
+                &seg,
+                t2 + dt * SEC,
+                drop_l3(RECEIVE_INSPECTION, LOC_TL_RCV_TCP_SYN_RECEIVE_INSPECT),
+            )
             .expect("seen");
         ev.push(Draft::Drop {
             tag,
@@ -522,7 +568,7 @@ fn local_resources(g: &mut Gen, t: FileTime) -> FileTime {
     ev.extend(o.resent.iter().map(|x| Draft::Retransmission {
         tag: x.tag,
         original: x.original,
-        fast: x.fast,
+        trigger: if x.fast { "fast" } else { "timeout" },
     }));
     let flow = c.flow();
     let end1 = close(g, &mut c, o.end + 5 * MS, r);
@@ -553,7 +599,7 @@ fn local_resources(g: &mut Gen, t: FileTime) -> FileTime {
     ev.extend(o.resent.iter().map(|x| Draft::Retransmission {
         tag: x.tag,
         original: x.original,
-        fast: x.fast,
+        trigger: if x.fast { "fast" } else { "timeout" },
     }));
     let flow = c.flow();
     let t3 = message(g, &mut c, o.end + 2 * MS, false, 200, r);
@@ -594,7 +640,12 @@ fn address_resolution(g: &mut Gen, t: FileTime) -> FileTime {
     let syn = c.next_segment(true, 0, SYN, &mut g.host_ip_id);
     let d = jitter(g, 10, 200);
     let tag = g
-        .put(&c, &syn, t + 3 * SEC + d, drop_l3(ADDRESS_RESOLUTION_TIMEOUT, LOC_NL_SEND_NEIGHBOR_QUEUE1))
+        .put(
+            &c,
+            &syn,
+            t + 3 * SEC + d,
+            drop_l3(ADDRESS_RESOLUTION_TIMEOUT, LOC_NL_SEND_NEIGHBOR_QUEUE1),
+        )
         .expect("seen");
     ev.push(Draft::Drop {
         tag,
@@ -634,9 +685,18 @@ fn no_route(g: &mut Gen, t: FileTime) -> FileTime {
         let seg = if k == 0 {
             syn.clone()
         } else {
-            c.segment_at(true, syn.seq, 0, SYN, &wire::syn_options_windows(c.client.mss, 8), &mut g.host_ip_id)
+            c.segment_at(
+                true,
+                syn.seq,
+                0,
+                SYN,
+                &wire::syn_options_windows(c.client.mss, 8),
+                &mut g.host_ip_id,
+            )
         };
-        let tag = g.put(&c, &seg, t + dt * SEC, drop_l3(NO_ROUTE, LOC_NL_SEND_COMMON1)).expect("seen");
+        let tag = g
+            .put(&c, &seg, t + dt * SEC, drop_l3(NO_ROUTE, LOC_NL_SEND_COMMON1))
+            .expect("seen");
         ev.push(Draft::Drop {
             tag,
             reason: NO_ROUTE,
@@ -657,10 +717,16 @@ fn no_route(g: &mut Gen, t: FileTime) -> FileTime {
         let ip = g.host_ip_header(udp_dst);
         let mut f = Vec::new();
         wire::udp_frame(&mut f, g.eth(Dir::Tx), &ip, (sport, 33434), &probe_payload(n));
-        let tag = g.raw(t + 300 * MS + i64::from(n) * SEC, f, Dir::Tx, Fate::DropL3 {
-            reason: NO_ROUTE,
-            location: LOC_NL_SEND_COMMON1,
-        }, 1);
+        let tag = g.raw(
+            t + 300 * MS + i64::from(n) * SEC,
+            f,
+            Dir::Tx,
+            Fate::DropL3 {
+                reason: NO_ROUTE,
+                location: LOC_NL_SEND_COMMON1,
+            },
+            1,
+        );
         ev.push(Draft::Drop {
             tag,
             reason: NO_ROUTE,
@@ -703,7 +769,11 @@ fn invalid_packet(g: &mut Gen, t: FileTime) -> FileTime {
         let mut seg = c.next_segment(false, len, ACK | PSH, &mut g.host_ip_id);
         let good = seg.frame.clone();
         let ip = wire::ETH_LEN;
-        let at = if layer == "ipv4" { ip + 10 } else { ip + if v6 { 40 } else { 20 } + 16 };
+        let at = if layer == "ipv4" {
+            ip + 10
+        } else {
+            ip + if v6 { 40 } else { 20 } + 16
+        };
         seg.frame[at] ^= 0x5A;
         let t_bad = tc + r / 2 + jitter(g, 100, 2_000);
         let tag = g.put(&c, &seg, t_bad, drop_l3(reason, location)).expect("seen");
@@ -725,7 +795,7 @@ fn invalid_packet(g: &mut Gen, t: FileTime) -> FileTime {
         ev.push(Draft::Retransmission {
             tag: again_tag,
             original: tag,
-            fast: false,
+            trigger: "timeout",
         });
         tc = t_again + jitter(g, 30, 80);
         ack(g, &mut c, true, tc);
@@ -761,7 +831,7 @@ fn remote_congestion(g: &mut Gen, t: FileTime) -> FileTime {
         .map(|x| Draft::Retransmission {
             tag: x.tag,
             original: x.original,
-            fast: x.fast,
+            trigger: if x.fast { "fast" } else { "timeout" },
         })
         .collect();
     g.plant(
@@ -786,7 +856,7 @@ fn remote_congestion(g: &mut Gen, t: FileTime) -> FileTime {
         .map(|x| Draft::Retransmission {
             tag: x.tag,
             original: x.original,
-            fast: x.fast,
+            trigger: if x.fast { "fast" } else { "timeout" },
         })
         .collect::<Vec<_>>();
     g.plant(
@@ -810,9 +880,18 @@ fn remote_policy(g: &mut Gen, t: FileTime) -> FileTime {
         let seg = if k == 0 {
             syn.clone()
         } else {
-            c.segment_at(true, syn.seq, 0, SYN, &wire::syn_options_windows(c.client.mss, 8), &mut g.host_ip_id)
+            c.segment_at(
+                true,
+                syn.seq,
+                0,
+                SYN,
+                &wire::syn_options_windows(c.client.mss, 8),
+                &mut g.host_ip_id,
+            )
         };
-        let tag = g.put(&c, &seg, t + dt * SEC, Delivery::LostBeyond).expect("a Tx packet is seen");
+        let tag = g
+            .put(&c, &seg, t + dt * SEC, Delivery::LostBeyond)
+            .expect("a Tx packet is seen");
         ev.push(Draft::UnansweredSyn { tag });
     }
     g.plant(
@@ -913,7 +992,14 @@ fn unreachable(g: &mut Gen, t: FileTime) -> FileTime {
         let seg = if k == 0 {
             syn.clone()
         } else {
-            c.segment_at(true, syn.seq, 0, SYN, &wire::syn_options_windows(c.client.mss, 8), &mut g.host_ip_id)
+            c.segment_at(
+                true,
+                syn.seq,
+                0,
+                SYN,
+                &wire::syn_options_windows(c.client.mss, 8),
+                &mut g.host_ip_id,
+            )
         };
         let ts = t + 200 * MS + dt * SEC;
         g.put(&c, &seg, ts, Delivery::LostBeyond);
@@ -936,7 +1022,14 @@ fn unreachable(g: &mut Gen, t: FileTime) -> FileTime {
     // On the host: a remote client's SYN to a closed port (1204, then the host's RST).
     let mut c = incoming(g, 47001);
     let ts = t + 700 * MS;
-    let (_, tag) = g.send(&mut c, ts, true, 0, SYN, drop_l3(INET_ENDPOINT_NOT_FOUND, LOC_TL_RCV_TCP_MATCH));
+    let (_, tag) = g.send(
+        &mut c,
+        ts,
+        true,
+        0,
+        SYN,
+        drop_l3(INET_ENDPOINT_NOT_FOUND, LOC_TL_RCV_TCP_MATCH),
+    );
     let tag = tag.expect("seen");
     // RST, ACK acknowledging the SYN.
     c.server.rcv_next = c.client.next;
@@ -968,10 +1061,16 @@ fn unreachable(g: &mut Gen, t: FileTime) -> FileTime {
     let mut f = Vec::new();
     wire::udp_frame(&mut f, g.eth(Dir::Rx), &rip, (cport, 33435), &probe_payload(99));
     let ts = t + 900 * MS;
-    let tag = g.raw(ts, f.clone(), Dir::Rx, Fate::DropL3 {
-        reason: INET_ENDPOINT_NOT_FOUND,
-        location: LOC_TL_RCV_UDP_RECEIVE1,
-    }, 3);
+    let tag = g.raw(
+        ts,
+        f.clone(),
+        Dir::Rx,
+        Fate::DropL3 {
+            reason: INET_ENDPOINT_NOT_FOUND,
+            location: LOC_TL_RCV_UDP_RECEIVE1,
+        },
+        3,
+    );
     let ip = g.host_ip_header(client);
     let ip_len = f.len() - wire::ETH_LEN;
     let mut e = Vec::new();
@@ -1073,7 +1172,11 @@ fn mtu(g: &mut Gen, t: FileTime) -> FileTime {
     let mut ev = Vec::new();
     let mut t_icmp = t1 + 2 * MS + r / 4;
     for (seg, _) in originals.iter().take(2) {
-        let rest = if v6 { path_mtu.to_be_bytes() } else { [0, 0, (path_mtu >> 8) as u8, path_mtu as u8] };
+        let rest = if v6 {
+            path_mtu.to_be_bytes()
+        } else {
+            [0, 0, (path_mtu >> 8) as u8, path_mtu as u8]
+        };
         let (tag, ty, code) = icmp_error_to_host(g, t_icmp, rt, 250, (3, 4), (2, 0), rest, &seg.frame, c.rx_cpu);
         ev.push(Draft::Icmp {
             tag,
@@ -1102,7 +1205,7 @@ fn mtu(g: &mut Gen, t: FileTime) -> FileTime {
     ev.push(Draft::Retransmission {
         tag: first_resend.expect("sent"),
         original: originals[0].1,
-        fast: false,
+        trigger: "pmtu",
     });
     let ta = tr + r;
     ack(g, &mut c, false, ta);
@@ -1144,7 +1247,7 @@ fn pmtu_black_hole(g: &mut Gen, t: FileTime) -> FileTime {
         ev.push(Draft::Retransmission {
             tag: tag.expect("seen"),
             original: originals[0],
-            fast: false,
+            trigger: "timeout",
         });
         rto *= 2;
     }
@@ -1154,7 +1257,15 @@ fn pmtu_black_hole(g: &mut Gen, t: FileTime) -> FileTime {
     let mut off = 0;
     while off < total {
         let len = 536.min(total - off);
-        g.resend(&mut c, tr, true, first_seq.wrapping_add(off), len, ACK, Delivery::Normal);
+        g.resend(
+            &mut c,
+            tr,
+            true,
+            first_seq.wrapping_add(off),
+            len,
+            ACK,
+            Delivery::Normal,
+        );
         off += len;
         tr += jitter(g, 12, 16);
     }
@@ -1194,7 +1305,9 @@ pub(super) struct Filler {
     target: u64,
     produced: u64,
     turn: usize,
-    next: Option<Job>,
+    /// The next job (its frame buffer is reused), if any.
+    job: Job,
+    has_job: bool,
     scale: bool,
     max_flows: usize,
 }
@@ -1217,7 +1330,18 @@ impl Filler {
             target,
             produced: 0,
             turn: 0,
-            next: None,
+            job: Job {
+                time: 0,
+                frame: Vec::with_capacity(1600),
+                dir: Dir::Tx,
+                v6: false,
+                fate: Fate::Delivered,
+                cpu: 0,
+                pid: 0,
+                tid: 0,
+                tag: None,
+            },
+            has_job: false,
             scale,
             max_flows,
         };
@@ -1251,7 +1375,11 @@ impl Filler {
         let last_len = g.rng.range(100, i64::from(mss)) as u32;
         for k in 0..segments {
             let last = k + 1 == segments;
-            steps.push_back((false, if last { last_len } else { mss }, if last { ACK | PSH } else { ACK }));
+            steps.push_back((
+                false,
+                if last { last_len } else { mss },
+                if last { ACK | PSH } else { ACK },
+            ));
             if k % 2 == 1 || last {
                 steps.push_back((true, 0, ACK));
             }
@@ -1263,8 +1391,8 @@ impl Filler {
     }
 
     /// Prepares the next job (or none when done).
-    fn advance(&mut self, g: &mut Gen) {
-        self.next = None;
+    pub(super) fn advance(&mut self, g: &mut Gen) {
+        self.has_job = false;
         let opening = self.produced < self.target;
         while opening && self.flows.len() < self.max_flows {
             let f = self.new_flow(g);
@@ -1277,8 +1405,10 @@ impl Filler {
         self.t += g.rng.range(self.gap.0.max(1), self.gap.1.max(1));
         let flow = &mut self.flows[self.turn];
         let (from_client, len, fl) = flow.steps.pop_front().expect("open flows have steps");
-        let seg = flow.conn.next_segment(from_client, len, fl, &mut g.host_ip_id);
-        flow.conn.arrive(&seg);
+        let seq = flow
+            .conn
+            .next_segment_into(&mut self.job.frame, from_client, len, fl, &mut g.host_ip_id);
+        flow.conn.arrive_seq(from_client, seq, len, fl);
         let c = &flow.conn;
         let local = c.is_local(from_client);
         let (dir, cpu, pid, tid) = if local {
@@ -1288,17 +1418,14 @@ impl Filler {
         };
         let v6 = c.is_v6();
         self.produced += stack::appearances_of(dir, Fate::Delivered);
-        self.next = Some(Job {
-            time: self.t,
-            frame: seg.frame,
-            dir,
-            v6,
-            fate: Fate::Delivered,
-            cpu,
-            pid,
-            tid,
-            tag: None,
-        });
+        let j = &mut self.job;
+        j.time = self.t;
+        j.dir = dir;
+        j.v6 = v6;
+        j.cpu = cpu;
+        j.pid = pid;
+        j.tid = tid;
+        self.has_job = true;
         if flow.steps.is_empty() {
             self.flows.swap_remove(self.turn);
         } else {
@@ -1306,13 +1433,8 @@ impl Filler {
         }
     }
 
-    pub(super) fn peek_time(&self) -> Option<FileTime> {
-        self.next.as_ref().map(|j| j.time)
-    }
-
-    pub(super) fn next_job(&mut self, g: &mut Gen) -> Job {
-        let j = self.next.take().expect("peeked");
-        self.advance(g);
-        j
+    /// The next job, if any; [`Filler::advance`] moves on.
+    pub(super) fn current(&self) -> Option<&Job> {
+        self.has_job.then_some(&self.job)
     }
 }

@@ -270,11 +270,7 @@ impl Host {
                 11,
                 "tcpip.sys",
                 "TCP/IPv4 - L3/L4",
-                vec![
-                    p(13, V::Ipv4(self.ipv4)),
-                    p(14, V::U32(NIC_IF_INDEX)),
-                    p(17, V::U32(1)),
-                ],
+                vec![p(13, V::Ipv4(self.ipv4)), p(14, V::U32(NIC_IF_INDEX)), p(17, V::U32(1))],
             ),
             c(
                 comp::L3L4_V6,
@@ -301,45 +297,29 @@ fn edges_of(component_type: u16) -> &'static [(&'static str, u16)] {
     }
 }
 
-/// An appearance waiting for its turn in time order.
+/// An appearance waiting for its turn in time order (kept in a slab; the
+/// heap orders small keys: time, CPU, creation order, slot).
 struct Pending {
-    key: (FileTime, u16, u64),
     tag: Option<u32>,
     appearance: Appearance,
 }
 
-impl PartialEq for Pending {
-    fn eq(&self, o: &Self) -> bool {
-        self.key == o.key
-    }
-}
-impl Eq for Pending {}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Pending {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.key.cmp(&o.key)
-    }
-}
+type Key = (FileTime, u16, u64, u32);
 
-/// Turns [`Job`]s (given in order of their `time`) into appearances pushed
-/// into a sink in time order — ties by CPU, then creation order, which is
+/// Turns [`Job`]s (given in order of their `time`) into appearances given to
+/// `out` in time order — ties by CPU, then creation order, which is
 /// the order the ETL reader merges per-CPU buffers in — and keeps PktMon's
 /// counters for the rundown.
 pub struct Emitter<'s> {
-    sink: &'s mut dyn RecordSink,
-    info: CaptureInfo,
-    catalog: crate::pktmon::catalog::Catalog,
-    schemas: BTreeMap<u16, crate::etl::schema::EventSchema>,
+    out: &'s mut dyn FnMut(Record),
     shared_ids: bool,
     pkt_size: usize,
     rng: Rng,
     cpu_free: [FileTime; CPUS],
     counters: [u64; CPUS],
-    heap: BinaryHeap<Reverse<Pending>>,
+    heap: BinaryHeap<Reverse<Key>>,
+    slab: Vec<Option<Pending>>,
+    free: Vec<u32>,
     seq: u64,
     next_index: u64,
     last_job_time: FileTime,
@@ -351,24 +331,22 @@ pub struct Emitter<'s> {
 }
 
 impl<'s> Emitter<'s> {
-    pub fn new(sink: &'s mut dyn RecordSink, info: CaptureInfo, pkt_size: usize, rng: Rng) -> Emitter<'s> {
-        let build = info.os_build;
+    pub fn new(out: &'s mut dyn FnMut(Record), os_build: u32, pkt_size: usize, rng: Rng) -> Emitter<'s> {
         let mut counters = [0u64; CPUS];
         let mut r = rng.fork(1);
         for c in counters.iter_mut() {
             *c = 0x100 + r.below(0x40_0000);
         }
         Emitter {
-            sink,
-            catalog: crate::pktmon::catalog::Catalog::builtin(build),
-            info,
-            schemas: BTreeMap::new(),
-            shared_ids: build.is_some_and(|b| b < FIRST_PER_EVENT_ID_BUILD),
+            out,
+            shared_ids: os_build < FIRST_PER_EVENT_ID_BUILD,
             pkt_size,
             rng,
             cpu_free: [FileTime::MIN; CPUS],
             counters,
             heap: BinaryHeap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
             seq: 0,
             next_index: 0,
             last_job_time: FileTime::MIN,
@@ -383,17 +361,6 @@ impl<'s> Emitter<'s> {
     /// Appearances pushed so far.
     pub fn emitted(&self) -> u64 {
         self.next_index
-    }
-
-    /// Appearances pushed or waiting.
-    pub fn created(&self) -> u64 {
-        self.next_index + self.heap.len() as u64
-    }
-
-    /// A new tag for [`Job::tag`].
-    pub fn new_tag(&mut self) -> u32 {
-        self.tagged.push(Tagged::default());
-        (self.tagged.len() - 1) as u32
     }
 
     fn next_group_id(&mut self, cpu: u16) -> u64 {
@@ -451,6 +418,7 @@ impl<'s> Emitter<'s> {
         let direction = if job.dir == Dir::Rx { DIR_RX } else { DIR_TX };
         let shared_group = self.shared_ids.then(|| self.next_group_id(cpu));
         let total = n + usize::from(drop.is_some());
+        #[allow(clippy::needless_range_loop)] // k also numbers the drop event after the hops
         for k in 0..total {
             let (component, edge, ethernet, delay, drop_info) = if k < n {
                 let h = hops[k];
@@ -477,7 +445,11 @@ impl<'s> Emitter<'s> {
                 Some(g) => (g, if drop_info.is_some() { 0 } else { (k + 1) as u16 }),
                 None => (self.next_group_id(cpu), 0),
             };
-            let bytes: &[u8] = if ethernet { &job.frame } else { &job.frame[super::wire::ETH_LEN..] };
+            let bytes: &[u8] = if ethernet {
+                &job.frame
+            } else {
+                &job.frame[super::wire::ETH_LEN..]
+            };
             let logged = if self.pkt_size == 0 {
                 bytes.len()
             } else {
@@ -516,23 +488,35 @@ impl<'s> Emitter<'s> {
                 f[slot + 1] += u64::from(original);
             }
             self.seq += 1;
-            self.heap.push(Reverse(Pending {
-                key: (t, cpu, self.seq),
+            let pending = Pending {
                 tag: job.tag,
                 appearance: a,
-            }));
+            };
+            let slot = match self.free.pop() {
+                Some(i) => {
+                    self.slab[i as usize] = Some(pending);
+                    i
+                }
+                None => {
+                    self.slab.push(Some(pending));
+                    (self.slab.len() - 1) as u32
+                }
+            };
+            self.heap.push(Reverse((t, cpu, self.seq, slot)));
         }
         self.cpu_free[cpu as usize] = t + 1;
     }
 
     fn flush_before(&mut self, time: FileTime) {
-        while self.heap.peek().is_some_and(|p| p.0.key.0 < time) {
-            let Reverse(p) = self.heap.pop().expect("peeked");
-            self.deliver(p);
+        while self.heap.peek().is_some_and(|k| k.0 .0 < time) {
+            let Reverse(k) = self.heap.pop().expect("peeked");
+            self.deliver(k.3);
         }
     }
 
-    fn deliver(&mut self, p: Pending) {
+    fn deliver(&mut self, slot: u32) {
+        let p = self.slab[slot as usize].take().expect("a pending appearance");
+        self.free.push(slot);
         let mut a = p.appearance;
         a.index = self.next_index;
         self.next_index += 1;
@@ -546,20 +530,15 @@ impl<'s> Emitter<'s> {
             }
             t.all.push(frame);
         }
-        let ctx = Context {
-            info: &self.info,
-            catalog: &self.catalog,
-            schemas: &self.schemas,
-        };
-        self.sink.record(&ctx, Record::Packet(a));
+        (self.out)(Record::Packet(a));
     }
 
     /// Pushes every waiting appearance, then PktMon's rundown: for each
     /// component (highest id first, as pktmon logs them) its event 20, its
     /// properties, its drop counters and its flow counters per edge.
     pub fn finish(mut self, host: &Host) -> (Vec<Tagged>, u64, u64, FileTime) {
-        while let Some(Reverse(p)) = self.heap.pop() {
-            self.deliver(p);
+        while let Some(Reverse(k)) = self.heap.pop() {
+            self.deliver(k.3);
         }
         let mut records = Vec::new();
         for c in host.components().into_iter().rev() {
@@ -601,13 +580,8 @@ impl<'s> Emitter<'s> {
                 }));
             }
         }
-        let ctx = Context {
-            info: &self.info,
-            catalog: &self.catalog,
-            schemas: &self.schemas,
-        };
         for r in records {
-            self.sink.record(&ctx, r);
+            (self.out)(r);
         }
         (self.tagged, self.next_index, self.packets, self.last_time)
     }

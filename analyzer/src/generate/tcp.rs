@@ -144,6 +144,29 @@ impl Conn {
         options: &[u8],
         host_ip_id: &mut u16,
     ) -> Segment {
+        let mut frame = Vec::with_capacity(wire::ETH_LEN + 60 + len as usize);
+        self.segment_into(&mut frame, from_client, seq, len, tcp_flags, options, host_ip_id);
+        Segment {
+            frame,
+            from_client,
+            seq,
+            len,
+            flags: tcp_flags,
+        }
+    }
+
+    /// [`Conn::segment_at`] into a caller's buffer (reused on the hot path).
+    #[allow(clippy::too_many_arguments)]
+    pub fn segment_into(
+        &mut self,
+        frame: &mut Vec<u8>,
+        from_client: bool,
+        seq: u32,
+        len: u32,
+        tcp_flags: u8,
+        options: &[u8],
+        host_ip_id: &mut u16,
+    ) {
         let local = self.is_local(from_client);
         let (local_mac, peer_mac, flow_label) = (self.local_mac, self.peer_mac, self.flow_label);
         let (me, other) = self.ends(from_client);
@@ -183,16 +206,12 @@ impl Conn {
             offset,
             len: len as usize,
         };
-        let eth = if local { (peer_mac, local_mac) } else { (local_mac, peer_mac) };
-        let mut frame = Vec::with_capacity(wire::ETH_LEN + 60 + len as usize);
-        wire::tcp_frame(&mut frame, eth, &ip, &tcp, payload);
-        Segment {
-            frame,
-            from_client,
-            seq,
-            len,
-            flags: tcp_flags,
-        }
+        let eth = if local {
+            (peer_mac, local_mac)
+        } else {
+            (local_mac, peer_mac)
+        };
+        wire::tcp_frame(frame, eth, &ip, &tcp, payload);
     }
 
     /// The next segment from one end: at its SND.NXT, which then advances by
@@ -218,6 +237,38 @@ impl Conn {
         seg
     }
 
+    /// [`Conn::next_segment`] into a caller's buffer; returns (seq, len, flags) for [`Conn::arrive_seq`].
+    pub fn next_segment_into(
+        &mut self,
+        frame: &mut Vec<u8>,
+        from_client: bool,
+        len: u32,
+        tcp_flags: u8,
+        host_ip_id: &mut u16,
+    ) -> u32 {
+        let (me, _) = self.ends(from_client);
+        let seq = me.next;
+        let mut options = [0u8; 12];
+        let n = if tcp_flags & flags::SYN != 0 {
+            options = if me.windows_style {
+                wire::syn_options_windows(me.mss, me.wscale)
+            } else {
+                wire::synack_options_linux(me.mss, me.wscale)
+            };
+            12
+        } else {
+            0
+        };
+        self.segment_into(frame, from_client, seq, len, tcp_flags, &options[..n], host_ip_id);
+        let (me, _) = self.ends(from_client);
+        let mut advance = len;
+        if tcp_flags & (flags::SYN | flags::FIN) != 0 {
+            advance += 1;
+        }
+        me.next = me.next.wrapping_add(advance);
+        seq
+    }
+
     /// A pure ACK carrying the receiver's SACK blocks (a duplicate ACK while data is missing).
     pub fn ack_with_sack(&mut self, from_client: bool, host_ip_id: &mut u16) -> Segment {
         let (me, _) = self.ends(from_client);
@@ -232,15 +283,20 @@ impl Conn {
 
     /// A segment reached the other end: it updates what that end has received.
     pub fn arrive(&mut self, seg: &Segment) {
-        let mut len = seg.len;
-        if seg.flags & (flags::SYN | flags::FIN) != 0 {
+        self.arrive_seq(seg.from_client, seg.seq, seg.len, seg.flags);
+    }
+
+    /// [`Conn::arrive`] from a segment's numbers.
+    pub fn arrive_seq(&mut self, from_client: bool, seq: u32, len: u32, tcp_flags: u8) {
+        let mut len = len;
+        if tcp_flags & (flags::SYN | flags::FIN) != 0 {
             len += 1;
         }
-        let (_, other) = self.ends(seg.from_client);
-        if seg.flags & flags::SYN != 0 {
-            other.rcv_next = seg.seq;
+        let (_, other) = self.ends(from_client);
+        if tcp_flags & flags::SYN != 0 {
+            other.rcv_next = seq;
         }
-        other.receive(seg.seq, len);
+        other.receive(seq, len);
     }
 
     /// Everything the client has sent was received (for the start of a connection).

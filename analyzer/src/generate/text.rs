@@ -43,8 +43,14 @@ pub struct Etl2TxtWriter {
 
 impl Etl2TxtWriter {
     pub fn new(target: &Path, encoding: TextEncoding) -> io::Result<Etl2TxtWriter> {
-        let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = target.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let dir = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let body_path = dir.join(format!(".{}.{}.body", name, std::process::id()));
         let body = BufWriter::with_capacity(1 << 20, File::create(&body_path)?);
         Ok(Etl2TxtWriter {
@@ -121,7 +127,10 @@ impl Etl2TxtWriter {
         if self.encoding == TextEncoding::Utf16Windows {
             head.extend_from_slice(&[0xFF, 0xFE]);
         }
-        let prefix = format!("[00]1864.06A4::{} [MSNT_SystemTrace] ", crate::time::format_etl2txt(start, bias));
+        let prefix = format!(
+            "[00]1864.06A4::{} [MSNT_SystemTrace] ",
+            crate::time::format_etl2txt(start, bias)
+        );
         let header = format!(
             "{prefix}Event: Header, BufferSize: 16777216, Version: 131082, ProviderVersion: {}, NumberOfProcessors: {}, \
              EndTime: {}, TimerResolution: 156250, MaxFileSize: 512, LogFileMode: 0x4010001, BuffersWritten: {}, \
@@ -159,11 +168,13 @@ impl Drop for Etl2TxtWriter {
 
 /// A `--hex` detail line, tcpdump `-x` style: `\t0x0010:  4500 0034 …`.
 fn hex_line(offset: usize, bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = format!("\t0x{offset:04x}: ");
     for pair in bytes.chunks(2) {
         s.push(' ');
-        for b in pair {
-            s.push_str(&format!("{b:02x}"));
+        for &b in pair {
+            s.push(HEX[usize::from(b >> 4)] as char);
+            s.push(HEX[usize::from(b & 15)] as char);
         }
     }
     s
@@ -226,8 +237,15 @@ impl RecordSink for Etl2TxtWriter {
                 }
             }
             Record::Component(comp) => {
-                let t = mapped(c, crate::pktmon::catalog::MAP_COMPONENT_TYPE, u32::from(comp.component_type));
-                let m = format!("Component {}, Type {t}, Name {}, {} ", comp.id, comp.name, comp.description);
+                let t = mapped(
+                    c,
+                    crate::pktmon::catalog::MAP_COMPONENT_TYPE,
+                    u32::from(comp.component_type),
+                );
+                let m = format!(
+                    "Component {}, Type {t}, Name {}, {} ",
+                    comp.id, comp.name, comp.description
+                );
                 self.rundown_line(&m, bias);
             }
             Record::Property { component_id, property } => {

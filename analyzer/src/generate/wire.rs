@@ -263,7 +263,11 @@ pub fn icmp_frame(out: &mut Vec<u8>, eth: (Mac, Mac), ip: &Ip, icmp_type: u8, co
     out.extend_from_slice(&[0, 0]);
     out.extend_from_slice(&rest);
     out.extend_from_slice(body);
-    let base = if v6 { pseudo_sum(ip.src, ip.dst, PROTO_ICMPV6, len) } else { 0 };
+    let base = if v6 {
+        pseudo_sum(ip.src, ip.dst, PROTO_ICMPV6, len)
+    } else {
+        0
+    };
     let c = fold(sum_words(base, &out[i..]));
     out[i + 2..i + 4].copy_from_slice(&c.to_be_bytes());
 }
@@ -386,18 +390,31 @@ mod tests {
                     window: 1026,
                     options: &opts,
                 };
-                tcp_frame(&mut f, ([1; 6], [2; 6]), &ip, &tcp, Payload::Stream { stream: 9, offset: 3, len });
+                tcp_frame(
+                    &mut f,
+                    ([1; 6], [2; 6]),
+                    &ip,
+                    &tcp,
+                    Payload::Stream {
+                        stream: 9,
+                        offset: 3,
+                        len,
+                    },
+                );
                 let p = SlicedPacket::from_ethernet(&f).unwrap();
-                let Some(TransportSlice::Tcp(t)) = p.transport else { panic!() };
+                let Some(TransportSlice::Tcp(t)) = p.transport else {
+                    panic!()
+                };
                 let sum = match p.net {
                     Some(NetSlice::Ipv4(v4)) => {
                         let h = v4.header().to_header();
                         assert_eq!(h.header_checksum, h.calc_header_checksum());
                         t.to_header().calc_checksum_ipv4(&h, t.payload()).unwrap()
                     }
-                    Some(NetSlice::Ipv6(v6)) => {
-                        t.to_header().calc_checksum_ipv6(&v6.header().to_header(), t.payload()).unwrap()
-                    }
+                    Some(NetSlice::Ipv6(v6)) => t
+                        .to_header()
+                        .calc_checksum_ipv6(&v6.header().to_header(), t.payload())
+                        .unwrap(),
                     _ => panic!(),
                 };
                 assert_eq!(sum, t.checksum(), "len {len}");
@@ -420,9 +437,19 @@ mod tests {
     #[test]
     fn icmp_and_nd_parse() {
         let mut f = Vec::new();
-        neighbor_solicitation(&mut f, [0, 0x15, 0x5d, 1, 2, 3], "2001:db8:1::10".parse().unwrap(), "2001:db8:1::50".parse().unwrap());
+        neighbor_solicitation(
+            &mut f,
+            [0, 0x15, 0x5d, 1, 2, 3],
+            "2001:db8:1::10".parse().unwrap(),
+            "2001:db8:1::50".parse().unwrap(),
+        );
         assert!(LaxSlicedPacket::from_ethernet(&f).unwrap().net.is_some());
-        arp_request(&mut f, [2; 6], "192.168.1.10".parse().unwrap(), "192.168.1.50".parse().unwrap());
+        arp_request(
+            &mut f,
+            [2; 6],
+            "192.168.1.10".parse().unwrap(),
+            "192.168.1.50".parse().unwrap(),
+        );
         assert_eq!(f.len(), 42);
     }
 }

@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# One benchmark run, end to end: installs what is missing (scripts/setup.sh,
+# plus tcptrace and GNU time), builds release (analyzer + Wireshark plugin),
+# generates its inputs with `pktmon-analyzer generate`, and prints side by side
+# from this one run:
+#
+#   * on ≥1M-frame converter pcapngs (baseline at scale, and mix at scale):
+#     diagnose vs tshark vs tcptrace vs a bare read vs cat (wall time, frames/s,
+#     MB/s, peak RSS, ratios);
+#   * on a ≥500 MB PktMon ETL: convert vs bare decompression, convert's peak RSS;
+#   * tshark with and without the pktmon plugin, same arguments;
+#   * the generator's own throughput.
+#
+# Usage: scripts/bench.sh [--write-doc]
+#   --write-doc   also put the results into docs/benchmarks.md (between its markers)
+# Environment: BENCH_DIR (work folder, default a new /tmp/pktmon-bench.*, removed
+# at the end unless BENCH_KEEP=1), BENCH_PACKETS (frames of the pcapngs, default
+# 1000000), BENCH_ETL_PACKETS (appearances of the ETL, default 3000000),
+# CARGO_TARGET_DIR (as cargo uses it).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WRITE_DOC=0
+for arg in "$@"; do
+  case "$arg" in
+    --write-doc) WRITE_DOC=1 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "bench: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+PACKETS=${BENCH_PACKETS:-1000000}
+ETL_PACKETS=${BENCH_ETL_PACKETS:-3000000}
+STARTED=$(date +%s)
+
+# --- what is needed -----------------------------------------------------------
+"$ROOT/scripts/setup.sh"
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+missing=()
+command -v tcptrace >/dev/null 2>&1 || missing+=(tcptrace)
+[ -x /usr/bin/time ] || missing+=(time)
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+if [ "${#missing[@]}" -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "bench: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  ${SUDO:+$SUDO -E} apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "bench: building release (analyzer + plugin)" >&2
+BUILD_START=$(date +%s)
+(cd "$ROOT" && cargo build --release --quiet -p pktmon-analyzer -p pktmon-wireshark)
+BUILD_SECS=$(( $(date +%s) - BUILD_START ))
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+case "$TARGET" in /*) ;; *) TARGET="$ROOT/$TARGET" ;; esac
+BIN="$TARGET/release/pktmon-analyzer"
+PLUGIN="$TARGET/release/libpktmon_wireshark.so"
+
+WORK=${BENCH_DIR:-$(mktemp -d /tmp/pktmon-bench.XXXXXX)}
+mkdir -p "$WORK"
+chmod a+rwx "$WORK"
+cleanup() { [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# --- helpers ------------------------------------------------------------------
+# measure CMD...: runs it (stdout to /dev/null, or to $WORK/stdout.log with
+# KEEP_STDOUT=1), sets T (wall seconds) and M (peak RSS, KiB).
+measure() {
+  local stdout=/dev/null
+  [ "${KEEP_STDOUT:-0}" = 1 ] && stdout="$WORK/stdout.log"
+  if ! /usr/bin/time -f '%e %M' -o "$WORK/time.out" "$@" >"$stdout" 2>"$WORK/stderr.log"; then
+    echo "bench: failed: $*" >&2
+    tail -5 "$WORK/stderr.log" >&2
+    T=nan; M=0
+    return 0
+  fi
+  read -r T M < "$WORK/time.out"
+}
+# f OPS SCALE: floating point with awk.
+calc() { awk "BEGIN { v = $1; if (v != v) print \"n/a\"; else printf \"$2\", v }"; }
+mb() { awk "BEGIN { printf \"%.1f\", $1 / 1048576 }"; }
+size_of() { stat -c %s "$1"; }
+
+WSVER=$(tshark --version | head -1 | sed -E 's/.* ([0-9]+)\.([0-9]+)\.[0-9]+.*/\1.\2/')
+PLUGIN_HOME="$WORK/home-plugin"
+EMPTY_HOME="$WORK/home-empty"
+# tshark as an unprivileged user (tshark ignores personal plugins as root), with
+# the plugin in its personal folder or with an empty home.
+if [ "$(id -u)" -eq 0 ]; then
+  AS_USER=(setpriv --reuid=65534 --regid=65534 --clear-groups env)
+else
+  AS_USER=(env)
+fi
+TSHARK_PLAIN=("${AS_USER[@]}" HOME="$EMPTY_HOME" tshark)
+TSHARK_PLUGIN=("${AS_USER[@]}" HOME="$PLUGIN_HOME" tshark)
+mkdir -p "$PLUGIN_HOME/.local/lib/wireshark/plugins/$WSVER/epan" "$EMPTY_HOME"
+cp "$PLUGIN" "$PLUGIN_HOME/.local/lib/wireshark/plugins/$WSVER/epan/pktmon.so"
+chmod -R a+rwX "$PLUGIN_HOME" "$EMPTY_HOME"
+
+OUT="$WORK/results.md"
+: > "$OUT"
+say() { echo "$*" | tee -a "$OUT"; }
+
+# --- machine ------------------------------------------------------------------
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+MEM=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+OS=$(. /etc/os-release && echo "$PRETTY_NAME")
+say "Run of $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')."
+say ""
+say "| machine | |"
+say "|---|---|"
+say "| CPU | $CPU, $(nproc) cores |"
+say "| memory | $MEM |"
+say "| OS | $OS, kernel $(uname -r) |"
+say "| load average at start | $(cut -d' ' -f1-3 /proc/loadavg) |"
+say "| tshark | $(tshark --version | head -1 | sed 's/^TShark (Wireshark) //') |"
+say "| tcptrace | $(tcptrace -v 2>&1 | grep -m1 -o 'version [0-9.]*') |"
+say "| rustc | $(rustc --version | cut -d' ' -f2) |"
+say ""
+
+# --- inputs -------------------------------------------------------------------
+echo "bench: generating inputs in $WORK" >&2
+say "### Inputs (pktmon-analyzer generate)"
+say ""
+say "| input | command | appearances | size | wall s | appearances/s | peak RSS MB |"
+say "|---|---|---:|---:|---:|---:|---:|"
+gen_row() { # name args...
+  local name=$1; shift
+  KEEP_STDOUT=1 measure "$BIN" generate "$@" -o "$WORK/$name"
+  local n
+  n=$(awk '/appearances/ { print $1 }' "$WORK/stdout.log")
+  local f
+  f=$(ls "$WORK/$name"/*.pcapng "$WORK/$name"/*.etl 2>/dev/null | head -1 || true)
+  local sz="-"
+  [ -n "$f" ] && sz="$(mb "$(size_of "$f")") MB"
+  say "| $name | \`generate $*\` | $n | $sz | $T | $(calc "$n / $T" "%.0f") | $(calc "$M / 1024" "%.0f") |"
+}
+gen_row generator-alone --scenario mix --packets "$PACKETS" --format none --seed 1
+gen_row baseline --scenario baseline --packets "$PACKETS" --format pcapng --seed 1
+gen_row mix --scenario mix --packets "$PACKETS" --format pcapng --seed 1
+gen_row mix-etl2pcapng --scenario mix --packets "$PACKETS" --format etl2pcapng --seed 1
+gen_row big-etl --scenario mix --packets "$ETL_PACKETS" --pkt-size 0 --format etl --seed 2
+chmod -R a+rX "$WORK"
+say ""
+BASELINE="$WORK/baseline/baseline.pcapng"
+MIX="$WORK/mix/mix.pcapng"
+MIX_E2P="$WORK/mix-etl2pcapng/mix.etl2pcapng.pcapng"
+ETL="$WORK/big-etl/mix.etl"
+
+# --- pcapng: diagnose vs the peers --------------------------------------------
+pcapng_table() { # title file
+  local title=$1 f=$2
+  local frames bytes
+  frames=$("$BIN" bench-read "$f" | awk '{ print $1 }')
+  bytes=$(size_of "$f")
+  echo "bench: $title" >&2
+  say "### $title: $(basename "$f"), $frames frames, $(mb "$bytes") MB"
+  say ""
+  say "| tool | command | wall s | frames/s | MB/s | peak RSS MB | time ÷ diagnose |"
+  say "|---|---|---:|---:|---:|---:|---:|"
+  measure "$BIN" diagnose "$f"; local TD=$T MD=$M
+  measure "$BIN" bench-read "$f"; local TB=$T MB_=$M
+  measure cat "$f"; local TC=$T MC=$M
+  measure "${TSHARK_PLAIN[@]}" -q -z expert,note -r "$f"; local TT=$T MT=$M
+  local TR=nan MR=0 tcptrace_note=""
+  measure tcptrace -n "$f"
+  if grep -q "PCAP error" "$WORK/stderr.log"; then
+    tcptrace_note=$(grep -m1 -o "PCAP error.*" "$WORK/stderr.log")
+  else
+    TR=$T; MR=$M
+  fi
+  row() { # name command t m
+    if [ "$3" = nan ]; then
+      say "| $1 | \`$2\` | n/a | | | | |"
+    else
+      say "| $1 | \`$2\` | $3 | $(calc "$frames / $3" "%.0f") | $(calc "$bytes / 1048576 / $3" "%.1f") | $(calc "$4 / 1024" "%.0f") | $(calc "$3 / $TD" "%.2f") |"
+    fi
+  }
+  row "pktmon-analyzer diagnose" "diagnose F" "$TD" "$MD"
+  row "tshark" "tshark -q -z expert,note -r F" "$TT" "$MT"
+  row "tcptrace" "tcptrace -n F" "$TR" "$MR"
+  row "bare read" "pktmon-analyzer bench-read F" "$TB" "$MB_"
+  row "cat" "cat F > /dev/null" "$TC" "$MC"
+  say ""
+  [ -n "$tcptrace_note" ] && say "tcptrace: $tcptrace_note (libpcap reads one link type per pcapng; this file has Ethernet and raw IP interfaces)." && say ""
+  say "diagnose is $(calc "$TT / $TD" "%.2f")× tshark's speed with $(calc "$MD / $MT" "%.2f")× its peak memory; it runs at $(calc "$TB / $TD" "%.2f")× the speed of a bare read of the same file."
+  say ""
+}
+pcapng_table "Converter pcapng, baseline at scale" "$BASELINE"
+pcapng_table "Converter pcapng, mix at scale" "$MIX"
+
+# tshark -z expert with every severity: packet comments become "Comment" items.
+echo "bench: tshark -z expert growth" >&2
+say "### tshark -q -z expert (all severities) and packet comments"
+say ""
+say "| input | frames | wall s |"
+say "|---|---:|---:|"
+for n in 10000 20000 40000; do
+  "$BIN" generate --scenario mix --packets "$n" --format pcapng,etl2pcapng --seed 1 -o "$WORK/small-$n" 2>/dev/null >/dev/null
+  chmod -R a+rX "$WORK/small-$n"
+  measure "${TSHARK_PLAIN[@]}" -q -z expert -r "$WORK/small-$n/mix.pcapng"
+  say "| converter pcapng (a comment per frame) | $n | $T |"
+done
+measure "${TSHARK_PLAIN[@]}" -q -z expert -r "$MIX_E2P"
+say "| etl2pcapng-style pcapng (no comments) | $("$BIN" bench-read "$MIX_E2P" | awk '{ print $1 }') | $T |"
+say ""
+
+# --- ETL: convert vs bare decompression ----------------------------------------
+echo "bench: ETL" >&2
+ETL_BYTES=$(size_of "$ETL")
+ETL_FRAMES=$("$BIN" bench-read "$ETL" | awk '{ print $1 }')
+say "### PktMon ETL: $(basename "$ETL"), $(mb "$ETL_BYTES") MB, $ETL_FRAMES appearances (XPRESS-compressed buffers, 4 CPUs, --pkt-size 0)"
+say ""
+say "| step | command | wall s | ETL MB/s | appearances/s | peak RSS MB |"
+say "|---|---|---:|---:|---:|---:|"
+measure "$BIN" bench-read --decompress-only "$ETL"; TX=$T; MX=$M
+measure "$BIN" bench-read "$ETL"; TP=$T; MP=$M
+measure "$BIN" convert "$ETL" -o "$WORK/big.pcapng"; TV=$T; MV=$M
+OUT_BYTES=$(size_of "$WORK/big.pcapng")
+rm -f "$WORK/big.pcapng"
+etl_row() { say "| $1 | \`$2\` | $3 | $(calc "$ETL_BYTES / 1048576 / $3" "%.0f") | $(calc "$ETL_FRAMES / $3" "%.0f") | $(calc "$4 / 1024" "%.0f") |"; }
+etl_row "bare decompression" "bench-read --decompress-only F" "$TX" "$MX"
+etl_row "read every record" "bench-read F" "$TP" "$MP"
+etl_row "convert to pcapng" "convert F -o out.pcapng" "$TV" "$MV"
+say ""
+say "convert runs at $(calc "$TX / $TV" "%.2f")× the speed of bare decompression (goal ≥ 0.5); it wrote $(mb "$OUT_BYTES") MB of pcapng; its peak RSS is $(calc "$MV / 1024" "%.0f") MB for a $(mb "$ETL_BYTES") MB ETL ($(calc "$MV * 1024 / $ETL_BYTES * 100" "%.1f")% of the file)."
+say ""
+
+# --- tshark with and without the plugin -----------------------------------------
+echo "bench: plugin" >&2
+if "${TSHARK_PLUGIN[@]}" -G plugins 2>/dev/null | grep -q '^pktmon'; then
+  say "### tshark with and without the pktmon plugin: $(basename "$MIX"), same arguments"
+  say ""
+  say "| run | command | wall s | frames/s | peak RSS MB |"
+  say "|---|---|---:|---:|---:|"
+  MIX_FRAMES=$("$BIN" bench-read "$MIX" | awk '{ print $1 }')
+  measure "${TSHARK_PLAIN[@]}" -q -z expert,note -r "$MIX"; TN=$T; MN=$M
+  measure "${TSHARK_PLUGIN[@]}" -q -z expert,note -r "$MIX"; TW=$T; MW=$M
+  say "| without the plugin | \`tshark -q -z expert,note -r F\` | $TN | $(calc "$MIX_FRAMES / $TN" "%.0f") | $(calc "$MN / 1024" "%.0f") |"
+  say "| with the plugin | \`tshark -q -z expert,note -r F\` | $TW | $(calc "$MIX_FRAMES / $TW" "%.0f") | $(calc "$MW / 1024" "%.0f") |"
+  say ""
+  say "With the plugin tshark takes $(calc "$TW / $TN" "%.2f")× the time (goal ≤ 1.15) and $(calc "$MW / $MN" "%.2f")× the memory."
+else
+  say "### tshark with and without the pktmon plugin"
+  say ""
+  say "The plugin did not load into tshark $WSVER (built for another Wireshark?): not measured."
+fi
+say ""
+TOTAL=$(( $(date +%s) - STARTED ))
+say "Whole run: ${TOTAL} s (of which building ${BUILD_SECS} s)."
+
+if [ "$WRITE_DOC" = 1 ]; then
+  DOC="$ROOT/docs/benchmarks.md"
+  awk -v results="$OUT" '
+    /<!-- bench:begin -->/ { print; print ""; while ((getline line < results) > 0) print line; skip = 1; next }
+    /<!-- bench:end -->/ { skip = 0 }
+    !skip { print }
+  ' "$DOC" > "$DOC.tmp" && mv "$DOC.tmp" "$DOC"
+  echo "bench: results written into docs/benchmarks.md" >&2
+fi
