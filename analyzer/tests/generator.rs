@@ -856,7 +856,7 @@ fn at_scale_the_capture_is_filled_with_ordinary_flows() {
 }
 
 // ---------------------------------------------------------------------------
-// The diagnosis against the ground truth (printed, not asserted)
+// The diagnosis against the ground truth
 // ---------------------------------------------------------------------------
 
 /// A finding from `diagnose --json` output (the fields scoring needs).
@@ -904,6 +904,25 @@ fn diagnosis_precision_and_recall_per_scenario() {
             let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
             let findings: Vec<Finding> = json["findings"].as_array().unwrap().iter().map(finding).collect();
             let s = generate::score(&w.truth, &findings);
+            // Every planted cause is found with its locality and cause, and nothing
+            // unplanted is reported; the one known miss: an RST injected by a
+            // middlebox (remote policy) is reported as a session loss, because
+            // nothing in the reset itself tells it from the peer's own.
+            if scenario == Scenario::RemotePolicy || scenario == Scenario::Mix {
+                assert!(
+                    s.total.recall() >= 0.5 && s.total.precision() >= 0.5,
+                    "{}: {s}",
+                    scenario.name()
+                );
+                assert!(s.total.planted - s.total.recalled <= 1, "{}: {s}", scenario.name());
+            } else {
+                assert_eq!(
+                    (s.total.recalled, s.total.correct),
+                    (s.total.planted, s.total.findings),
+                    "{}: {s}",
+                    scenario.name()
+                );
+            }
             lines.push(format!(
                 "{:<20} {:<4} {:>5}  planted {:>2} recalled {:>2}  findings {:>2} correct {:>2}  precision {:.2} recall {:.2}",
                 scenario.name(),
@@ -939,6 +958,10 @@ fn diagnosis_precision_and_recall_per_scenario() {
         total.total.correct += x.correct;
     }
     eprintln!("all scenarios, per cause:\n{total}");
+    assert!(
+        total.total.recall() >= 0.95 && total.total.precision() >= 0.95,
+        "{total}"
+    );
 }
 
 #[test]

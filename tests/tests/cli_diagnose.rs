@@ -39,8 +39,15 @@ fn finguard_drops_all_become_local_findings_whose_filters_select_their_frames() 
             .iter()
             .map(|x| x.as_u64().unwrap())
             .collect();
-        if !f["drops"].as_array().unwrap().is_empty() {
-            assert_eq!(f["locality"], "local", "{f}");
+        let drops = f["drops"].as_array().unwrap();
+        if !drops.is_empty() {
+            // Drops name local causes, except a received RST: the peer reset the connection.
+            let want = if drops[0][0]["reason"] == 1210 {
+                "remote"
+            } else {
+                "local"
+            };
+            assert_eq!(f["locality"], want, "{f}");
         }
         covered.extend(frames.iter().copied().filter(|n| drop_frames.contains(n)));
         for d in f["drops"].as_array().unwrap() {
@@ -156,7 +163,10 @@ fn outputs_jsonl_csv_and_fail_on() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("LOCAL unreachable"), "{text}");
+    assert!(
+        text.contains("LOCAL unreachable") && text.contains("REMOTE session_loss"),
+        "{text}"
+    );
     assert!(text.contains("next:"), "every finding has a next step");
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
         .unwrap()

@@ -408,7 +408,7 @@ impl Diagnoser {
             }
             let cause = Cause::from(d.category);
             let key = FindingKey {
-                locality: Locality::Local,
+                locality: drop_locality(&d.reference),
                 cause,
                 symptom: "local drop",
                 flow: d.flow,
@@ -509,7 +509,7 @@ impl Diagnoser {
                 frames.push(self.drops[i].frame);
             }
             let key = FindingKey {
-                locality: Locality::Local,
+                locality: drop_locality(&d.reference),
                 cause: Cause::from(d.category),
                 symptom: symptom_name(&s.kind),
                 flow: s.flow,
@@ -533,6 +533,8 @@ impl Diagnoser {
         match &s.kind {
             // A SYN sent again is the unanswered SYN's own story.
             SymptomKind::Retransmission { .. } if s.flow.is_some_and(|f| fc.syn_unanswered.contains(&f)) => return,
+            // A SYN that ICMP said is unreachable was answered, by the ICMP error.
+            SymptomKind::SynUnanswered { .. } if s.flow.is_some_and(|f| fc.unreachable.contains(&f)) => return,
             // Fragmentation needed is reported as packet too big; port unreachable for UDP as a closed port.
             SymptomKind::DestinationUnreachable { code } if is_frag_needed(s, *code) => return,
             SymptomKind::DestinationUnreachable { .. } if fc.udp_closed.contains(&s.packet) => return,
@@ -737,6 +739,18 @@ impl Diagnoser {
     }
 }
 
+/// Where the cause of a drop lies. PktMon records every drop on this host,
+/// but some say the peer acted: "INET: received RST" (1210) is TCP discarding
+/// a reset the other end (or a middlebox) sent, a remote session loss.
+fn drop_locality(d: &DropRef) -> Locality {
+    let remote_reset = d.reason == Some(1210) || (d.reason.is_none() && d.reason_text.contains("received RST"));
+    if remote_reset {
+        Locality::Remote
+    } else {
+        Locality::Local
+    }
+}
+
 fn component_label(d: &DropRef) -> String {
     match (d.component, d.component_name.is_empty()) {
         (Some(id), false) => format!("{} (component {id})", d.component_name),
@@ -907,6 +921,8 @@ impl Builder {
 /// What other symptoms of a flow say, for deciding one symptom.
 struct FlowContext {
     syn_unanswered: std::collections::HashSet<FlowKey>,
+    /// Flows an ICMP destination unreachable answered.
+    unreachable: std::collections::HashSet<FlowKey>,
     too_big: std::collections::HashSet<FlowKey>,
     /// Packets (ICMP errors) already reported as UDP to a closed port.
     udp_closed: std::collections::HashSet<usize>,
@@ -916,6 +932,7 @@ impl FlowContext {
     fn of(report: &flows::FlowReport) -> FlowContext {
         let mut c = FlowContext {
             syn_unanswered: Default::default(),
+            unreachable: Default::default(),
             too_big: Default::default(),
             udp_closed: Default::default(),
         };
@@ -929,6 +946,9 @@ impl FlowContext {
                 }
                 (SymptomKind::UdpClosedPort, _) => {
                     c.udp_closed.insert(s.packet);
+                }
+                (SymptomKind::DestinationUnreachable { .. }, Some(f)) => {
+                    c.unreachable.insert(f);
                 }
                 _ => {}
             }
