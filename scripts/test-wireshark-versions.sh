@@ -45,13 +45,16 @@ unmount_under() {
   done
 }
 making=""
-cleanup() { [ -n "$making" ] && unmount_under "$making"; }
+# (An `if`, not `&&`: a false test as the trap's last command would make the script exit 1.)
+cleanup() {
+  if [ -n "$making" ]; then unmount_under "$making"; fi
+}
 trap cleanup EXIT
 
 # Says in one line why suite $1 is skipped ($2), keeps debootstrap's own log
 # beside $3, and removes the half-made root.
 give_up() {
-  [ -f "$making/debootstrap/debootstrap.log" ] && cp "$making/debootstrap/debootstrap.log" "$3.debootstrap"
+  if [ -f "$making/debootstrap/debootstrap.log" ]; then cp "$making/debootstrap/debootstrap.log" "$3.debootstrap"; fi
   say "skipped $1: $2 (log: $3)"
   unmount_under "$making"
   rm -rf --one-file-system "$making"
