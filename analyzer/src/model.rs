@@ -313,6 +313,30 @@ pub struct Appearance {
 }
 
 impl Appearance {
+    /// An appearance with no PktMon metadata (a plain pcap frame), to be filled in.
+    pub fn bare(index: u64, time: FileTime, link_type: LinkType, payload: Vec<u8>, original_size: u32) -> Appearance {
+        Appearance {
+            index,
+            time,
+            cpu: None,
+            process_id: None,
+            thread_id: None,
+            group_id: None,
+            pkt_number: None,
+            appearance: None,
+            direction: None,
+            packet_type: None,
+            component_id: None,
+            edge_id: None,
+            filter_id: None,
+            drop: None,
+            original_size,
+            logged_size: payload.len() as u32,
+            link_type,
+            payload,
+        }
+    }
+
     pub fn is_drop(&self) -> bool {
         self.drop.is_some()
     }

@@ -175,26 +175,13 @@ fn apply_options(a: &mut Appearance, f: &FrameFacts<'_>) {
 
 /// The model's appearance of a frame, with what its metadata came from.
 pub fn appearance_from_frame(f: &FrameFacts<'_>, catalog: &Catalog) -> (Appearance, MetadataSource) {
-    let mut a = Appearance {
-        index: f.index,
-        time: f.time,
-        cpu: None,
-        process_id: None,
-        thread_id: None,
-        group_id: None,
-        pkt_number: None,
-        appearance: None,
-        direction: None,
-        packet_type: None,
-        component_id: None,
-        edge_id: None,
-        filter_id: None,
-        drop: None,
-        original_size: f.original_len.max(f.data.len() as u32),
-        logged_size: f.data.len() as u32,
-        link_type: f.link_type.unwrap_or(LinkType::Other),
-        payload: f.data.to_vec(),
-    };
+    let mut a = Appearance::bare(
+        f.index,
+        f.time,
+        f.link_type.unwrap_or(LinkType::Other),
+        f.data.to_vec(),
+        f.original_len.max(f.data.len() as u32),
+    );
     if let Some(found) = find_packet_line(&f.comments) {
         apply_line(&mut a, &found.line, find_drop_reason_code(&f.comments), catalog);
         if let Some((cpu, pid, tid)) = found.origin {

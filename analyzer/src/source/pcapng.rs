@@ -985,26 +985,9 @@ fn read_pcap(input: &mut Input, reader: &mut Reader<'_>, magic_le: u32) {
             i128::from(frac) * 1000
         };
         let time = crate::time::filetime_from_unix_nanos(i128::from(secs) * 1_000_000_000 + frac_nanos);
-        reader.emit_packet(Appearance {
-            index: reader.next_index,
-            time,
-            cpu: None,
-            process_id: None,
-            thread_id: None,
-            group_id: None,
-            pkt_number: None,
-            appearance: None,
-            direction: None,
-            packet_type: None,
-            component_id: None,
-            edge_id: None,
-            filter_id: None,
-            drop: None,
-            original_size: original,
-            logged_size: caplen,
-            link_type,
-            payload: data.clone(),
-        });
+        let mut a = Appearance::bare(reader.next_index, time, link_type, data.clone(), original);
+        a.logged_size = caplen;
+        reader.emit_packet(a);
     }
 }
 
