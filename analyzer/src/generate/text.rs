@@ -10,13 +10,12 @@
 //! streamed to a temporary file and the header written before it in
 //! [`Etl2TxtWriter::finish`].
 
-use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::Path;
 
 use crate::model::*;
 use crate::pktmon::catalog::{Catalog, MAP_ETHER_TYPE, MAP_NDIS_MEDIUM};
-use crate::sink::atomic::AtomicFile;
+use crate::sink::atomic::DeferredHeaderFile;
 pub use crate::sink::txt::TextEncoding;
 
 /// CPU, process and thread of pktmon's rundown events.
@@ -29,9 +28,7 @@ pub fn rundown_time(last_packet: FileTime, k: u64) -> FileTime {
 
 /// Writes etl2txt text of the records it is given.
 pub struct Etl2TxtWriter {
-    target: PathBuf,
-    body_path: PathBuf,
-    body: Option<BufWriter<File>>,
+    body: DeferredHeaderFile,
     encoding: TextEncoding,
     last_packet: FileTime,
     rundown: u64,
@@ -43,20 +40,8 @@ pub struct Etl2TxtWriter {
 
 impl Etl2TxtWriter {
     pub fn new(target: &Path, encoding: TextEncoding) -> io::Result<Etl2TxtWriter> {
-        let dir = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let body_path = dir.join(format!(".{}.{}.body", name, std::process::id()));
-        let body = BufWriter::with_capacity(1 << 20, File::create(&body_path)?);
         Ok(Etl2TxtWriter {
-            target: target.to_path_buf(),
-            body_path,
-            body: Some(body),
+            body: DeferredHeaderFile::create(target)?,
             encoding,
             last_packet: 0,
             rundown: 0,
@@ -84,8 +69,7 @@ impl Etl2TxtWriter {
     fn write_line(&mut self, line: &str) {
         let mut buf = Vec::with_capacity(line.len() * 2 + 4);
         self.encode(line, &mut buf);
-        let w = self.body.as_mut().expect("open until finish");
-        if let Err(e) = w.write_all(&buf) {
+        if let Err(e) = self.body.body().write_all(&buf) {
             self.error.get_or_insert(e);
         }
         self.lines += 1;
@@ -117,12 +101,9 @@ impl Etl2TxtWriter {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        let body = self.body.take().expect("open until finish");
-        body.into_inner().map_err(|e| e.into_error())?;
         let info = self.info.clone().unwrap_or_default();
         let start = info.start_time.unwrap_or(self.last_packet);
         let bias = info.timezone_bias_minutes.unwrap_or(0);
-        let mut out = AtomicFile::create(&self.target)?;
         let mut head = Vec::new();
         if self.encoding == TextEncoding::Utf16Windows {
             head.extend_from_slice(&[0xFF, 0xFE]);
@@ -151,18 +132,9 @@ impl Etl2TxtWriter {
         );
         self.encode(&partition, &mut head);
         self.encode(&partition, &mut head);
-        out.writer().write_all(&head)?;
-        let mut body = BufReader::with_capacity(1 << 20, File::open(&self.body_path)?);
-        io::copy(&mut body, out.writer())?;
-        out.commit()?;
-        let _ = std::fs::remove_file(&self.body_path);
-        Ok(self.lines + 3)
-    }
-}
-
-impl Drop for Etl2TxtWriter {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.body_path);
+        let lines = self.lines + 3;
+        self.body.finish(|w| w.write_all(&head))?;
+        Ok(lines)
     }
 }
 

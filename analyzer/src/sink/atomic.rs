@@ -79,3 +79,57 @@ pub fn ensure_not_an_input(output: &Path, inputs: &[PathBuf]) -> Result<(), Stri
     }
     Ok(())
 }
+
+/// An output whose header is known only at the end (pcapng interfaces named
+/// from rundown events that come last in an ETL, an etl2txt header line
+/// carrying the end time): the body is streamed to a temporary file beside
+/// the target, and [`DeferredHeaderFile::finish`] writes header then body into
+/// the target atomically. Memory stays bounded by the header.
+pub struct DeferredHeaderFile {
+    target: PathBuf,
+    body_path: PathBuf,
+    body: Option<BufWriter<File>>,
+}
+
+impl DeferredHeaderFile {
+    pub fn create(target: &Path) -> io::Result<DeferredHeaderFile> {
+        let dir = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let body_path = dir.join(format!(".{}.{}.body", name, std::process::id()));
+        let body = BufWriter::with_capacity(1 << 20, File::create(&body_path)?);
+        Ok(DeferredHeaderFile {
+            target: target.to_path_buf(),
+            body_path,
+            body: Some(body),
+        })
+    }
+
+    /// Where the body goes.
+    pub fn body(&mut self) -> &mut BufWriter<File> {
+        self.body.as_mut().expect("body open until finish")
+    }
+
+    /// Writes `header` then the body into the target, atomically. The body is
+    /// a temporary file: flushed, not synced (only the finished output is).
+    pub fn finish(mut self, header: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+        let body = self.body.take().expect("body open until finish");
+        drop(body.into_inner().map_err(|e| e.into_error())?);
+        let mut out = AtomicFile::create(&self.target)?;
+        header(out.writer())?;
+        let mut body = std::io::BufReader::with_capacity(1 << 20, File::open(&self.body_path)?);
+        io::copy(&mut body, out.writer())?;
+        out.commit()
+    }
+}
+
+impl Drop for DeferredHeaderFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.body_path);
+    }
+}

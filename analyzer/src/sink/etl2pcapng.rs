@@ -26,12 +26,10 @@
 //! Component names arrive at the end of an ETL, so packets are streamed to a
 //! temporary file and the header blocks written once everything is known.
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::io::{self, BufReader, BufWriter};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
-use super::atomic::AtomicFile;
+use super::atomic::DeferredHeaderFile;
 use super::pcapng_blocks::*;
 use crate::model::*;
 
@@ -54,11 +52,8 @@ pub struct Etl2PcapngSummary {
 
 /// A [`RecordSink`] that writes etl2pcapng-style pcapng.
 pub struct Etl2PcapngWriter {
-    target: PathBuf,
-    epb_path: PathBuf,
-    epbs: Option<BufWriter<File>>,
-    interfaces: Vec<(Option<u16>, LinkType)>,
-    interface_index: HashMap<(Option<u16>, LinkType), u32>,
+    out: DeferredHeaderFile,
+    interfaces: InterfaceTable,
     components: ComponentTable,
     summary: Etl2PcapngSummary,
     error: Option<io::Error>,
@@ -71,22 +66,9 @@ pub fn micros_since_1970(time: FileTime) -> u64 {
 
 impl Etl2PcapngWriter {
     pub fn new(target: &Path) -> io::Result<Etl2PcapngWriter> {
-        let dir = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let epb_path = dir.join(format!(".{}.{}.epb", name, std::process::id()));
-        let epbs = BufWriter::with_capacity(1 << 20, File::create(&epb_path)?);
         Ok(Etl2PcapngWriter {
-            target: target.to_path_buf(),
-            epb_path,
-            epbs: Some(epbs),
-            interfaces: Vec::new(),
-            interface_index: HashMap::new(),
+            out: DeferredHeaderFile::create(target)?,
+            interfaces: InterfaceTable::default(),
             components: ComponentTable::default(),
             summary: Etl2PcapngSummary::default(),
             error: None,
@@ -98,12 +80,7 @@ impl Etl2PcapngWriter {
             self.summary.skipped += 1;
             return Ok(());
         }
-        let key = (a.component_id, a.link_type);
-        let next = self.interfaces.len() as u32;
-        let iface = *self.interface_index.entry(key).or_insert_with(|| {
-            self.interfaces.push(key);
-            next
-        });
+        let iface = self.interfaces.id(a.component_id, a.link_type);
         let mut opts = Options::default();
         opts.add(EPB_FLAGS, &1u32.to_le_bytes());
         opts.add(EPB_PACKETID, &a.group_id.unwrap_or(0).to_le_bytes());
@@ -114,8 +91,14 @@ impl Etl2PcapngWriter {
         pt[..4].copy_from_slice(&a.process_id.unwrap_or(0).to_le_bytes());
         pt[4..].copy_from_slice(&a.thread_id.unwrap_or(0).to_le_bytes());
         opts.add(EPB_PROCESSID_THREADID, &pt);
-        let w = self.epbs.as_mut().expect("open until finish");
-        write_epb(w, iface, micros_since_1970(a.time), a.original_size, &a.payload, &opts)?;
+        write_epb(
+            self.out.body(),
+            iface,
+            micros_since_1970(a.time),
+            a.original_size,
+            &a.payload,
+            &opts,
+        )?;
         self.summary.frames += 1;
         if a.is_drop() {
             self.summary.drops += 1;
@@ -128,43 +111,20 @@ impl Etl2PcapngWriter {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        let epbs = self.epbs.take().expect("open until finish");
-        epbs.into_inner().map_err(|e| e.into_error())?;
-        let mut out = AtomicFile::create(&self.target)?;
-        write_shb(out.writer(), &Options::default())?;
-        for (component, link) in &self.interfaces {
-            let mut o = Options::default();
-            if let Some(c) = component.and_then(|c| self.components.get(c)) {
-                o.add_str(IF_NAME, &c.name);
-                o.add_str(IF_DESCRIPTION, &c.description);
-                for a in c.ipv4_addresses() {
-                    let mut v = a.octets().to_vec();
-                    v.extend_from_slice(&[255, 255, 255, 255]);
-                    o.add(IF_IPV4ADDR, &v);
-                }
-                for a in c.ipv6_addresses() {
-                    let mut v = a.octets().to_vec();
-                    v.push(128);
-                    o.add(IF_IPV6ADDR, &v);
-                }
-                if let Some(mac) = c.mac() {
-                    o.add(IF_MACADDR, &mac);
-                }
+        let (interfaces, components) = (&self.interfaces, &self.components);
+        self.out.finish(|mut w| {
+            write_shb(&mut w, &Options::default())?;
+            for (component, link) in interfaces.iter() {
+                let o = component
+                    .and_then(|c| components.get(c))
+                    .map(component_idb_options)
+                    .unwrap_or_default();
+                write_idb(&mut w, link.pcap_linktype(), SNAPLEN, &o)?;
             }
-            write_idb(out.writer(), link.pcap_linktype(), SNAPLEN, &o)?;
-        }
-        let mut packets = BufReader::with_capacity(1 << 20, File::open(&self.epb_path)?);
-        io::copy(&mut packets, out.writer())?;
-        out.commit()?;
-        let _ = std::fs::remove_file(&self.epb_path);
+            Ok(())
+        })?;
         self.summary.interfaces = self.interfaces.len() as u64;
         Ok(self.summary.clone())
-    }
-}
-
-impl Drop for Etl2PcapngWriter {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.epb_path);
     }
 }
 

@@ -14,12 +14,10 @@
 //! are streamed to a temporary file and the header blocks are written once
 //! everything is known; memory stays bounded by the component table.
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::io::{self, BufReader, BufWriter};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
-use super::atomic::AtomicFile;
+use super::atomic::DeferredHeaderFile;
 use super::pcapng_blocks::*;
 use crate::model::*;
 use crate::pktmon::text;
@@ -48,12 +46,9 @@ pub struct ConvertSummary {
 
 /// A [`RecordSink`] that writes a pcapng file.
 pub struct PcapngConverter {
-    target: PathBuf,
     options: ConvertOptions,
-    epb_path: PathBuf,
-    epbs: Option<BufWriter<File>>,
-    interfaces: Vec<(Option<u16>, LinkType)>,
-    interface_index: HashMap<(Option<u16>, LinkType), u32>,
+    out: DeferredHeaderFile,
+    interfaces: InterfaceTable,
     components: ComponentTable,
     summary: ConvertSummary,
     error: Option<io::Error>,
@@ -70,39 +65,18 @@ pub fn epb_direction_flags(direction: Option<u16>) -> u32 {
 
 impl PcapngConverter {
     pub fn new(target: &Path, options: ConvertOptions) -> io::Result<PcapngConverter> {
-        let dir = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let epb_path = dir.join(format!(".{}.{}.packets", name, std::process::id()));
-        let epbs = BufWriter::with_capacity(1 << 20, File::create(&epb_path)?);
         Ok(PcapngConverter {
-            target: target.to_path_buf(),
             options,
-            epb_path,
-            epbs: Some(epbs),
-            interfaces: Vec::new(),
-            interface_index: HashMap::new(),
+            out: DeferredHeaderFile::create(target)?,
+            interfaces: InterfaceTable::default(),
             components: ComponentTable::default(),
             summary: ConvertSummary::default(),
             error: None,
         })
     }
 
-    fn interface_for(&mut self, component: Option<u16>, link: LinkType) -> u32 {
-        let next = self.interfaces.len() as u32;
-        *self.interface_index.entry((component, link)).or_insert_with(|| {
-            self.interfaces.push((component, link));
-            next
-        })
-    }
-
     fn write_packet(&mut self, ctx: &Context<'_>, a: &Appearance) -> io::Result<()> {
-        let iface = self.interface_for(a.component_id, a.link_type);
+        let iface = self.interfaces.id(a.component_id, a.link_type);
         let mut opts = Options::default();
         let line = text::render_message(a, ctx.catalog, None);
         opts.add_str(OPT_COMMENT, &line);
@@ -120,8 +94,7 @@ impl PcapngConverter {
             opts.add(EPB_VERDICT, &VERDICT_XDP_DROP);
         }
         let ts = crate::time::unix_ticks_100ns(a.time).max(0) as u64;
-        let w = self.epbs.as_mut().expect("open until finish");
-        write_epb(w, iface, ts, a.original_size, &a.payload, &opts)?;
+        write_epb(self.out.body(), iface, ts, a.original_size, &a.payload, &opts)?;
         self.summary.frames += 1;
         if a.is_drop() {
             self.summary.drops += 1;
@@ -134,11 +107,6 @@ impl PcapngConverter {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        // The packet stream is a temporary file: flushed, not synced (only the
-        // finished output is synced before it is renamed into place).
-        let epbs = self.epbs.take().expect("open until finish");
-        drop(epbs.into_inner().map_err(|e| e.into_error())?);
-        let mut out = AtomicFile::create(&self.target)?;
         let mut shb = Options::default();
         if let Some(hw) = &info.hardware {
             shb.add_str(SHB_HARDWARE, hw);
@@ -153,50 +121,32 @@ impl PcapngConverter {
             shb.add_str(SHB_OS, &os);
         }
         shb.add_str(SHB_USERAPPL, concat!("pktmon-analyzer ", env!("CARGO_PKG_VERSION")));
-        write_shb(out.writer(), &shb)?;
-        for (component, link) in &self.interfaces {
-            let mut o = Options::default();
-            match component.and_then(|c| self.components.get(c)) {
-                Some(c) => {
-                    o.add_str(IF_NAME, &c.name);
-                    o.add_str(IF_DESCRIPTION, &c.description);
-                    for a in c.ipv4_addresses() {
-                        let mut v = a.octets().to_vec();
-                        v.extend_from_slice(&[255, 255, 255, 255]);
-                        o.add(IF_IPV4ADDR, &v);
+        let (interfaces, components) = (&self.interfaces, &self.components);
+        self.out.finish(|mut w| {
+            write_shb(&mut w, &shb)?;
+            for (component, link) in interfaces.iter() {
+                let mut o = match component.and_then(|c| components.get(c)) {
+                    Some(c) => {
+                        let mut o = component_idb_options(c);
+                        o.add_str(OPT_COMMENT, &format!("PktMon component {}", c.id));
+                        o
                     }
-                    for a in c.ipv6_addresses() {
-                        let mut v = a.octets().to_vec();
-                        v.push(128);
-                        o.add(IF_IPV6ADDR, &v);
+                    None => {
+                        let mut o = Options::default();
+                        if let Some(id) = component {
+                            o.add_str(IF_NAME, &format!("component {id}"));
+                            o.add_str(OPT_COMMENT, &format!("PktMon component {id}"));
+                        }
+                        o
                     }
-                    if let Some(mac) = c.mac() {
-                        o.add(IF_MACADDR, &mac);
-                    }
-                    o.add_str(OPT_COMMENT, &format!("PktMon component {}", c.id));
-                }
-                None => {
-                    if let Some(id) = component {
-                        o.add_str(IF_NAME, &format!("component {id}"));
-                        o.add_str(OPT_COMMENT, &format!("PktMon component {id}"));
-                    }
-                }
+                };
+                o.add(IF_TSRESOL, &[7]);
+                write_idb(&mut w, link.pcap_linktype(), 0, &o)?;
             }
-            o.add(IF_TSRESOL, &[7]);
-            write_idb(out.writer(), link.pcap_linktype(), 0, &o)?;
-        }
-        let mut packets = BufReader::with_capacity(1 << 20, File::open(&self.epb_path)?);
-        io::copy(&mut packets, out.writer())?;
-        out.commit()?;
-        let _ = std::fs::remove_file(&self.epb_path);
+            Ok(())
+        })?;
         self.summary.interfaces = self.interfaces.len() as u64;
         Ok(self.summary.clone())
-    }
-}
-
-impl Drop for PcapngConverter {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.epb_path);
     }
 }
 

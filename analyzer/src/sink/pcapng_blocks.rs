@@ -107,3 +107,56 @@ pub fn write_epb(
     body.extend_from_slice(data);
     write_block(w, 6, &body, options)
 }
+
+/// Interfaces of a written pcapng: one per (component, link type), numbered
+/// in order of first use.
+#[derive(Debug, Default)]
+pub struct InterfaceTable {
+    list: Vec<(Option<u16>, crate::model::LinkType)>,
+    index: std::collections::HashMap<(Option<u16>, crate::model::LinkType), u32>,
+}
+
+impl InterfaceTable {
+    /// The interface of a (component, link type), added if new.
+    pub fn id(&mut self, component: Option<u16>, link: crate::model::LinkType) -> u32 {
+        let next = self.list.len() as u32;
+        *self.index.entry((component, link)).or_insert_with(|| {
+            self.list.push((component, link));
+            next
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &(Option<u16>, crate::model::LinkType)> {
+        self.list.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+/// IDB options describing a PktMon component as etl2pcapng does: name,
+/// description, addresses (/32 and /128) and MAC.
+pub fn component_idb_options(c: &crate::model::Component) -> Options {
+    let mut o = Options::default();
+    o.add_str(IF_NAME, &c.name);
+    o.add_str(IF_DESCRIPTION, &c.description);
+    for a in c.ipv4_addresses() {
+        let mut v = a.octets().to_vec();
+        v.extend_from_slice(&[255, 255, 255, 255]);
+        o.add(IF_IPV4ADDR, &v);
+    }
+    for a in c.ipv6_addresses() {
+        let mut v = a.octets().to_vec();
+        v.push(128);
+        o.add(IF_IPV6ADDR, &v);
+    }
+    if let Some(mac) = c.mac() {
+        o.add(IF_MACADDR, &mac);
+    }
+    o
+}
