@@ -26,49 +26,21 @@ pub enum FormatArg {
     None,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ScenarioArg {
-    Baseline,
-    LocalPolicy,
-    LocalResources,
-    AddressResolution,
-    NoRoute,
-    InvalidPacket,
-    RemoteCongestion,
-    RemotePolicy,
-    Unreachable,
-    SessionLoss,
-    Mtu,
-    PmtuBlackHole,
-    Mix,
-}
-
-impl ScenarioArg {
-    fn scenario(self) -> Scenario {
-        match self {
-            ScenarioArg::Baseline => Scenario::Baseline,
-            ScenarioArg::LocalPolicy => Scenario::LocalPolicy,
-            ScenarioArg::LocalResources => Scenario::LocalResources,
-            ScenarioArg::AddressResolution => Scenario::AddressResolution,
-            ScenarioArg::NoRoute => Scenario::NoRoute,
-            ScenarioArg::InvalidPacket => Scenario::InvalidPacket,
-            ScenarioArg::RemoteCongestion => Scenario::RemoteCongestion,
-            ScenarioArg::RemotePolicy => Scenario::RemotePolicy,
-            ScenarioArg::Unreachable => Scenario::Unreachable,
-            ScenarioArg::SessionLoss => Scenario::SessionLoss,
-            ScenarioArg::Mtu => Scenario::Mtu,
-            ScenarioArg::PmtuBlackHole => Scenario::PmtuBlackHole,
-            ScenarioArg::Mix => Scenario::Mix,
-        }
-    }
+/// The scenario names of the library, offered as the CLI's possible values.
+fn scenario_parser() -> impl clap::builder::TypedValueParser<Value = Scenario> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Scenario::ALL.map(Scenario::name)).map(|name| {
+        name.parse::<Scenario>()
+            .expect("every possible value is a scenario name")
+    })
 }
 
 /// Write a PktMon capture with planted causes of loss, deterministically from a seed.
 #[derive(Args)]
 pub struct GenerateArgs {
     /// What to plant (baseline plants nothing; mix plants everything).
-    #[arg(long, value_enum)]
-    scenario: ScenarioArg,
+    #[arg(long, value_parser = scenario_parser())]
+    scenario: Scenario,
     /// The same seed always gives the same bytes.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -115,7 +87,7 @@ pub fn generate(args: GenerateArgs) -> i32 {
     }
     let opts = GenOptions {
         seed: args.seed,
-        scenario: args.scenario.scenario(),
+        scenario: args.scenario,
         packets: args.packets,
         ipv6: args.ipv6,
         os_build: args.build,
