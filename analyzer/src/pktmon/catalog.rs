@@ -330,7 +330,9 @@ impl Catalog {
 
     /// The whole map called `name` (any accepted alias), if the catalog has it.
     pub fn map(&self, name: &str) -> Option<&BTreeMap<u32, String>> {
-        self.maps.get(canonical_map_name(name)).or_else(|| self.maps.get(name))
+        // Callers mostly pass the canonical `MAP_*` names: try the key itself
+        // before the case-insensitive alias scan, which costs per frame.
+        self.maps.get(name).or_else(|| self.maps.get(canonical_map_name(name)))
     }
 
     /// The raw text of `value` in map `map`, trailing spaces kept (etl2txt

@@ -235,6 +235,92 @@ fn english_label(label: &str) -> Option<Field> {
 /// translated, and the other fields are found by their position in the
 /// template. Returns `None` when the message is not a packet line.
 pub fn parse_packet_message(message: &str) -> Option<PacketLine> {
+    parse_english_template(message).or_else(|| parse_any_template(message))
+}
+
+/// The English templates exactly as PktMon prints them, the shape of nearly
+/// every line and comment, read in one pass without allocating for the
+/// numbers. `None` on anything else (another language, a garbled or
+/// abbreviated field, non-ASCII text), which [`parse_any_template`] then reads;
+/// both give the same result wherever this one answers (a test holds them to it).
+fn parse_english_template(message: &str) -> Option<PacketLine> {
+    if !message.is_ascii() {
+        return None;
+    }
+    let (is_drop, body) = match message.strip_prefix("Drop: ") {
+        Some(rest) => (true, rest),
+        None => (false, message),
+    };
+    let mut c = TemplateCursor(body);
+    let mut line = PacketLine {
+        is_drop,
+        ..Default::default()
+    };
+    line.group_id = Some(c.number("PktGroupId")?);
+    line.pkt_number = Some(c.number("PktNumber")?);
+    line.appearance = Some(c.number("Appearance")?);
+    line.direction = Some(c.text("Direction")?.to_string());
+    line.packet_type = Some(c.text("Type")?.to_string());
+    line.component_id = Some(c.number("Component")?);
+    if c.at("Edge") {
+        line.edge_id = Some(c.number("Edge")?);
+    }
+    line.filter_id = Some(c.number("Filter")?);
+    if is_drop {
+        let after = c.0.strip_prefix("DropReason ")?;
+        let end = after.find(", DropLocation ")?;
+        let reason = after[..end].trim().trim_end_matches(',').trim();
+        if reason.is_empty() || reason.contains("DropLocation") {
+            return None;
+        }
+        line.drop_reason = Some(reason.to_string());
+        c.0 = &after[end + 2..];
+        let hex = c.value("DropLocation")?.strip_prefix("0x")?;
+        line.drop_location = Some(u32::from_str_radix(hex, 16).ok()?);
+    } else if message.contains("DropReason") || message.contains("DropLocation") {
+        return None;
+    }
+    line.original_size = Some(c.number("OriginalSize")?);
+    line.logged_size = Some(c.number("LoggedSize")?);
+    c.0.trim().is_empty().then_some(line)
+}
+
+/// Reads `Label value, ` items off the front of an English template.
+struct TemplateCursor<'a>(&'a str);
+
+impl<'a> TemplateCursor<'a> {
+    fn at(&self, label: &str) -> bool {
+        self.0.strip_prefix(label).is_some_and(|r| r.starts_with(' '))
+    }
+
+    /// The value of `label`, trimmed, up to the next comma or the end.
+    fn value(&mut self, label: &str) -> Option<&'a str> {
+        let rest = self.0.strip_prefix(label)?.strip_prefix(' ')?;
+        // A byte search: `str::find(char)` compares through memcmp per hit.
+        let (value, rest) = match rest.bytes().position(|b| b == b',') {
+            Some(i) => (&rest[..i], rest[i + 1..].trim_start_matches(' ')),
+            None => (rest, ""),
+        };
+        self.0 = rest;
+        let value = value.trim();
+        (!value.is_empty() && !value.contains(' ')).then_some(value)
+    }
+
+    fn text(&mut self, label: &str) -> Option<&'a str> {
+        self.value(label)
+    }
+
+    fn number<T: TryFrom<u64>>(&mut self, label: &str) -> Option<T> {
+        let digits = self.value(label)?;
+        if digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        T::try_from(digits.parse::<u64>().ok()?).ok()
+    }
+}
+
+/// Any template: labels in another UI language, abbreviated or garbled fields.
+fn parse_any_template(message: &str) -> Option<PacketLine> {
     let start = message.find("PktGroupId")?;
     let prefix = message[..start].trim();
     let mut line = PacketLine {
@@ -353,6 +439,73 @@ fn reason_len_in(body: &str, r: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-pass English reader must agree with the general one on every
+    /// line it answers, and answer every English line PktMon renders.
+    #[test]
+    fn english_fast_path_agrees_with_the_general_parser() {
+        let catalog = Catalog::builtin(Some(26200));
+        let mut rendered = Vec::new();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for i in 0..5000u64 {
+            let mut a = Appearance::bare(i, 0, crate::model::LinkType::Ethernet, vec![0; 8], 60);
+            a.group_id = Some(next() >> (next() % 64));
+            a.pkt_number = Some(next() as u16);
+            a.appearance = Some(next() as u16);
+            a.direction = Some((next() % 8) as u16);
+            a.packet_type = Some((next() % 12) as u16);
+            a.component_id = Some(next() as u16);
+            a.edge_id = Some(next() as u16);
+            a.filter_id = Some((next() % 3) as u16);
+            a.original_size = (next() % 70_000) as u32;
+            a.logged_size = (next() % 2_000) as u32;
+            if next() % 3 == 0 {
+                a.drop = Some(crate::model::DropInfo {
+                    reason: Some((next() % 260) as u32),
+                    reason_text: None,
+                    location: Some(0xE000_0000 | (next() as u32 & 0xFFFF)),
+                });
+            }
+            rendered.push(render_message(&a, &catalog, None));
+        }
+        let odd = [
+            "PktGroupId 1, PktNumber 1, Appearance 1, Direction Tx , Type Ethernet , Component 84, Edge 1, Filter 0, OriginalSize 54, LoggedSize 54 \r",
+            "PktGroupId 1, PktNumber 1, Appearance 1, Direction Tx , Type Ethernet , Component 84, Edge , Filter 0, OriginalSize 54, LoggedSize 54",
+            "PktGroupId 1, PktNumber 99999, Appearance 1, Direction Tx , Type Ethernet , Component 84, Edge 1, Filter 0, OriginalSize 54, LoggedSize 54",
+            "PktGroupId 1, PktNumber +1, Appearance 1, Direction Tx , Type Ethernet , Component 84, Edge 1, Filter 0, OriginalSize 54, LoggedSize 54",
+            "PktGroupId 1, PktNumber 1, Appearance 1, Direction Tx , Type Ethernet , Component 84, Edge 1, Filter 0, OriginalSize 54",
+            "PktGroupId 1, PktNumber 1, Appearance 1, Direction , Type Ethernet , Component 84, Edge 1, Filter 0, OriginalSize 54, LoggedSize 54",
+            "Drop: PktGroupId 5, PktNumber 1, Appearance 0, Direction Rx , Type IP , Component 49, Filter 1, DropReason a, b, c , DropLocation 0xE000460A, OriginalSize 402, LoggedSize 148",
+            "Drop: PktGroupId 5, PktNumber 1, Appearance 0, Direction Rx , Type IP , Component 49, Edge 2, Filter 1, DropReason x , DropLocation 0xE000460A, OriginalSize 402, LoggedSize 148",
+            "Drop: PktGroupId 5, PktNumber 1, Appearance 0, Direction Rx , Type IP , Component 49, Filter 1, DropReason x , DropLocation 0XE000460A, OriginalSize 402, LoggedSize 148",
+            "Drop: PktGroupId 5, PktNumber 1, Appearance 0, Direction Rx , Type IP , Component 49, Filter 1, DropReason , DropLocation 0xE000460A, OriginalSize 402, LoggedSize 148",
+            "Drop: PktGroupId 5, PktNumber 1, Appearance 0, Direction Rx , Type IP , Component 49, Filter 1, DropReason x, OriginalSize 402, LoggedSize 148",
+            "PktGroupId 5, PktNumber 1, Appearance 0, Direction Rx , Type IP , Component 49, Filter 1, DropReason x , DropLocation 0xE000460A, OriginalSize 402, LoggedSize 148",
+            "PktGroupId 1，PktNumber 1，Appearance 1，Direction Tx ，Type Ethernet ，Component 84，Edge 1，Filter 0，OriginalSize 54，LoggedSize 54",
+            "PktGroupId 1, PktNumber 1, Appearance 1, Direction Tx , Type Ethernet , Component 84, Edge 1, Filter 0, OriginalSize 54, LoggedSize 54 trailing",
+        ];
+        let mut answered = 0;
+        for m in rendered.iter().map(String::as_str).chain(odd) {
+            let general = parse_any_template(m);
+            if let Some(fast) = parse_english_template(m) {
+                answered += 1;
+                assert_eq!(Some(fast), general, "{m}");
+            }
+        }
+        for m in &rendered {
+            assert!(
+                parse_english_template(m).is_some(),
+                "English line not read in one pass: {m}"
+            );
+        }
+        assert!(answered >= rendered.len() + 2, "{answered}");
+    }
 
     #[test]
     fn parses_a_flow_line_from_a_real_file() {
