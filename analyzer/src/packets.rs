@@ -15,11 +15,14 @@
 //!   short window.
 //!
 //! The [`Grouper`] works online, one appearance at a time in time order, so
-//! the Wireshark plugin and the streaming analyzer group exactly alike.
+//! the Wireshark plugin and the streaming analyzer group exactly alike. It
+//! forgets what no later appearance can join (older than its window), so its
+//! memory follows the traffic of the last few seconds, not the file size.
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::model::{Appearance, FileTime, LinkType};
 
@@ -30,6 +33,12 @@ const CHAIN_WINDOW: FileTime = 100 * 10_000; // 100 ms
 const CONTENT_WINDOW: FileTime = 10_000; // 1 ms
 /// Shared-id grouping: a (PktGroupId, PktNumber) seen again after this long is a new packet.
 const SHARED_WINDOW: FileTime = 10 * 10_000_000; // 10 s
+/// How far behind the latest time an appearance may arrive (readers merge
+/// per-CPU streams; a few ms apart in practice): state is forgotten only this
+/// long after its window closed, so forgetting never changes a grouping.
+const FORGET_SLACK: FileTime = 10_000_000; // 1 s
+/// Forget in batches: a sweep per this many appearances.
+const SWEEP_EVERY: u32 = 4096;
 
 /// First build that gives every event its own PktGroupId.
 pub const FIRST_PER_EVENT_ID_BUILD: u32 = 26100;
@@ -97,7 +106,7 @@ impl HopKey {
     pub fn of(a: &Appearance) -> HopKey {
         let net = network_bytes(a);
         let n = net.len().min(FINGERPRINT_BYTES);
-        let mut h = DefaultHasher::new();
+        let mut h = FxHasher::default();
         net[..n].hash(&mut h);
         HopKey {
             time: a.time,
@@ -118,15 +127,84 @@ impl HopKey {
     }
 }
 
+/// The events of one PktGroupId: (member, packet, key). Nearly always one,
+/// so it is kept inline rather than in a vector of its own.
+#[derive(Debug, Clone)]
+enum GroupEvents {
+    One((u64, usize, HopKey)),
+    Many(Vec<(u64, usize, HopKey)>),
+}
+
+impl GroupEvents {
+    fn as_slice(&self) -> &[(u64, usize, HopKey)] {
+        match self {
+            GroupEvents::One(e) => std::slice::from_ref(e),
+            GroupEvents::Many(v) => v,
+        }
+    }
+
+    fn push(&mut self, e: (u64, usize, HopKey)) {
+        match self {
+            GroupEvents::One(first) => *self = GroupEvents::Many(vec![*first, e]),
+            GroupEvents::Many(v) => v.push(e),
+        }
+    }
+}
+
+/// The latest PktGroupIds of one CPU (24H2+), by counter modulo the ring
+/// size: a chain looks back at most [`CHAIN_LOOKBACK`] ids, so twice that
+/// many slots hold every id a lookup can want, without hashing.
+#[derive(Debug, Clone)]
+struct CpuRing {
+    slots: Vec<Option<(u64, GroupEvents)>>,
+}
+
+const RING_SLOTS: u64 = 2 * CHAIN_LOOKBACK;
+
+impl CpuRing {
+    fn new() -> CpuRing {
+        CpuRing {
+            slots: vec![None; RING_SLOTS as usize],
+        }
+    }
+
+    fn get(&self, g: u64) -> Option<&GroupEvents> {
+        match &self.slots[(g % RING_SLOTS) as usize] {
+            Some((id, events)) if *id == g => Some(events),
+            _ => None,
+        }
+    }
+
+    fn insert(&mut self, g: u64, event: (u64, usize, HopKey)) {
+        let slot = &mut self.slots[(g % RING_SLOTS) as usize];
+        match slot {
+            Some((id, events)) if *id == g => events.push(event),
+            // A later id already took the slot: this one arrived too late
+            // for any chain to need it.
+            Some((id, _)) if *id > g => {}
+            _ => *slot = Some((g, GroupEvents::One(event))),
+        }
+    }
+}
+
 /// Assigns each appearance, in time order, the packet it belongs to.
 #[derive(Debug, Clone, Default)]
 pub struct Grouper {
     os_build: Option<u32>,
-    packets: Vec<OpenPacket>,
-    by_shared_id: HashMap<(u64, u64), usize>,
-    /// PktGroupId → (member, packet, key) of the events with it.
-    by_group_id: HashMap<u64, Vec<(u64, usize, HopKey)>>,
-    by_content: HashMap<u64, usize>,
+    /// Packets that may still take hops; `packets[0]` has id `first_packet`
+    /// (ids keep counting after older packets are forgotten).
+    packets: VecDeque<OpenPacket>,
+    first_packet: usize,
+    by_shared_id: FxHashMap<(u64, u64), usize>,
+    /// CPU (top 16 bits of PktGroupId) → its latest ids and their events.
+    by_cpu: FxHashMap<u16, CpuRing>,
+    by_content: FxHashMap<u64, usize>,
+    /// Keys of the three maps in insertion order with their time, to forget them.
+    shared_order: VecDeque<(FileTime, (u64, u64))>,
+    content_order: VecDeque<(FileTime, u64)>,
+    /// Latest time seen.
+    now: FileTime,
+    since_sweep: u32,
     /// Group appearances without ids by their bytes (see [`Grouper::for_capture`]).
     content_grouping: bool,
     saw_nonzero_appearance: bool,
@@ -220,12 +298,60 @@ impl Grouper {
     }
 
     fn new_packet(&mut self, time: FileTime) -> usize {
-        self.packets.push(OpenPacket {
+        self.packets.push_back(OpenPacket {
             last_time: time,
             ended: false,
             tail: None,
         });
-        self.packets.len() - 1
+        self.first_packet + self.packets.len() - 1
+    }
+
+    /// A packet still remembered.
+    fn open(&self, p: usize) -> Option<&OpenPacket> {
+        self.packets.get(p.checked_sub(self.first_packet)?)
+    }
+
+    /// Forgets packets and keys whose window closed (plus [`FORGET_SLACK`])
+    /// before the latest time: no later appearance could join them.
+    fn sweep(&mut self) {
+        let now = self.now;
+        // With per-event ids (24H2+) an id never comes back: only a chain
+        // joins later events, so shared keys need no longer than a chain.
+        let shared_window = if self.chain_mode() { CHAIN_WINDOW } else { SHARED_WINDOW };
+        let shared_cutoff = now.saturating_sub(shared_window + FORGET_SLACK);
+        while let Some(&(t, key)) = self.shared_order.front() {
+            if t >= shared_cutoff {
+                break;
+            }
+            self.shared_order.pop_front();
+            let stale = self
+                .by_shared_id
+                .get(&key)
+                .is_some_and(|&p| self.open(p).is_none_or(|o| o.last_time < shared_cutoff));
+            if stale {
+                self.by_shared_id.remove(&key);
+            }
+        }
+        let content_cutoff = now.saturating_sub(CONTENT_WINDOW + FORGET_SLACK);
+        while let Some(&(t, f)) = self.content_order.front() {
+            if t >= content_cutoff {
+                break;
+            }
+            self.content_order.pop_front();
+            let stale = self
+                .by_content
+                .get(&f)
+                .is_some_and(|&p| self.open(p).is_none_or(|o| o.last_time < content_cutoff));
+            if stale {
+                self.by_content.remove(&f);
+            }
+        }
+        // Shared ids have the longest window: a packet older than it is done.
+        // (`packet_count` and the ids handed out are unaffected.)
+        while self.packets.front().is_some_and(|o| o.last_time < shared_cutoff) {
+            self.packets.pop_front();
+            self.first_packet += 1;
+        }
     }
 
     /// The packet whose latest hop this one continues (24H2+): the nearest
@@ -234,13 +360,13 @@ impl Grouper {
     fn chained(&self, g: u64, member: u64, k: &HopKey) -> Option<usize> {
         let counter = g & 0xFFFF_FFFF_FFFF;
         for d in 1..=CHAIN_LOOKBACK.min(counter) {
-            let Some(events) = self.by_group_id.get(&(g - d)) else {
+            let Some(events) = self.by_cpu.get(&((g >> 48) as u16)).and_then(|r| r.get(g - d)) else {
                 continue;
             };
             let mut best: Option<usize> = None;
-            for &(m, p, prev) in events {
+            for &(m, p, prev) in events.as_slice() {
                 let fits = k.time - prev.time <= CHAIN_WINDOW
-                    && self.packets[p].tail == Some((g - d, m))
+                    && self.open(p).is_some_and(|o| o.tail == Some((g - d, m)))
                     && self.joinable(p, k, CHAIN_WINDOW)
                     && prev.same_bytes(k);
                 if fits && (best.is_none() || m == member) {
@@ -258,14 +384,20 @@ impl Grouper {
     /// further hops, but may be dropped again by another consumer (loopback
     /// traffic delivered to TCP and raw sockets is dropped at each).
     fn joinable(&self, p: usize, k: &HopKey, window: FileTime) -> bool {
-        let open = &self.packets[p];
-        (!open.ended || k.is_drop) && (k.time - open.last_time).abs() <= window
+        self.open(p)
+            .is_some_and(|open| (!open.ended || k.is_drop) && (k.time - open.last_time).abs() <= window)
     }
 
     /// Assigns the next appearance (given in time order) to a packet.
     pub fn assign(&mut self, k: &HopKey) -> (usize, Linkage) {
         if k.appearance.is_some_and(|a| a > 0) {
             self.saw_nonzero_appearance = true;
+        }
+        self.now = self.now.max(k.time);
+        self.since_sweep += 1;
+        if self.since_sweep >= SWEEP_EVERY {
+            self.since_sweep = 0;
+            self.sweep();
         }
         let (packet, linkage) = match k.group_id {
             Some(g) => {
@@ -282,9 +414,16 @@ impl Grouper {
                 };
                 let (p, l) = found.unwrap_or_else(|| (self.new_packet(k.time), Linkage::First));
                 self.by_shared_id.insert(key, p);
+                self.shared_order.push_back((k.time, key));
                 if self.chain_mode() {
-                    self.by_group_id.entry(g).or_default().push((key.1, p, *k));
-                    self.packets[p].tail = Some(key);
+                    let event = (key.1, p, *k);
+                    self.by_cpu
+                        .entry((g >> 48) as u16)
+                        .or_insert_with(CpuRing::new)
+                        .insert(g, event);
+                    if let Some(open) = self.packets.get_mut(p - self.first_packet) {
+                        open.tail = Some(key);
+                    }
                 }
                 (p, l)
             }
@@ -300,19 +439,28 @@ impl Grouper {
                     None => (self.new_packet(k.time), Linkage::First),
                 };
                 self.by_content.insert(k.fingerprint, p);
+                self.content_order.push_back((k.time, k.fingerprint));
                 (p, l)
             }
         };
-        let open = &mut self.packets[packet];
-        open.last_time = k.time;
-        if k.is_drop {
-            open.ended = true; // a drop ends the path
+        // The packet was just found joinable or created, so it is remembered.
+        if let Some(open) = self.packets.get_mut(packet - self.first_packet) {
+            open.last_time = k.time;
+            if k.is_drop {
+                open.ended = true; // a drop ends the path
+            }
         }
         (packet, linkage)
     }
 
+    /// Packets assigned so far (the next new packet gets this id).
     pub fn packet_count(&self) -> usize {
-        self.packets.len()
+        self.first_packet + self.packets.len()
+    }
+
+    /// Packets and keys held now: what grouping costs in memory.
+    pub fn remembered(&self) -> usize {
+        self.packets.len() + self.by_shared_id.len() + self.by_cpu.len() * RING_SLOTS as usize + self.by_content.len()
     }
 }
 
@@ -419,5 +567,80 @@ impl Paths {
 
     pub fn packet_of(&self, appearance: usize) -> &Packet {
         &self.packets[self.position[appearance].0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hop(time: FileTime, group_id: u64, fingerprint: u64) -> HopKey {
+        HopKey {
+            time,
+            group_id: Some(group_id),
+            pkt_number: Some(1),
+            appearance: Some(0),
+            is_drop: false,
+            fingerprint,
+            fingerprint_len: 64,
+        }
+    }
+
+    /// A long capture: four hops per packet, a packet every 100 µs for 25 s.
+    /// Grouping stays right, and what the grouper holds is bounded by its
+    /// windows (24H2+: the chain window; shared ids: 10 s), not by the 1M events.
+    #[test]
+    fn memory_follows_the_window_not_the_capture() {
+        for (build, window_s) in [(26200, 1.1), (20348, 11.0)] {
+            let chained = build >= FIRST_PER_EVENT_ID_BUILD;
+            let mut g = Grouper::new(Some(build));
+            let mut counter = 1u64;
+            let mut peak = 0;
+            let mut at_half = 0;
+            for packet in 0..250_000u64 {
+                if packet == 125_000 {
+                    at_half = g.remembered();
+                }
+                let start = packet as FileTime * 1_000;
+                for hop_index in 0..4 {
+                    let mut k = hop(start + hop_index * 10, counter, packet);
+                    if chained {
+                        counter += 1;
+                    } else {
+                        k.appearance = Some(hop_index as u16 + 1);
+                    }
+                    let (p, linkage) = g.assign(&k);
+                    assert_eq!(p as u64, packet);
+                    assert_eq!(linkage == Linkage::First, hop_index == 0, "{build}");
+                }
+                if !chained {
+                    counter += 1;
+                }
+                peak = peak.max(g.remembered());
+            }
+            assert_eq!(g.packet_count(), 250_000);
+            // Held: the packets of the window, and a shared key per packet
+            // (shared ids) or per event (24H2+, plus its chain key).
+            let (packets_per_s, events_per_s) = (10_000.0, 40_000.0);
+            let per_s = if chained {
+                packets_per_s + 2.0 * events_per_s
+            } else {
+                2.0 * packets_per_s
+            };
+            let expected = (window_s * per_s) as usize;
+            assert!(
+                peak <= expected + expected / 5,
+                "{build}: held {peak} entries, expected about {expected}"
+            );
+            assert!(
+                peak >= expected / 2,
+                "{build}: held {peak} entries, expected about {expected}"
+            );
+            assert!(
+                g.remembered() <= at_half + at_half / 20,
+                "{build}: {} vs {at_half}",
+                g.remembered()
+            );
+        }
     }
 }
