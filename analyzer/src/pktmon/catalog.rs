@@ -382,9 +382,14 @@ impl Catalog {
             return None;
         }
         let entries = self.map(map)?;
+        let first = wanted.as_bytes()[0];
         entries
             .iter()
-            .find(|(_, t)| t.trim() == wanted)
+            // The first byte rules out nearly every entry before a trim and compare.
+            .find(|(_, t)| {
+                let t = t.trim_start();
+                t.as_bytes().first() == Some(&first) && t.trim_end() == wanted
+            })
             .or_else(|| entries.iter().find(|(_, t)| t.trim().eq_ignore_ascii_case(wanted)))
             .map(|(&code, _)| code)
     }

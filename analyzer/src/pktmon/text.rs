@@ -277,7 +277,12 @@ fn parse_english_template(message: &str) -> Option<PacketLine> {
         c.0 = &after[end + 2..];
         let hex = c.value("DropLocation")?.strip_prefix("0x")?;
         line.drop_location = Some(u32::from_str_radix(hex, 16).ok()?);
-    } else if message.contains("DropReason") || message.contains("DropLocation") {
+    } else if [&line.direction, &line.packet_type].iter().any(|t| {
+        t.as_deref()
+            .is_some_and(|t| t.contains("DropReason") || t.contains("DropLocation"))
+    }) {
+        // Every label was where the template has it, so only a value could
+        // hold these words; the general parser reads such a line as a drop.
         return None;
     }
     line.original_size = Some(c.number("OriginalSize")?);
