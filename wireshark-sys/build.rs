@@ -71,7 +71,7 @@ fn main() {
              |proto_registrar_get_id_byname|create_dissector_handle|register_postdissector\
              |expert_register_protocol|expert_register_field_array|register_init_routine|register_cleanup_routine\
              |register_tap|register_tap_listener|remove_tap_listener|register_stat_tap_ui|epan_get_version\
-             |pktmon_.*|g_string_free",
+             |proto_field_is_referenced|pktmon_.*|g_string_free",
         )
         .allowlist_type(
             "hf_register_info|header_field_info|ei_register_info|expert_field|proto_plugin|packet_info|tvbuff_t\

@@ -222,7 +222,19 @@ fn link_type(encap: c_int) -> Option<pktmon::model::LinkType> {
 }
 
 /// The work of one frame in safe Rust: read what the C helper collected, compute the fields.
-fn analyse(input: &ws::pktmon_frame_in) -> Option<Dissection> {
+/// Whether Wireshark will show or filter on anything of ours in this frame's
+/// tree: a visible tree, or a display filter, column or `-T fields` naming the
+/// protocol or one of its fields. Without a tree nothing can be.
+fn fields_wanted(tree: *mut ws::proto_tree) -> bool {
+    if tree.is_null() {
+        return false;
+    }
+    // proto_field_is_referenced only reads the tree and the field registry; it never throws.
+    let referenced = |id: c_int| unsafe { ws::proto_field_is_referenced(tree, id) } != 0;
+    referenced(PROTO.load(Relaxed)) || HF.iter().any(|hf| referenced(hf.load(Relaxed)))
+}
+
+fn analyse(input: &mut ws::pktmon_frame_in, pinfo: *mut ws::packet_info, wanted: bool) -> Option<Dissection> {
     let data: &[u8] = if input.data.is_null() || input.captured_len == 0 {
         &[]
     } else {
@@ -236,8 +248,8 @@ fn analyse(input: &ws::pktmon_frame_in) -> Option<Dissection> {
         number: input.number,
         visited: input.visited != 0,
         interface_id: (input.has_interface != 0).then_some(input.interface_id),
-        interface_name: str_or_none(input.interface_name),
-        interface_description: str_or_none(input.interface_description),
+        interface_name: None,
+        interface_description: None,
         time: pktmon::time::filetime_from_unix_nanos(nanos),
         link_type: link_type(input.encapsulation),
         data,
@@ -249,7 +261,17 @@ fn analyse(input: &ws::pktmon_frame_in) -> Option<Dissection> {
         flags: (input.has_flags != 0).then_some(input.flags),
     };
     let mut state = STATE.lock().ok()?;
-    state.get_or_insert_with(CaptureState::new).dissect(&frame)
+    let names = || {
+        // Reads the capture's interface list for the frame being dissected; never throws.
+        unsafe { ws::pktmon_read_interface_names(pinfo, input) };
+        (
+            str_or_none(input.interface_name),
+            str_or_none(input.interface_description),
+        )
+    };
+    state
+        .get_or_insert_with(CaptureState::new)
+        .dissect(&frame, wanted, names)
 }
 
 unsafe extern "C" fn dissect(
@@ -264,7 +286,7 @@ unsafe extern "C" fn dissect(
         // SAFETY: pinfo and tvb come from Wireshark for this dissection; the helper never throws.
         unsafe { ws::pktmon_read_frame(pinfo, tvb, &mut input) };
         let number = input.number;
-        analyse(&input).map(|d| (number, d))
+        analyse(&mut input, pinfo, fields_wanted(tree)).map(|d| (number, d))
     }));
     let Ok(Some((number, d))) = result else { return 0 };
     let proto = PROTO.load(Relaxed);

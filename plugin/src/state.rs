@@ -8,12 +8,10 @@
 //! forward references (next and last appearance, count) are complete only
 //! when frames are revisited (tshark -2, or the GUI).
 
-use std::collections::HashMap;
-
-use pktmon::model::{DropInfo, FileTime, LinkType};
+use pktmon::model::{Appearance, FileTime, LinkType};
 use pktmon::packets::{Grouper, HopKey};
 use pktmon::pktmon::catalog::{drop_category, drop_location_name, Catalog};
-use pktmon::pktmon::frame::{appearance_from_frame, FrameFacts, MetadataSource};
+use pktmon::pktmon::frame::{metadata_from_frame, FrameFacts, MetadataSource};
 
 use crate::fields::Field;
 
@@ -70,22 +68,32 @@ pub struct DropKey {
     pub component: String,
 }
 
-#[derive(Debug, Clone)]
-struct FrameRecord {
-    group_id: Option<u64>,
-    pkt_number: Option<u16>,
-    appearance: Option<u16>,
-    direction: Option<u16>,
-    packet_type: Option<u16>,
-    component_id: Option<u16>,
-    edge_id: Option<u16>,
-    filter_id: Option<u16>,
-    original_size: u32,
-    logged_size: u32,
-    drop: Option<DropInfo>,
+/// Where a frame sits on its packet's path: all the plugin keeps per frame
+/// (its other fields are read again from the frame when it is revisited), so
+/// a capture of millions of frames costs tens of megabytes, not gigabytes.
+#[derive(Debug, Clone, Copy)]
+struct FramePath {
+    /// Index into `CaptureState::packets`; [`NO_PACKET`] for a frame without metadata.
+    packet: u32,
+    /// 0-based position on the path.
+    hop: u32,
+    /// Neighbouring frames on the path (0: none).
+    prev: u32,
+    next: u32,
     time: FileTime,
-    packet: usize,
-    hop: usize,
+}
+
+const NO_PACKET: u32 = u32::MAX;
+
+/// A packet's path as a list threaded through `FramePath::prev/next`.
+#[derive(Debug, Clone, Copy)]
+struct PacketPath {
+    first: u32,
+    last: u32,
+    count: u32,
+    /// The frame where it was dropped (0: not dropped).
+    dropped_in: u32,
+    first_time: FileTime,
 }
 
 /// Per-capture state; reset when a new file is opened.
@@ -93,10 +101,9 @@ struct FrameRecord {
 pub struct CaptureState {
     catalog: Catalog,
     grouper: Grouper,
-    frames: HashMap<u32, FrameRecord>,
-    /// Frames of each packet, in path order.
-    packets: Vec<Vec<u32>>,
-    dropped_in: Vec<Option<u32>>,
+    /// Frame number − 1 → its place on its path, for every frame seen.
+    frames: Vec<FramePath>,
+    packets: Vec<PacketPath>,
     metadata_frames: u64,
     first_plain_frame: Option<u32>,
 }
@@ -115,12 +122,46 @@ impl CaptureState {
 
     /// The fields of one frame. `None` for frames without PktMon metadata
     /// (except the first, which carries the note that the file has none).
-    pub fn dissect(&mut self, f: &FrameInput<'_>) -> Option<Dissection> {
-        if !self.frames.contains_key(&f.number) && !self.first_pass(f) {
+    ///
+    /// `wanted` says whether Wireshark shows or filters on any PktMon field
+    /// (a visible tree, a display filter, `-T fields`…). When it does not, only
+    /// drops are dissected (their expert info, Info column and tap entry are
+    /// always wanted); other frames just take their place on their path.
+    ///
+    /// `names` gives the frame's interface name and description, looked up
+    /// only for frames whose fields are built.
+    pub fn dissect<'a>(
+        &mut self,
+        f: &FrameInput<'a>,
+        wanted: bool,
+        names: impl FnOnce() -> (Option<&'a str>, Option<&'a str>),
+    ) -> Option<Dissection> {
+        let index = f.number.checked_sub(1)? as usize;
+        let (path, appearance) = match self.frames.get(index) {
+            Some(path) => (*path, None),
+            None => {
+                let (path, appearance) = self.first_pass(f, index);
+                (path, appearance)
+            }
+        };
+        if path.packet == NO_PACKET {
             return self.plain(f);
         }
-        let rec = self.frames.get(&f.number)?.clone();
-        Some(self.fields_of(f, &rec))
+        let dropped_here = self.packets[path.packet as usize].dropped_in == f.number;
+        if !wanted && !dropped_here {
+            return None;
+        }
+        let a = match appearance {
+            Some(a) => a,
+            None => metadata_from_frame(&Self::facts(f), &self.catalog).0,
+        };
+        let (interface_name, interface_description) = names();
+        let f = FrameInput {
+            interface_name,
+            interface_description,
+            ..f.clone()
+        };
+        Some(self.fields_of(&f, &a, &path))
     }
 
     fn plain(&mut self, f: &FrameInput<'_>) -> Option<Dissection> {
@@ -138,9 +179,8 @@ impl CaptureState {
         })
     }
 
-    /// Reads a frame's metadata and places it on its packet's path; false if it has none.
-    fn first_pass(&mut self, f: &FrameInput<'_>) -> bool {
-        let facts = FrameFacts {
+    fn facts<'a>(f: &FrameInput<'a>) -> FrameFacts<'a> {
+        FrameFacts {
             index: f.number.saturating_sub(1) as u64,
             time: f.time,
             link_type: f.link_type,
@@ -153,45 +193,65 @@ impl CaptureState {
             process_thread: None,
             interface_id: f.interface_id,
             interface_component: None,
-        };
-        let (a, source) = appearance_from_frame(&facts, &self.catalog);
-        if source == MetadataSource::None {
-            return false;
         }
-        self.metadata_frames += 1;
-        let (packet, _) = self.grouper.assign(&HopKey::of(&a));
-        if packet == self.packets.len() {
-            self.packets.push(Vec::new());
-            self.dropped_in.push(None);
-        }
-        let hop = self.packets[packet].len();
-        self.packets[packet].push(f.number);
-        if a.is_drop() {
-            self.dropped_in[packet] = Some(f.number);
-        }
-        self.frames.insert(
-            f.number,
-            FrameRecord {
-                group_id: a.group_id,
-                pkt_number: a.pkt_number,
-                appearance: a.appearance,
-                direction: a.direction,
-                packet_type: a.packet_type,
-                component_id: a.component_id,
-                edge_id: a.edge_id,
-                filter_id: a.filter_id,
-                original_size: a.original_size,
-                logged_size: a.logged_size,
-                drop: a.drop,
-                time: a.time,
-                packet,
-                hop,
-            },
-        );
-        true
     }
 
-    fn fields_of(&mut self, f: &FrameInput<'_>, r: &FrameRecord) -> Dissection {
+    /// Reads a frame met for the first time and places it on its packet's
+    /// path (frames come in order on the first pass; a gap is filled with
+    /// frames without metadata).
+    fn first_pass(&mut self, f: &FrameInput<'_>, index: usize) -> (FramePath, Option<Appearance>) {
+        let plain = FramePath {
+            packet: NO_PACKET,
+            hop: 0,
+            prev: 0,
+            next: 0,
+            time: f.time,
+        };
+        while self.frames.len() < index {
+            self.frames.push(plain);
+        }
+        let (a, source) = metadata_from_frame(&Self::facts(f), &self.catalog);
+        let packet = if source == MetadataSource::None {
+            None
+        } else {
+            let (p, _) = self.grouper.assign(&HopKey::with_payload(&a, f.data));
+            u32::try_from(p).ok().filter(|&p| p != NO_PACKET)
+        };
+        let Some(packet) = packet else {
+            self.frames.push(plain);
+            return (plain, None);
+        };
+        self.metadata_frames += 1;
+        if packet as usize == self.packets.len() {
+            self.packets.push(PacketPath {
+                first: f.number,
+                last: 0,
+                count: 0,
+                dropped_in: 0,
+                first_time: a.time,
+            });
+        }
+        let pp = &mut self.packets[packet as usize];
+        let path = FramePath {
+            packet,
+            hop: pp.count,
+            prev: pp.last,
+            next: 0,
+            time: a.time,
+        };
+        if let Some(prev) = pp.last.checked_sub(1).and_then(|i| self.frames.get_mut(i as usize)) {
+            prev.next = f.number;
+        }
+        pp.last = f.number;
+        pp.count += 1;
+        if a.is_drop() {
+            pp.dropped_in = f.number;
+        }
+        self.frames.push(path);
+        (path, Some(a))
+    }
+
+    fn fields_of(&self, f: &FrameInput<'_>, r: &Appearance, path: &FramePath) -> Dissection {
         let mut d = Dissection::default();
         let v = &mut d.fields;
         let text = |t: Option<&str>, code: Option<u16>| -> Option<String> {
@@ -280,37 +340,37 @@ impl CaptureState {
             });
         }
         // The packet's path.
-        let path = &self.packets[r.packet];
-        let first = path[0];
-        let first_time = self.frames.get(&first).map(|x| x.time).unwrap_or(r.time);
-        v.push((Field::FirstFrame, Value::Uint(first)));
-        if r.hop > 0 {
-            let prev = path[r.hop - 1];
-            v.push((Field::PrevFrame, Value::Uint(prev)));
-            let prev_time = self.frames.get(&prev).map(|x| x.time).unwrap_or(r.time);
-            v.push((Field::DeltaFromPrev, Value::DurationNs(ticks_to_ns(r.time - prev_time))));
+        let pp = &self.packets[path.packet as usize];
+        v.push((Field::FirstFrame, Value::Uint(pp.first)));
+        if path.prev > 0 {
+            v.push((Field::PrevFrame, Value::Uint(path.prev)));
+            let prev_time = self.frames.get(path.prev as usize - 1).map_or(path.time, |x| x.time);
+            v.push((
+                Field::DeltaFromPrev,
+                Value::DurationNs(ticks_to_ns(path.time - prev_time)),
+            ));
         }
-        if let Some(&next) = path.get(r.hop + 1) {
-            v.push((Field::NextFrame, Value::Uint(next)));
+        if path.next > 0 {
+            v.push((Field::NextFrame, Value::Uint(path.next)));
         }
-        v.push((Field::LastFrame, Value::Uint(*path.last().unwrap_or(&f.number))));
-        v.push((Field::AppearanceCount, Value::Uint(path.len() as u32)));
-        v.push((Field::Hop, Value::Uint(r.hop as u32 + 1)));
+        v.push((Field::LastFrame, Value::Uint(pp.last)));
+        v.push((Field::AppearanceCount, Value::Uint(pp.count)));
+        v.push((Field::Hop, Value::Uint(path.hop + 1)));
         v.push((
             Field::DeltaFromFirst,
-            Value::DurationNs(ticks_to_ns(r.time - first_time)),
+            Value::DurationNs(ticks_to_ns(path.time - pp.first_time)),
         ));
-        if let Some(dropped) = self.dropped_in[r.packet] {
-            v.push((Field::DroppedInFrame, Value::Uint(dropped)));
+        if pp.dropped_in > 0 {
+            v.push((Field::DroppedInFrame, Value::Uint(pp.dropped_in)));
         }
         // Present only on later appearances, so that `!pktmon.duplicate` shows each packet once.
-        if r.hop > 0 {
+        if path.hop > 0 {
             v.push((Field::Duplicate, Value::Bool(true)));
         }
         d.summary = match (&direction, r.drop.is_some()) {
-            (Some(dir), false) => format!(", {component_label}, {dir}, hop {} of {}", r.hop + 1, path.len()),
+            (Some(dir), false) => format!(", {component_label}, {dir}, hop {} of {}", path.hop + 1, pp.count),
             (Some(dir), true) => format!(", {component_label}, {dir}, DROPPED"),
-            (None, false) => format!(", {component_label}, hop {} of {}", r.hop + 1, path.len()),
+            (None, false) => format!(", {component_label}, hop {} of {}", path.hop + 1, pp.count),
             (None, true) => format!(", {component_label}, DROPPED"),
         };
         d
@@ -388,8 +448,16 @@ mod tests {
         let data = [0u8; 60];
         let l1 = "PktGroupId 7, PktNumber 1, Appearance 1, Direction Rx , Type Ethernet , Component 59, Edge 1, Filter 1, OriginalSize 60, LoggedSize 60 ";
         let l2 = "PktGroupId 7, PktNumber 1, Appearance 2, Direction Rx , Type Ethernet , Component 61, Edge 2, Filter 1, OriginalSize 60, LoggedSize 60 ";
-        let d1 = s.dissect(&frame(1, l1, 1000, &data)).unwrap();
-        let d2 = s.dissect(&frame(2, l2, 1034, &data)).unwrap();
+        let d1 = {
+            let fr = frame(1, l1, 1000, &data);
+            s.dissect(&fr, true, || (fr.interface_name, fr.interface_description))
+        }
+        .unwrap();
+        let d2 = {
+            let fr = frame(2, l2, 1034, &data);
+            s.dissect(&fr, true, || (fr.interface_name, fr.interface_description))
+        }
+        .unwrap();
         assert_eq!(value(&d1, Field::Duplicate), None);
         assert_eq!(value(&d1, Field::NextFrame), None, "not known on the first pass");
         assert_eq!(value(&d2, Field::Duplicate), Some(&Value::Bool(true)));
@@ -398,7 +466,9 @@ mod tests {
         // Second pass: forward references are known.
         let mut again = frame(1, l1, 1000, &data);
         again.visited = true;
-        let d1 = s.dissect(&again).unwrap();
+        let d1 = s
+            .dissect(&again, true, || (again.interface_name, again.interface_description))
+            .unwrap();
         assert_eq!(value(&d1, Field::NextFrame), Some(&Value::Uint(2)));
         assert_eq!(value(&d1, Field::LastFrame), Some(&Value::Uint(2)));
         assert_eq!(value(&d1, Field::AppearanceCount), Some(&Value::Uint(2)));
@@ -411,7 +481,9 @@ mod tests {
         let line = "Drop: PktGroupId 9, PktNumber 1, Appearance 0, Direction Rx , Type IP , Component 101, Filter 0, DropReason INET: transport endpoint was not found , DropLocation 0xE0004500, OriginalSize 40, LoggedSize 40 ";
         let mut f = frame(1, line, 5, &data);
         f.interface_name = Some("tcpip.sys");
-        let d = s.dissect(&f).unwrap();
+        let d = s
+            .dissect(&f, true, || (f.interface_name, f.interface_description))
+            .unwrap();
         assert_eq!(
             d.drop_expert.as_deref(),
             Some("Dropped by tcpip.sys: INET: transport endpoint was not found")
@@ -426,6 +498,35 @@ mod tests {
         assert_eq!(d.drop.unwrap().component, "tcpip.sys");
     }
 
+    /// tshark without a tree, filter or column on PktMon: the first pass only
+    /// places frames on their paths and dissects drops; a later pass that
+    /// shows the fields reads them again and still knows the whole path.
+    #[test]
+    fn unwanted_frames_are_only_placed_until_their_fields_are_shown() {
+        let mut s = CaptureState::new();
+        let data = [0x45u8; 40];
+        let flow = "PktGroupId 9, PktNumber 1, Appearance 1, Direction Rx , Type IP , Component 59, Edge 1, Filter 0, OriginalSize 40, LoggedSize 40 ";
+        let drop = "Drop: PktGroupId 9, PktNumber 1, Appearance 0, Direction Rx , Type IP , Component 101, Filter 0, DropReason INET: transport endpoint was not found , DropLocation 0xE0004500, OriginalSize 40, LoggedSize 40 ";
+        let f1 = frame(1, flow, 5, &data);
+        let mut f2 = frame(2, drop, 9, &data);
+        f2.interface_name = Some("tcpip.sys");
+        let no_names = || -> (Option<&str>, Option<&str>) { panic!("names looked up for an unshown frame") };
+        assert_eq!(s.dissect(&f1, false, no_names), None);
+        let d2 = s.dissect(&f2, false, || (f2.interface_name, None)).unwrap();
+        assert_eq!(
+            d2.drop_expert.as_deref(),
+            Some("Dropped by tcpip.sys: INET: transport endpoint was not found")
+        );
+        let mut again = f1.clone();
+        again.visited = true;
+        let d1 = s.dissect(&again, true, || (again.interface_name, None)).unwrap();
+        assert_eq!(value(&d1, Field::NextFrame), Some(&Value::Uint(2)));
+        assert_eq!(value(&d1, Field::DroppedInFrame), Some(&Value::Uint(2)));
+        assert_eq!(value(&d1, Field::ComponentId), Some(&Value::Uint(59)));
+        assert_eq!(value(&d1, Field::Direction), Some(&Value::Str("Rx".into())));
+        assert_eq!(value(&d1, Field::ComponentName), Some(&Value::Str("netvsc.sys".into())));
+    }
+
     #[test]
     fn plain_files_get_one_note() {
         let mut s = CaptureState::new();
@@ -434,13 +535,17 @@ mod tests {
             data: &[1, 2, 3],
             ..Default::default()
         };
-        assert!(s.dissect(&f1).unwrap().no_metadata_note.is_some());
+        assert!(s
+            .dissect(&f1, true, || (None, None))
+            .unwrap()
+            .no_metadata_note
+            .is_some());
         let f2 = FrameInput {
             number: 2,
             data: &[1, 2, 3],
             ..Default::default()
         };
-        assert!(s.dissect(&f2).is_none());
+        assert!(s.dissect(&f2, true, || (None, None)).is_none());
     }
 
     #[test]

@@ -33,6 +33,21 @@ static gboolean read_verdict(wtap_block_t block _U_, guint option_id, wtap_optty
     return 0; /* the first one is enough */
 }
 
+void pktmon_read_interface_names(packet_info *pinfo, pktmon_frame_in *in)
+{
+    wtap_rec *rec = pinfo->rec;
+    if (!in->has_interface || !rec)
+        return;
+#if WIRESHARK_VERSION_MAJOR > 4 || (WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR >= 2)
+    /* After 4.0 the pcapng section number was added (interface ids are per section); 4.4 and 4.6 have it. */
+    in->interface_name = epan_get_interface_name(pinfo->epan, in->interface_id, rec->section_number);
+    in->interface_description = epan_get_interface_description(pinfo->epan, in->interface_id, rec->section_number);
+#else
+    in->interface_name = epan_get_interface_name(pinfo->epan, in->interface_id);
+    in->interface_description = epan_get_interface_description(pinfo->epan, in->interface_id);
+#endif
+}
+
 void pktmon_read_frame(packet_info *pinfo, tvbuff_t *tvb, pktmon_frame_in *in)
 {
     memset(in, 0, sizeof *in);
@@ -52,15 +67,6 @@ void pktmon_read_frame(packet_info *pinfo, tvbuff_t *tvb, pktmon_frame_in *in)
     if (rec->presence_flags & WTAP_HAS_INTERFACE_ID) {
         in->has_interface = 1;
         in->interface_id = rec->rec_header.packet_header.interface_id;
-#if WIRESHARK_VERSION_MAJOR > 4 || (WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR >= 2)
-        /* After 4.0 the pcapng section number was added (interface ids are per section); 4.4 and 4.6 have it. */
-        in->interface_name = epan_get_interface_name(pinfo->epan, in->interface_id, rec->section_number);
-        in->interface_description =
-            epan_get_interface_description(pinfo->epan, in->interface_id, rec->section_number);
-#else
-        in->interface_name = epan_get_interface_name(pinfo->epan, in->interface_id);
-        in->interface_description = epan_get_interface_description(pinfo->epan, in->interface_id);
-#endif
     }
     wtap_block_t block = rec->block;
     if (!block)

@@ -40,8 +40,12 @@ typedef struct pktmon_frame_in {
     int encapsulation;
 } pktmon_frame_in;
 
-/* Fills `in` from the frame being dissected. Never throws. */
+/* Fills `in` from the frame being dissected, all but the interface names. Never throws. */
 void pktmon_read_frame(struct _packet_info *pinfo, struct tvbuff *tvb, pktmon_frame_in *in);
+
+/* Adds the interface name and description to `in` (a lookup in the capture
+ * file's interface list: done only for frames whose fields are shown). Never throws. */
+void pktmon_read_interface_names(struct _packet_info *pinfo, pktmon_frame_in *in);
 
 enum pktmon_item_kind {
     PKTMON_ITEM_UINT = 0,   /* FT_UINT8..32, FT_FRAMENUM */

@@ -175,13 +175,25 @@ fn apply_options(a: &mut Appearance, f: &FrameFacts<'_>) {
 
 /// The model's appearance of a frame, with what its metadata came from.
 pub fn appearance_from_frame(f: &FrameFacts<'_>, catalog: &Catalog) -> (Appearance, MetadataSource) {
+    from_frame(f, catalog, true)
+}
+
+/// [`appearance_from_frame`] without a copy of the frame's bytes (`payload`
+/// is left empty; `logged_size` and the link type still describe them), for
+/// callers that have the bytes at hand, like the Wireshark plugin.
+pub fn metadata_from_frame(f: &FrameFacts<'_>, catalog: &Catalog) -> (Appearance, MetadataSource) {
+    from_frame(f, catalog, false)
+}
+
+fn from_frame(f: &FrameFacts<'_>, catalog: &Catalog, copy_payload: bool) -> (Appearance, MetadataSource) {
     let mut a = Appearance::bare(
         f.index,
         f.time,
         f.link_type.unwrap_or(LinkType::Other),
-        f.data.to_vec(),
+        if copy_payload { f.data.to_vec() } else { Vec::new() },
         f.original_len.max(f.data.len() as u32),
     );
+    a.logged_size = f.data.len() as u32;
     if let Some(found) = find_packet_line(&f.comments) {
         apply_line(&mut a, &found.line, find_drop_reason_code(&f.comments), catalog);
         if let Some((cpu, pid, tid)) = found.origin {
@@ -195,7 +207,7 @@ pub fn appearance_from_frame(f: &FrameFacts<'_>, catalog: &Catalog) -> (Appearan
         apply_options(&mut a, f);
         if f.link_type.is_none() {
             if let Some(t) = a.packet_type {
-                a.link_type = link_type_for(t, &a.payload);
+                a.link_type = link_type_for(t, f.data);
             }
         }
         return (a, MetadataSource::Comment);
