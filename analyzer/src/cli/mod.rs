@@ -12,6 +12,7 @@ use pktmon::sink;
 use pktmon::source;
 
 mod diagnose;
+mod events;
 mod generate;
 mod info;
 mod install;
@@ -46,6 +47,24 @@ enum Command {
     /// Print the component table (id, type, name, description, addresses, MAC, interface index).
     Components {
         file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every event of an ETL, of any provider, one per line: local time (as `txt`), provider, event id,
+    /// then name=value for each field, decoded by the schemas the file itself carries (TRACE_EVENT_INFO and
+    /// value maps, embedded by PktMon's relogger), as `tracerpt` would on the capturing machine.
+    /// Microsoft-Windows-TCPIP or any other provider's events with an embedded schema decode the same way.
+    /// Events without a schema print their payload length and hex; data a schema leaves over is printed
+    /// as `!undecoded=`. A summary goes to standard error.
+    Events {
+        file: PathBuf,
+        /// Only this provider: its name (e.g. Microsoft-Windows-PktMon) or GUID, case-insensitive.
+        #[arg(long, value_name = "NAME|GUID")]
+        provider: Option<String>,
+        /// Only events with this id.
+        #[arg(long, value_name = "N")]
+        id: Option<u16>,
+        /// Print one JSON object per line instead (fields by name; numbers as numbers).
         #[arg(long)]
         json: bool,
     },
@@ -191,6 +210,17 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Info { files, json } => info::info(&files, json),
         Command::Components { file, json } => info::components(&file, json),
+        Command::Events {
+            file,
+            provider,
+            id,
+            json,
+        } => events::events(events::EventsArgs {
+            file: &file,
+            provider: provider.as_deref(),
+            id,
+            json,
+        }),
         Command::Convert {
             input,
             output,

@@ -1,0 +1,281 @@
+//! `events`: every event of an ETL, any provider, decoded by the schemas the file carries.
+
+use std::io::Write;
+use std::path::Path;
+
+use pktmon::etl::bytes::guid_string;
+use pktmon::etl::decode::{DecodedEvent, Schemas, Value};
+use pktmon::etl::record::{RecordKind, TraceRecord};
+use pktmon::etl::schema::{EVENT_METADATA_GUID, SYSTEM_CONFIG_EX_GUID};
+use pktmon::etl::EtlFile;
+use pktmon::source::{self, Detected};
+use pktmon::time::format_etl2txt;
+
+use super::{fail, report};
+
+pub struct EventsArgs<'a> {
+    pub file: &'a Path,
+    pub provider: Option<&'a str>,
+    pub id: Option<u16>,
+    pub json: bool,
+}
+
+/// Microsoft-Windows-TCPIP {2f07e2ee-15db-40f1-90ef-9d7ba282188a}, on-disk layout.
+const TCPIP_GUID: [u8; 16] = [
+    0xee, 0xe2, 0x07, 0x2f, 0xdb, 0x15, 0xf1, 0x40, 0x90, 0xef, 0x9d, 0x7b, 0xa2, 0x82, 0x18, 0x8a,
+];
+
+/// Names of providers whose records carry no schema of their own (the
+/// relogger's metadata and system records), so lines read as tracerpt's do.
+fn known_provider(r: &TraceRecord<'_>) -> Option<&'static str> {
+    match r.kind {
+        RecordKind::System | RecordKind::Compact | RecordKind::PerfInfo => Some("SystemTrace"),
+        _ if r.guid == pktmon::pktmon::PROVIDER_GUID => Some(pktmon::pktmon::text::PROVIDER_NAME),
+        _ if r.guid == TCPIP_GUID => Some("Microsoft-Windows-TCPIP"),
+        _ if r.guid == EVENT_METADATA_GUID => Some("EventMetadata"),
+        _ if r.guid == SYSTEM_CONFIG_EX_GUID => Some("SystemConfigEx"),
+        _ => None,
+    }
+}
+
+/// The id column: manifest events by id, classic events by opcode (Class.Type), system records by hook.
+fn id_label(r: &TraceRecord<'_>) -> String {
+    match r.kind {
+        RecordKind::Event if r.version != 0 => format!("{} v{}", r.id, r.version),
+        RecordKind::Event => r.id.to_string(),
+        RecordKind::Full | RecordKind::Instance => format!("op{}", r.opcode),
+        _ => format!("hook0x{:04X}", r.id),
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02X}")).collect()
+}
+
+fn json_value(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Signed(x) => (*x).into(),
+        Value::Unsigned(x) => (*x).into(),
+        Value::Bool(x) => (*x).into(),
+        Value::Str(s) => s.clone().into(),
+        Value::Array(items) => items.iter().map(json_value).collect::<Vec<_>>().into(),
+        Value::Struct(fields) => fields
+            .iter()
+            .map(|f| (f.name.clone(), json_value(&f.value)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        other => other.to_string().into(),
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    printed: u64,
+    total: u64,
+    decoded: u64,
+    incomplete: u64,
+    without_schema: u64,
+}
+
+pub fn events(args: EventsArgs<'_>) -> i32 {
+    let file = args.file;
+    match source::detect(file) {
+        Ok(Detected::Etl) => {}
+        Ok(_) => {
+            eprintln!(
+                "error: {}: not an ETL file; `events` reads the ETW events of .etl files only",
+                file.display()
+            );
+            return 2;
+        }
+        Err(e) => return fail(&e),
+    }
+    let mut etl = match EtlFile::open(file) {
+        Ok(e) => e,
+        Err(e) => return fail(&e),
+    };
+    // Schemas may come after the events they describe: read them all first.
+    let schemas = Schemas::from_file(&mut etl);
+    // The second pass reports the same damage again; keep one copy.
+    let _ = std::mem::take(&mut etl.diagnostics);
+    let h = etl.header.clone();
+    let wanted = args
+        .provider
+        .map(|p| p.trim().trim_start_matches('{').trim_end_matches('}').to_lowercase());
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut write_error = None;
+    let mut t = Tally::default();
+    etl.read_records(|m| {
+        let r = &m.record;
+        t.total += 1;
+        let guid = guid_string(&r.guid);
+        let decoded = schemas.decode(r);
+        let provider = decoded
+            .as_ref()
+            .and_then(|d| d.provider_name.clone())
+            .or_else(|| schemas.provider_name(&r.guid).map(str::to_string))
+            .or_else(|| known_provider(r).map(str::to_string))
+            .unwrap_or_else(|| format!("{{{guid}}}"));
+        if let Some(w) = &wanted {
+            if *w != guid && *w != provider.to_lowercase() {
+                return;
+            }
+        }
+        if args.id.is_some_and(|id| id != r.id) {
+            return;
+        }
+        t.printed += 1;
+        match &decoded {
+            Some(d) if d.is_complete() => t.decoded += 1,
+            Some(_) => t.incomplete += 1,
+            None => t.without_schema += 1,
+        }
+        if write_error.is_some() {
+            return;
+        }
+        let time = format_etl2txt(h.to_filetime(r.timestamp), h.timezone_bias);
+        let line = if args.json {
+            json_line(r, m.cpu, &time, &provider, &guid, decoded.as_ref())
+        } else {
+            text_line(r, m.cpu, &time, &provider, decoded.as_ref())
+        };
+        if let Err(e) = writeln!(out, "{line}") {
+            write_error = Some(e);
+        }
+    });
+    if write_error.is_none() {
+        if let Err(e) = out.flush() {
+            write_error = Some(e);
+        }
+    }
+    drop(out);
+    if let Some(e) = write_error {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: standard output: {e}");
+            return 2;
+        }
+    }
+    let filtered = if t.printed == t.total {
+        String::new()
+    } else {
+        format!(" (of {})", t.total)
+    };
+    eprintln!(
+        "{}: {} events{filtered}: {} decoded by the file's {} schemas, {} with undecoded data, {} without a schema",
+        file.display(),
+        t.printed,
+        t.decoded,
+        schemas.len(),
+        t.incomplete,
+        t.without_schema
+    );
+    if report(&etl.diagnostics) {
+        2
+    } else {
+        0
+    }
+}
+
+fn text_line(r: &TraceRecord<'_>, cpu: u16, time: &str, provider: &str, d: Option<&DecodedEvent>) -> String {
+    let mut line = format!(
+        "[{cpu:02}]{:04X}.{:04X}::{time} [{provider}] {}",
+        r.process_id,
+        r.thread_id,
+        id_label(r)
+    );
+    match d {
+        Some(d) => {
+            for f in &d.fields {
+                line.push_str(&format!(" {}={}", f.name, f.value));
+            }
+            if let Some(e) = &d.error {
+                line.push_str(&format!(" !error={e:?}"));
+            }
+            if !d.undecoded.is_empty() {
+                line.push_str(&format!(
+                    " !undecoded={} bytes at offset {}: 0x{}",
+                    d.undecoded.len(),
+                    d.undecoded_offset,
+                    hex(&d.undecoded)
+                ));
+            }
+        }
+        None => match metadata_summary(r) {
+            Some(m) => line.push_str(&m),
+            None => line.push_str(&format!(" (no schema) length={} 0x{}", r.payload.len(), hex(r.payload))),
+        },
+    }
+    line
+}
+
+/// The relogger's schema records say what they describe rather than dump kilobytes of hex.
+fn metadata_summary(r: &TraceRecord<'_>) -> Option<String> {
+    use pktmon::etl::schema::*;
+    if r.kind != RecordKind::Full || r.guid != EVENT_METADATA_GUID {
+        return None;
+    }
+    match r.opcode {
+        METADATA_TRACE_EVENT_INFO => {
+            let s = EventSchema::parse(r.payload)?;
+            Some(format!(
+                " TRACE_EVENT_INFO provider={:?} provider_guid={{{}}} id={} version={} properties={}",
+                s.provider_name.unwrap_or_default().trim(),
+                guid_string(&s.provider),
+                s.id,
+                s.version,
+                s.properties.len()
+            ))
+        }
+        METADATA_EVENT_MAP_INFO => {
+            let m = ValueMap::parse(r.payload)?;
+            Some(format!(
+                " EVENT_MAP_INFO provider_guid={{{}}} name={:?} entries={}",
+                guid_string(&m.provider),
+                m.name,
+                m.entries.len()
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn json_line(
+    r: &TraceRecord<'_>,
+    cpu: u16,
+    time: &str,
+    provider: &str,
+    guid: &str,
+    d: Option<&DecodedEvent>,
+) -> String {
+    let mut o = serde_json::json!({
+        "time": time,
+        "cpu": cpu,
+        "process_id": r.process_id,
+        "thread_id": r.thread_id,
+        "provider": provider,
+        "provider_guid": guid,
+        "id": r.id,
+        "version": r.version,
+        "opcode": r.opcode,
+        "schema": d.is_some(),
+    });
+    match d {
+        Some(d) => {
+            let fields: serde_json::Map<_, _> = d
+                .fields
+                .iter()
+                .map(|f| (f.name.clone(), json_value(&f.value)))
+                .collect();
+            o["fields"] = fields.into();
+            if let Some(e) = &d.error {
+                o["error"] = e.clone().into();
+            }
+            if !d.undecoded.is_empty() {
+                o["undecoded_offset"] = d.undecoded_offset.into();
+                o["undecoded"] = hex(&d.undecoded).into();
+            }
+        }
+        None => o["payload"] = hex(r.payload).into(),
+    }
+    o.to_string()
+}

@@ -1,0 +1,682 @@
+//! Any provider's events decoded with the schemas the file itself carries.
+//!
+//! The relogger that writes PktMon ETLs embeds a TRACE_EVENT_INFO for every
+//! event it saw (and the EVENT_MAP_INFO of every value map), whatever the
+//! provider: this is what `tdh.dll` would consult on the capturing machine.
+//! [`Schemas`] collects them; [`Schemas::decode`] walks an event's user data
+//! property by property, the way TDH does (lengths and counts taken from
+//! earlier properties, structs, arrays, pointer size from the record header),
+//! into named, typed [`Value`]s. Bytes the schema does not account for are
+//! kept and reported, never dropped.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::bytes::*;
+use super::record::{RecordKind, TraceRecord};
+use super::schema::*;
+use super::EtlFile;
+
+/// (provider or MOF class GUID, event id or classic opcode, version).
+type SchemaKey = ([u8; 16], u16, u8);
+
+/// Every schema and value map one file carries.
+#[derive(Debug, Clone, Default)]
+pub struct Schemas {
+    events: HashMap<SchemaKey, EventSchema>,
+    maps: HashMap<([u8; 16], String), ValueMap>,
+    provider_names: HashMap<[u8; 16], String>,
+}
+
+/// DECODING_SOURCE of classic (MOF) schemas: keyed by class GUID and opcode.
+const DECODING_SOURCE_WBEM: u32 = 1;
+
+impl Schemas {
+    /// Reads every EventMetadata record of the file (one pass over it).
+    pub fn from_file(etl: &mut EtlFile) -> Schemas {
+        let mut s = Schemas::default();
+        etl.read_records(|m| {
+            s.add_metadata(&m.record);
+        });
+        s
+    }
+
+    /// Takes the schema or value map a record carries; false when it carries neither.
+    pub fn add_metadata(&mut self, r: &TraceRecord<'_>) -> bool {
+        if r.kind != RecordKind::Full || r.guid != EVENT_METADATA_GUID {
+            return false;
+        }
+        match r.opcode {
+            METADATA_TRACE_EVENT_INFO => match EventSchema::parse(r.payload) {
+                Some(s) => {
+                    self.add_schema(s);
+                    true
+                }
+                None => false,
+            },
+            METADATA_EVENT_MAP_INFO => match ValueMap::parse(r.payload) {
+                Some(m) => {
+                    self.maps.insert((m.provider, m.name.clone()), m);
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
+    pub fn add_schema(&mut self, s: EventSchema) {
+        if let Some(name) = s.provider_name.as_ref().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+            self.provider_names
+                .entry(s.provider)
+                .or_insert_with(|| name.to_string());
+        }
+        let key = if s.decoding_source == DECODING_SOURCE_WBEM {
+            (s.event_guid, s.opcode as u16, s.version)
+        } else {
+            (s.provider, s.id, s.version)
+        };
+        self.events.insert(key, s);
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &EventSchema> {
+        self.events.values()
+    }
+
+    /// The schema of a record: manifest events by provider, id and version;
+    /// classic events by their class GUID, opcode and version.
+    pub fn schema_of(&self, r: &TraceRecord<'_>) -> Option<&EventSchema> {
+        match r.kind {
+            RecordKind::Event => self.events.get(&(r.guid, r.id, r.version)),
+            RecordKind::Full | RecordKind::Instance => self
+                .events
+                .get(&(r.guid, r.opcode as u16, r.version))
+                .filter(|s| s.decoding_source == DECODING_SOURCE_WBEM),
+            _ => None,
+        }
+    }
+
+    /// The provider's name as its schemas give it.
+    pub fn provider_name(&self, guid: &[u8; 16]) -> Option<&str> {
+        self.provider_names.get(guid).map(String::as_str)
+    }
+
+    pub fn map(&self, provider: &[u8; 16], name: &str) -> Option<&ValueMap> {
+        self.maps.get(&(*provider, name.to_string()))
+    }
+
+    /// Decodes a record's user data with its schema; `None` when the file has no schema for it.
+    pub fn decode(&self, r: &TraceRecord<'_>) -> Option<DecodedEvent> {
+        let schema = self.schema_of(r)?;
+        let mut d = Decoder {
+            schemas: self,
+            schema,
+            data: r.payload,
+            pos: 0,
+            pointer_size: if r.is_32bit { 4 } else { 8 },
+            ints: vec![None; schema.properties.len()],
+        };
+        let top = 0..schema.top_level_count;
+        let (fields, error) = match d.properties(top, 0) {
+            Ok(f) => (f, None),
+            Err((f, e)) => (f, Some(e)),
+        };
+        let at = d.pos.min(r.payload.len());
+        Some(DecodedEvent {
+            provider_name: self.provider_name(&schema.provider).map(str::to_string),
+            event_name: schema.event_name.clone(),
+            fields,
+            error,
+            undecoded_offset: at,
+            undecoded: r.payload[at..].to_vec(),
+        })
+    }
+}
+
+/// One event's fields, in schema order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedEvent {
+    pub provider_name: Option<String>,
+    pub event_name: Option<String>,
+    pub fields: Vec<Field>,
+    /// Why decoding stopped before the last property, if it did.
+    pub error: Option<String>,
+    /// Offset in the user data of the first byte no property took.
+    pub undecoded_offset: usize,
+    /// User data left after the last property decoded.
+    pub undecoded: Vec<u8>,
+}
+
+impl DecodedEvent {
+    /// Every property decoded and every byte accounted for.
+    pub fn is_complete(&self) -> bool {
+        self.error.is_none() && self.undecoded.is_empty()
+    }
+
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.fields.iter().find(|f| f.name == name).map(|f| &f.value)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: String,
+    pub value: Value,
+}
+
+/// A decoded property value, typed as its schema's in- and out-types say.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Signed(i64),
+    Unsigned(u64),
+    /// Shown as hexadecimal (HEXINT*, pointers, error codes).
+    Hex(u64),
+    Float(f64),
+    Bool(bool),
+    Str(String),
+    Guid([u8; 16]),
+    /// A FILETIME or SYSTEMTIME, as FILETIME (UTC).
+    Time(i64),
+    Bytes(Vec<u8>),
+    Ipv4(Ipv4Addr),
+    Ipv6(Ipv6Addr),
+    /// A SOCKADDR rendered `address:port` (or hex for other families).
+    SocketAddress(String),
+    Sid(String),
+    /// An integer with its value-map text (`3(Rx)`); bitmaps join their texts with `|`.
+    Mapped(u64, String),
+    Array(Vec<Value>),
+    Struct(Vec<Field>),
+}
+
+impl Value {
+    /// The integer, for integers of any rendering.
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            Value::Unsigned(v) | Value::Hex(v) | Value::Mapped(v, _) => Some(v),
+            Value::Signed(v) => u64::try_from(v).ok(),
+            Value::Bool(b) => Some(b as u64),
+            _ => None,
+        }
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02X}")).collect()
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Signed(v) => write!(f, "{v}"),
+            Value::Unsigned(v) => write!(f, "{v}"),
+            Value::Hex(v) => write!(f, "0x{v:X}"),
+            Value::Float(v) => write!(f, "{v}"),
+            Value::Bool(v) => write!(f, "{v}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Guid(g) => write!(f, "{{{}}}", guid_string(g)),
+            Value::Time(t) => f.write_str(&crate::time::format_utc(*t)),
+            Value::Bytes(b) => write!(f, "0x{}", hex(b)),
+            Value::Ipv4(a) => write!(f, "{a}"),
+            Value::Ipv6(a) => write!(f, "{a}"),
+            Value::SocketAddress(s) | Value::Sid(s) => f.write_str(s),
+            Value::Mapped(v, text) if text.is_empty() => write!(f, "{v}"),
+            Value::Mapped(v, text) => write!(f, "{v}({text})"),
+            Value::Array(items) => {
+                f.write_str("[")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Struct(fields) => {
+                f.write_str("{")?;
+                for (i, x) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write!(f, "{}={}", x.name, x.value)?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
+/// TDH_INTYPE values.
+mod intype {
+    pub const NULL: u16 = 0;
+    pub const UNICODESTRING: u16 = 1;
+    pub const ANSISTRING: u16 = 2;
+    pub const INT8: u16 = 3;
+    pub const UINT8: u16 = 4;
+    pub const INT16: u16 = 5;
+    pub const UINT16: u16 = 6;
+    pub const INT32: u16 = 7;
+    pub const UINT32: u16 = 8;
+    pub const INT64: u16 = 9;
+    pub const UINT64: u16 = 10;
+    pub const FLOAT: u16 = 11;
+    pub const DOUBLE: u16 = 12;
+    pub const BOOLEAN: u16 = 13;
+    pub const BINARY: u16 = 14;
+    pub const GUID: u16 = 15;
+    pub const POINTER: u16 = 16;
+    pub const FILETIME: u16 = 17;
+    pub const SYSTEMTIME: u16 = 18;
+    pub const SID: u16 = 19;
+    pub const HEXINT32: u16 = 20;
+    pub const HEXINT64: u16 = 21;
+    pub const MANIFEST_COUNTEDSTRING: u16 = 22;
+    pub const MANIFEST_COUNTEDANSISTRING: u16 = 23;
+    pub const MANIFEST_COUNTEDBINARY: u16 = 25;
+    pub const COUNTEDSTRING: u16 = 300;
+    pub const COUNTEDANSISTRING: u16 = 301;
+    pub const REVERSEDCOUNTEDSTRING: u16 = 302;
+    pub const REVERSEDCOUNTEDANSISTRING: u16 = 303;
+    pub const NONNULLTERMINATEDSTRING: u16 = 304;
+    pub const NONNULLTERMINATEDANSISTRING: u16 = 305;
+    pub const UNICODECHAR: u16 = 306;
+    pub const ANSICHAR: u16 = 307;
+    pub const SIZET: u16 = 308;
+    pub const HEXDUMP: u16 = 309;
+    pub const WBEMSID: u16 = 310;
+}
+
+/// TDH_OUTTYPE values that change how a value reads.
+mod outtype {
+    pub const STRING: u16 = 1;
+    pub const DATETIME: u16 = 2;
+    pub const BOOLEAN: u16 = 13;
+    pub const HEXINT8: u16 = 16;
+    pub const HEXINT16: u16 = 17;
+    pub const HEXINT32: u16 = 18;
+    pub const HEXINT64: u16 = 19;
+    pub const PORT: u16 = 22;
+    pub const IPV4: u16 = 23;
+    pub const IPV6: u16 = 24;
+    pub const SOCKETADDRESS: u16 = 25;
+    pub const ERRORCODE: u16 = 29;
+    pub const WIN32ERROR: u16 = 30;
+    pub const NTSTATUS: u16 = 31;
+    pub const HRESULT: u16 = 32;
+    pub const UTF8: u16 = 35;
+    pub const CODE_POINTER: u16 = 37;
+}
+
+/// EVENT_MAP_INFO flags.
+const MAP_BITMAP: u32 = 0x2;
+const MAP_WBEM_BITMAP: u32 = 0x10;
+
+/// Most array elements decoded per property; a count beyond this is damage.
+const MAX_ARRAY: u64 = 65_536;
+
+/// Structs nest at most this deep (a schema looping into itself is damage).
+const MAX_DEPTH: usize = 8;
+
+struct Decoder<'a> {
+    schemas: &'a Schemas,
+    schema: &'a EventSchema,
+    data: &'a [u8],
+    pos: usize,
+    pointer_size: usize,
+    /// Integer value of each property decoded so far (lengths and counts refer to them).
+    ints: Vec<Option<u64>>,
+}
+
+type Partial = (Vec<Field>, String);
+
+impl<'a> Decoder<'a> {
+    fn properties(&mut self, range: std::ops::Range<usize>, depth: usize) -> Result<Vec<Field>, Partial> {
+        let mut fields = Vec::with_capacity(range.len());
+        for i in range {
+            let schema = self.schema;
+            let Some(p) = schema.properties.get(i) else {
+                return Err((fields, format!("schema names property {i}, which it does not have")));
+            };
+            match self.property(i, p, depth) {
+                Ok(value) => fields.push(Field {
+                    name: p.name.clone(),
+                    value,
+                }),
+                Err(e) => return Err((fields, e)),
+            }
+        }
+        Ok(fields)
+    }
+
+    fn referenced(&self, index: u16, what: &str, p: &PropertyInfo) -> Result<u64, String> {
+        self.ints.get(index as usize).copied().flatten().ok_or_else(|| {
+            format!(
+                "the {what} of {} comes from property {index}, which holds no integer before it",
+                p.name
+            )
+        })
+    }
+
+    fn property(&mut self, i: usize, p: &PropertyInfo, depth: usize) -> Result<Value, String> {
+        let count = if p.flags & PROPERTY_PARAM_COUNT != 0 {
+            Some(self.referenced(p.count, "count", p)?)
+        } else if p.count > 1 || p.flags & PROPERTY_PARAM_FIXED_COUNT != 0 {
+            Some(p.count as u64)
+        } else {
+            None
+        };
+        let length = if p.flags & PROPERTY_PARAM_LENGTH != 0 {
+            Some(self.referenced(p.length, "length", p)?)
+        } else if p.length > 0 || p.flags & PROPERTY_PARAM_FIXED_LENGTH != 0 {
+            Some(p.length as u64)
+        } else {
+            None
+        };
+        let Some(n) = count else {
+            let v = self.one(p, length, depth)?;
+            if let Some(slot) = self.ints.get_mut(i) {
+                *slot = v.as_u64();
+            }
+            return Ok(v);
+        };
+        if n > MAX_ARRAY {
+            return Err(format!("{} claims {n} elements, more than {MAX_ARRAY}", p.name));
+        }
+        // An array of bytes shown as binary reads as one hex value.
+        let mut items = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            items.push(self.one(p, length, depth)?);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn take(&mut self, n: usize, p: &PropertyInfo) -> Result<&'a [u8], String> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.data.len())
+            .ok_or_else(|| {
+                format!(
+                    "{} needs {n} bytes at offset {}, only {} left",
+                    p.name,
+                    self.pos,
+                    self.data.len().saturating_sub(self.pos)
+                )
+            })?;
+        let data = self.data;
+        let b = &data[self.pos..end];
+        self.pos = end;
+        Ok(b)
+    }
+
+    fn one(&mut self, p: &PropertyInfo, length: Option<u64>, depth: usize) -> Result<Value, String> {
+        if p.flags & PROPERTY_STRUCT != 0 {
+            if depth >= MAX_DEPTH {
+                return Err(format!("{} nests structs more than {MAX_DEPTH} deep", p.name));
+            }
+            let start = p.in_type as usize;
+            let members = start..start + p.out_type as usize;
+            return match self.properties(members, depth + 1) {
+                Ok(f) => Ok(Value::Struct(f)),
+                Err((_, e)) => Err(e),
+            };
+        }
+        let len = |what: usize| length.map(|l| l as usize).unwrap_or(what);
+        use intype::*;
+        let v = match p.in_type {
+            NULL => Value::Str(String::new()),
+            UNICODESTRING => match length {
+                Some(chars) => {
+                    let b = self.take((chars as usize).saturating_mul(2), p)?;
+                    Value::Str(utf16(b))
+                }
+                // As TDH does, a string missing its NUL runs to the end of the data
+                // (PktMon's event 73 VMSwitchName is written that way).
+                None => {
+                    let (s, next) = utf16z_at(self.data, self.pos).unwrap_or_default();
+                    self.pos = next.max(self.pos);
+                    Value::Str(s)
+                }
+            },
+            ANSISTRING => match length {
+                Some(n) => {
+                    let b = self.take(n as usize, p)?;
+                    Value::Str(ansi(b, p.out_type))
+                }
+                None => {
+                    let rest = self.data.get(self.pos..).unwrap_or_default();
+                    let nul = rest.iter().position(|&c| c == 0);
+                    let s = ansi(&rest[..nul.unwrap_or(rest.len())], p.out_type);
+                    self.pos += nul.map_or(rest.len(), |n| n + 1);
+                    Value::Str(s)
+                }
+            },
+            INT8 => {
+                let v = self.take(1, p)?[0] as i8;
+                match p.out_type {
+                    outtype::STRING => Value::Str(char::from(v as u8).to_string()),
+                    _ => Value::Signed(v as i64),
+                }
+            }
+            UINT8 => {
+                let v = self.take(1, p)?[0];
+                match p.out_type {
+                    outtype::STRING => Value::Str(char::from(v).to_string()),
+                    outtype::BOOLEAN => Value::Bool(v != 0),
+                    outtype::HEXINT8 => Value::Hex(v as u64),
+                    _ => self.mapped(p, v as u64),
+                }
+            }
+            INT16 => Value::Signed(i16::from_le_bytes(self.fixed::<2>(p)?) as i64),
+            UINT16 => {
+                let v = u16::from_le_bytes(self.fixed::<2>(p)?);
+                match p.out_type {
+                    outtype::PORT => Value::Unsigned(v.swap_bytes() as u64),
+                    outtype::HEXINT16 => Value::Hex(v as u64),
+                    _ => self.mapped(p, v as u64),
+                }
+            }
+            INT32 => Value::Signed(i32::from_le_bytes(self.fixed::<4>(p)?) as i64),
+            UINT32 => {
+                let b = self.fixed::<4>(p)?;
+                let v = u32::from_le_bytes(b);
+                match p.out_type {
+                    outtype::IPV4 => Value::Ipv4(Ipv4Addr::from(b)),
+                    outtype::HEXINT32
+                    | outtype::ERRORCODE
+                    | outtype::WIN32ERROR
+                    | outtype::NTSTATUS
+                    | outtype::HRESULT => self.mapped_hex(p, v as u64),
+                    _ => self.mapped(p, v as u64),
+                }
+            }
+            INT64 => Value::Signed(i64::from_le_bytes(self.fixed::<8>(p)?)),
+            UINT64 => {
+                let v = u64::from_le_bytes(self.fixed::<8>(p)?);
+                match p.out_type {
+                    outtype::HEXINT64 => Value::Hex(v),
+                    outtype::DATETIME => Value::Time(v as i64),
+                    _ => Value::Unsigned(v),
+                }
+            }
+            FLOAT => Value::Float(f32::from_le_bytes(self.fixed::<4>(p)?) as f64),
+            DOUBLE => Value::Float(f64::from_le_bytes(self.fixed::<8>(p)?)),
+            BOOLEAN => Value::Bool(u32::from_le_bytes(self.fixed::<4>(p)?) != 0),
+            BINARY => {
+                let n = length.ok_or_else(|| format!("{} is binary without a length", p.name))? as usize;
+                let b = self.take(n, p)?;
+                binary(b, p.out_type)
+            }
+            GUID => Value::Guid(self.fixed::<16>(p)?),
+            POINTER | SIZET => {
+                let b = self.take(self.pointer_size, p)?;
+                let v = if b.len() == 4 {
+                    u32_at(b, 0).unwrap_or(0) as u64
+                } else {
+                    u64_at(b, 0).unwrap_or(0)
+                };
+                if p.in_type == SIZET && p.out_type != outtype::CODE_POINTER {
+                    Value::Unsigned(v)
+                } else {
+                    Value::Hex(v)
+                }
+            }
+            FILETIME => Value::Time(i64::from_le_bytes(self.fixed::<8>(p)?)),
+            SYSTEMTIME => {
+                let b = self.fixed::<16>(p)?;
+                let w = |i: usize| u16::from_le_bytes([b[2 * i], b[2 * i + 1]]) as u32;
+                // wYear, wMonth, wDayOfWeek, wDay, wHour, wMinute, wSecond, wMilliseconds.
+                let days = crate::time::days_from_civil(w(0) as i64, w(1), w(3));
+                let secs = days * 86_400 + (w(4) * 3600 + w(5) * 60 + w(6)) as i64;
+                Value::Time(crate::model::UNIX_EPOCH_FILETIME + secs * 10_000_000 + w(7) as i64 * 10_000)
+            }
+            SID => Value::Sid(self.sid(p)?),
+            WBEMSID => {
+                // TOKEN_USER (a pointer and an attribute, both pointer-sized) precedes the SID.
+                self.take(2 * self.pointer_size, p)?;
+                Value::Sid(self.sid(p)?)
+            }
+            HEXINT32 => Value::Hex(u32::from_le_bytes(self.fixed::<4>(p)?) as u64),
+            HEXINT64 => Value::Hex(u64::from_le_bytes(self.fixed::<8>(p)?)),
+            MANIFEST_COUNTEDSTRING | COUNTEDSTRING | REVERSEDCOUNTEDSTRING => {
+                let n = self.count_prefix(p, p.in_type == REVERSEDCOUNTEDSTRING)?;
+                Value::Str(utf16(self.take(n, p)?))
+            }
+            MANIFEST_COUNTEDANSISTRING | COUNTEDANSISTRING | REVERSEDCOUNTEDANSISTRING => {
+                let n = self.count_prefix(p, p.in_type == REVERSEDCOUNTEDANSISTRING)?;
+                let out = p.out_type;
+                Value::Str(ansi(self.take(n, p)?, out))
+            }
+            MANIFEST_COUNTEDBINARY => {
+                let n = self.count_prefix(p, false)?;
+                let out = p.out_type;
+                binary(self.take(n, p)?, out)
+            }
+            NONNULLTERMINATEDSTRING => {
+                let n = len(self.data.len().saturating_sub(self.pos) / 2);
+                Value::Str(utf16(self.take(n * 2, p)?))
+            }
+            NONNULLTERMINATEDANSISTRING => {
+                let n = len(self.data.len().saturating_sub(self.pos));
+                let out = p.out_type;
+                Value::Str(ansi(self.take(n, p)?, out))
+            }
+            UNICODECHAR => Value::Str(utf16(&self.fixed::<2>(p)?)),
+            ANSICHAR => Value::Str(char::from(self.take(1, p)?[0]).to_string()),
+            HEXDUMP => {
+                let n = u32::from_le_bytes(self.fixed::<4>(p)?) as usize;
+                Value::Bytes(self.take(n, p)?.to_vec())
+            }
+            other => {
+                return Err(format!(
+                    "{} has in-type {other}, which this decoder does not know",
+                    p.name
+                ))
+            }
+        };
+        Ok(v)
+    }
+
+    fn fixed<const N: usize>(&mut self, p: &PropertyInfo) -> Result<[u8; N], String> {
+        let b = self.take(N, p)?;
+        Ok(b.try_into().expect("take returns N bytes"))
+    }
+
+    fn count_prefix(&mut self, p: &PropertyInfo, big_endian: bool) -> Result<usize, String> {
+        let b = self.fixed::<2>(p)?;
+        Ok(if big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        } as usize)
+    }
+
+    fn sid(&mut self, p: &PropertyInfo) -> Result<String, String> {
+        let head = self.fixed::<8>(p)?;
+        let sub = head[1] as usize;
+        let authority = head[2..8].iter().fold(0u64, |a, &b| (a << 8) | b as u64);
+        let rest = self.take(4 * sub, p)?;
+        let mut s = format!("S-{}-{authority}", head[0]);
+        for c in rest.chunks_exact(4) {
+            s.push_str(&format!("-{}", u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+        }
+        Ok(s)
+    }
+
+    fn map_text(&self, p: &PropertyInfo, v: u64) -> Option<String> {
+        let name = p.map_name.as_deref()?;
+        let map = self.schemas.map(&self.schema.provider, name)?;
+        if map.flags & (MAP_BITMAP | MAP_WBEM_BITMAP) != 0 {
+            let names: Vec<&str> = map
+                .entries
+                .iter()
+                .filter(|(&bit, _)| bit != 0 && v & bit as u64 == bit as u64)
+                .map(|(_, t)| t.trim())
+                .collect();
+            return Some(names.join("|"));
+        }
+        let key = u32::try_from(v).ok()?;
+        Some(map.entries.get(&key)?.trim().to_string())
+    }
+
+    fn mapped(&self, p: &PropertyInfo, v: u64) -> Value {
+        match self.map_text(p, v) {
+            Some(t) => Value::Mapped(v, t),
+            None => Value::Unsigned(v),
+        }
+    }
+
+    fn mapped_hex(&self, p: &PropertyInfo, v: u64) -> Value {
+        match self.map_text(p, v) {
+            Some(t) => Value::Mapped(v, t),
+            None => Value::Hex(v),
+        }
+    }
+}
+
+fn utf16(b: &[u8]) -> String {
+    let units: Vec<u16> = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    let s = String::from_utf16_lossy(&units);
+    s.trim_end_matches('\0').to_string()
+}
+
+/// ANSI strings are UTF-8 when the schema says so; otherwise Latin-1 keeps every byte readable.
+fn ansi(b: &[u8], out_type: u16) -> String {
+    let s = if out_type == outtype::UTF8 {
+        String::from_utf8_lossy(b).into_owned()
+    } else {
+        b.iter().map(|&c| char::from(c)).collect()
+    };
+    s.trim_end_matches('\0').to_string()
+}
+
+fn binary(b: &[u8], out_type: u16) -> Value {
+    match out_type {
+        outtype::IPV6 if b.len() == 16 => Value::Ipv6(Ipv6Addr::from(<[u8; 16]>::try_from(b).expect("16 bytes"))),
+        outtype::IPV4 if b.len() == 4 => Value::Ipv4(Ipv4Addr::new(b[0], b[1], b[2], b[3])),
+        outtype::SOCKETADDRESS => Value::SocketAddress(sockaddr(b)),
+        _ => Value::Bytes(b.to_vec()),
+    }
+}
+
+/// SOCKADDR_IN (family 2) and SOCKADDR_IN6 (family 23) as `address:port`; other families as hex.
+fn sockaddr(b: &[u8]) -> String {
+    let port = || u16::from_be_bytes([b[2], b[3]]);
+    match u16_at(b, 0) {
+        Some(2) if b.len() >= 8 => format!("{}:{}", Ipv4Addr::new(b[4], b[5], b[6], b[7]), port()),
+        Some(23) if b.len() >= 24 => {
+            let a: [u8; 16] = b[8..24].try_into().expect("16 bytes");
+            format!("[{}]:{}", Ipv6Addr::from(a), port())
+        }
+        _ => format!("0x{}", hex(b)),
+    }
+}
