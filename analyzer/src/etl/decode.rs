@@ -680,3 +680,217 @@ fn sockaddr(b: &[u8]) -> String {
         _ => format!("0x{}", hex(b)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TCPIP: [u8; 16] = [
+        0xee, 0xe2, 0x07, 0x2f, 0xdb, 0x15, 0xf1, 0x40, 0x90, 0xef, 0x9d, 0x7b, 0xa2, 0x82, 0x18, 0x8a,
+    ];
+
+    fn utf16z(s: &str) -> Vec<u8> {
+        s.encode_utf16().chain([0]).flat_map(u16::to_le_bytes).collect()
+    }
+
+    /// (name, flags, in, out, map, count, length)
+    type P = (&'static str, u32, u16, u16, Option<&'static str>, u16, u16);
+
+    /// A TRACE_EVENT_INFO as the relogger embeds it.
+    fn tei(id: u16, provider_name: &str, props: &[P], top_level: usize) -> Vec<u8> {
+        let fixed = 112 + 24 * props.len();
+        let mut strings = Vec::new();
+        let mut add = |s: &str| -> u32 {
+            let at = (fixed + strings.len()) as u32;
+            strings.extend(utf16z(s));
+            at
+        };
+        let mut pa = Vec::new();
+        for &(name, flags, i, o, map, count, length) in props {
+            let n = add(name);
+            let m = map.map_or(0, &mut add);
+            pa.extend(flags.to_le_bytes());
+            pa.extend(n.to_le_bytes());
+            pa.extend(i.to_le_bytes());
+            pa.extend(o.to_le_bytes());
+            pa.extend(m.to_le_bytes());
+            pa.extend(count.to_le_bytes());
+            pa.extend(length.to_le_bytes());
+            pa.extend(0u32.to_le_bytes());
+        }
+        let pn = add(provider_name);
+        let mut t = TCPIP.to_vec();
+        t.extend([0; 16]);
+        t.extend(id.to_le_bytes());
+        t.extend([0u8; 14]); // version … keyword
+        t.extend(0u32.to_le_bytes()); // DecodingSource
+        for off in [pn, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] {
+            t.extend(off.to_le_bytes());
+        }
+        t.extend((props.len() as u32).to_le_bytes());
+        t.extend((top_level as u32).to_le_bytes());
+        t.extend(0u32.to_le_bytes());
+        t.extend(pa);
+        t.extend(strings);
+        t
+    }
+
+    fn map_info(name: &str, flags: u32, entries: &[(u32, &str)]) -> Vec<u8> {
+        let fixed = 16 + 8 * entries.len();
+        let mut strings = utf16z(name);
+        let mut m = TCPIP.to_vec();
+        m.extend((fixed as u32).to_le_bytes());
+        m.extend(flags.to_le_bytes());
+        m.extend((entries.len() as u32).to_le_bytes());
+        m.extend(0u32.to_le_bytes());
+        for (v, text) in entries {
+            m.extend(((fixed + strings.len()) as u32).to_le_bytes());
+            m.extend(v.to_le_bytes());
+            strings.extend(utf16z(text));
+        }
+        m.extend(strings);
+        m
+    }
+
+    fn record(id: u16, payload: &[u8], is_32bit: bool) -> TraceRecord<'_> {
+        TraceRecord {
+            kind: RecordKind::Event,
+            header_type: 0x13,
+            timestamp: 0,
+            process_id: 0,
+            thread_id: 0,
+            guid: TCPIP,
+            id,
+            version: 0,
+            opcode: 0,
+            level: 4,
+            task: 0,
+            keyword: 0,
+            flags: 0,
+            is_32bit,
+            extended: &[],
+            payload,
+        }
+    }
+
+    fn schemas() -> Schemas {
+        let mut s = Schemas::default();
+        // A TCPIP-like event: a struct array counted by an earlier field,
+        // a sockaddr sized by another, a counted string, a pointer, a bitmap and a value map.
+        let props: &[P] = &[
+            ("LocalAddressLength", 0, 8, 0, None, 0, 0),
+            ("LocalAddress", PROPERTY_PARAM_LENGTH, 14, 25, None, 0, 0),
+            ("Reason", 0, 8, 0, Some("Reasons"), 0, 0),
+            ("Flags", 0, 8, 0, Some("Flags"), 0, 0),
+            ("Port", 0, 6, 22, None, 0, 0),
+            ("Tcb", 0, 16, 0, None, 0, 0),
+            ("Name", 0, 22, 0, None, 0, 0),
+            ("Count", 0, 4, 0, None, 0, 0),
+            ("Items", PROPERTY_STRUCT | PROPERTY_PARAM_COUNT, 9, 2, None, 7, 0),
+            ("Ip", 0, 8, 23, None, 0, 0),
+            ("Status", 0, 8, 31, None, 0, 0),
+        ];
+        s.add_schema(EventSchema::parse(&tei(1214, "Microsoft-Windows-TCPIP", props, 9)).unwrap());
+        s.maps.insert(
+            (TCPIP, "Reasons".into()),
+            ValueMap::parse(&map_info("Reasons", 1, &[(5, "Firewall "), (7, "No route")])).unwrap(),
+        );
+        s.maps.insert(
+            (TCPIP, "Flags".into()),
+            ValueMap::parse(&map_info("Flags", 2, &[(1, "SYN"), (2, "ACK"), (4, "RST")])).unwrap(),
+        );
+        s
+    }
+
+    fn payload(pointer: usize) -> Vec<u8> {
+        let mut p = Vec::new();
+        p.extend(16u32.to_le_bytes());
+        p.extend([2, 0, 0x1F, 0x90, 192, 168, 1, 7, 0, 0, 0, 0, 0, 0, 0, 0]); // AF_INET 8080
+        p.extend(5u32.to_le_bytes());
+        p.extend(3u32.to_le_bytes());
+        p.extend(443u16.to_be_bytes());
+        p.extend(&0x1122_3344_5566_7788u64.to_le_bytes()[..pointer]);
+        p.extend(6u16.to_le_bytes());
+        p.extend("tcp".encode_utf16().flat_map(u16::to_le_bytes));
+        p.push(2);
+        for (ip, status) in [([10, 0, 0, 1], 0u32), ([10, 0, 0, 2], 0xC000_0022)] {
+            p.extend(ip);
+            p.extend(status.to_le_bytes());
+        }
+        p
+    }
+
+    #[test]
+    fn a_tcpip_like_event_decodes_field_by_field() {
+        let s = schemas();
+        for pointer in [8, 4] {
+            let p = payload(pointer);
+            let d = s.decode(&record(1214, &p, pointer == 4)).unwrap();
+            assert!(d.is_complete(), "{d:?}");
+            assert_eq!(d.provider_name.as_deref(), Some("Microsoft-Windows-TCPIP"));
+            let text: Vec<String> = d.fields.iter().map(|f| format!("{}={}", f.name, f.value)).collect();
+            let tcb = if pointer == 8 {
+                "0x1122334455667788"
+            } else {
+                "0x55667788"
+            };
+            assert_eq!(
+                text,
+                [
+                    "LocalAddressLength=16",
+                    "LocalAddress=192.168.1.7:8080",
+                    "Reason=5(Firewall)",
+                    "Flags=3(SYN|ACK)",
+                    "Port=443",
+                    &format!("Tcb={tcb}"),
+                    "Name=\"tcp\"",
+                    "Count=2",
+                    "Items=[{Ip=10.0.0.1 Status=0x0}, {Ip=10.0.0.2 Status=0xC0000022}]",
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn data_left_over_or_missing_is_reported_not_dropped() {
+        let s = schemas();
+        let mut p = payload(8);
+        p.extend([0xAB, 0xCD]);
+        let d = s.decode(&record(1214, &p, false)).unwrap();
+        assert_eq!(
+            (d.undecoded_offset, d.undecoded.clone()),
+            (p.len() - 2, vec![0xAB, 0xCD])
+        );
+        assert!(d.error.is_none() && !d.is_complete());
+
+        let short = &payload(8)[..30];
+        let d = s.decode(&record(1214, short, false)).unwrap();
+        let e = d.error.clone().unwrap();
+        assert!(e.contains("Tcb needs 8 bytes at offset 30, only 0 left"), "{e}");
+        assert_eq!(d.fields.len(), 5);
+        assert!(s.decode(&record(9, &p, false)).is_none(), "no schema, no decoding");
+    }
+
+    #[test]
+    fn damaged_counts_and_references_do_not_panic() {
+        let mut s = Schemas::default();
+        let props: &[P] = &[
+            ("N", 0, 8, 0, None, 0, 0),
+            ("A", PROPERTY_PARAM_COUNT, 8, 0, None, 0, 0),
+            ("B", PROPERTY_PARAM_LENGTH, 14, 0, None, 0, 9),
+            ("S", PROPERTY_STRUCT, 3, 1, None, 0, 0),
+        ];
+        s.add_schema(EventSchema::parse(&tei(1, "P", props, 4)).unwrap());
+        let p = u32::MAX.to_le_bytes();
+        let d = s.decode(&record(1, &p, false)).unwrap();
+        assert!(d.error.unwrap().contains("more than 65536"));
+        let p = [1, 0, 0, 0, 7, 0, 0, 0];
+        let d = s.decode(&record(1, &p, false)).unwrap();
+        assert!(d.error.unwrap().contains("comes from property 9"));
+        // A struct that contains itself.
+        let props: &[P] = &[("S", PROPERTY_STRUCT, 0, 1, None, 0, 0)];
+        s.add_schema(EventSchema::parse(&tei(2, "P", props, 1)).unwrap());
+        let d = s.decode(&record(2, &[], false)).unwrap();
+        assert!(d.error.unwrap().contains("deep"));
+    }
+}
