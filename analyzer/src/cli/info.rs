@@ -31,6 +31,9 @@ struct CounterLine {
     direction_out: String,
     packets_out: u64,
     bytes_out: u64,
+    /// Drop events the capture holds for this component on each side, to set against the counts.
+    drop_events_in: u64,
+    drop_events_out: u64,
 }
 
 #[derive(Serialize)]
@@ -56,7 +59,10 @@ struct InfoReport {
     dropped_packets: u64,
     components_known: u64,
     components_used: Vec<ComponentUse>,
+    /// Components with a drop count above zero.
     drop_counters: Vec<CounterLine>,
+    /// Components PktMon reported drop counters for (event 80), zero or not.
+    drop_counters_reported: u64,
     events_lost: u64,
     buffers_lost: u64,
     buffers_flagged_events_lost: u64,
@@ -89,6 +95,20 @@ fn build_report(c: &Capture) -> InfoReport {
             .unwrap_or_else(|| d.to_string())
     };
     let name = |id: u16| c.components.get(id).map(|x| x.name.clone()).unwrap_or_default();
+    // In, Rx and Ingress tags are odd, Out, Tx and Egress even: counters and drop events may use either tag of a side.
+    let mut drop_events: BTreeMap<(u16, bool), u64> = BTreeMap::new();
+    for a in c.drops() {
+        if let (Some(id), Some(d)) = (a.component_id, a.direction.filter(|&d| d != 0)) {
+            *drop_events.entry((id, d % 2 == 1)).or_default() += 1;
+        }
+    }
+    let events_on = |id: u16, tag: u16| {
+        if tag == 0 {
+            0
+        } else {
+            drop_events.get(&(id, tag % 2 == 1)).copied().unwrap_or(0)
+        }
+    };
     InfoReport {
         file: c.info.file.clone(),
         kind: c.info.kind.map(|k| k.describe().to_string()).unwrap_or_default(),
@@ -130,8 +150,11 @@ fn build_report(c: &Capture) -> InfoReport {
                 direction_out: dir(d.direction_out),
                 packets_out: d.packets_out,
                 bytes_out: d.bytes_out,
+                drop_events_in: events_on(d.component_id, d.direction_in),
+                drop_events_out: events_on(d.component_id, d.direction_out),
             })
             .collect(),
+        drop_counters_reported: c.drop_counters.len() as u64,
         events_lost: c.info.events_lost,
         buffers_lost: c.info.buffers_lost,
         buffers_flagged_events_lost: c.info.buffers_flagged_events_lost,
@@ -176,20 +199,27 @@ fn print_report(r: &InfoReport) {
         );
     }
     if !r.drop_counters.is_empty() {
-        println!("  drop counters (PktMon's own count, captured or not):");
+        println!("  drop counters (PktMon's own count, captured or not; drop events captured in brackets):");
         for d in &r.drop_counters {
             println!(
-                "    {:>5} {:<18} {} {} packets {} bytes, {} {} packets {} bytes",
+                "    {:>5} {:<18} {} {} packets {} bytes [{}], {} {} packets {} bytes [{}]",
                 d.component,
                 d.component_name,
                 d.direction_in,
                 d.packets_in,
                 d.bytes_in,
+                d.drop_events_in,
                 d.direction_out,
                 d.packets_out,
-                d.bytes_out
+                d.bytes_out,
+                d.drop_events_out
             );
         }
+    } else if r.drop_counters_reported > 0 {
+        println!(
+            "  drop counters:     0 on all {} components that reported them",
+            r.drop_counters_reported
+        );
     }
     if r.buffers > 0 {
         println!(
