@@ -4,10 +4,8 @@ use std::io::Write;
 use std::path::Path;
 
 use pktmon::etl::bytes::guid_string;
-use pktmon::etl::decode::{DecodedEvent, Schemas, Value};
+use pktmon::etl::decode::{read_file, DecodedEvent, Value};
 use pktmon::etl::record::{RecordKind, TraceRecord};
-use pktmon::etl::schema::{EVENT_METADATA_GUID, SYSTEM_CONFIG_EX_GUID};
-use pktmon::etl::EtlFile;
 use pktmon::source::{self, Detected};
 use pktmon::time::format_etl2txt;
 
@@ -18,24 +16,6 @@ pub struct EventsArgs<'a> {
     pub provider: Option<&'a str>,
     pub id: Option<u16>,
     pub json: bool,
-}
-
-/// Microsoft-Windows-TCPIP {2f07e2ee-15db-40f1-90ef-9d7ba282188a}, on-disk layout.
-const TCPIP_GUID: [u8; 16] = [
-    0xee, 0xe2, 0x07, 0x2f, 0xdb, 0x15, 0xf1, 0x40, 0x90, 0xef, 0x9d, 0x7b, 0xa2, 0x82, 0x18, 0x8a,
-];
-
-/// Names of providers whose records carry no schema of their own (the
-/// relogger's metadata and system records), so lines read as tracerpt's do.
-fn known_provider(r: &TraceRecord<'_>) -> Option<&'static str> {
-    match r.kind {
-        RecordKind::System | RecordKind::Compact | RecordKind::PerfInfo => Some("SystemTrace"),
-        _ if r.guid == pktmon::pktmon::PROVIDER_GUID => Some(pktmon::pktmon::text::PROVIDER_NAME),
-        _ if r.guid == TCPIP_GUID => Some("Microsoft-Windows-TCPIP"),
-        _ if r.guid == EVENT_METADATA_GUID => Some("EventMetadata"),
-        _ if r.guid == SYSTEM_CONFIG_EX_GUID => Some("SystemConfigEx"),
-        _ => None,
-    }
 }
 
 /// The id column: manifest events by id, classic events by opcode (Class.Type), system records by hook.
@@ -90,34 +70,18 @@ pub fn events(args: EventsArgs<'_>) -> i32 {
         }
         Err(e) => return fail(&e),
     }
-    let mut etl = match EtlFile::open(file) {
-        Ok(e) => e,
-        Err(e) => return fail(&e),
-    };
-    // Schemas may come after the events they describe: read them all first.
-    let schemas = Schemas::from_file(&mut etl);
-    // The second pass reports the same damage again; keep one copy.
-    let _ = std::mem::take(&mut etl.diagnostics);
-    let h = etl.header.clone();
     let wanted = args
         .provider
         .map(|p| p.trim().trim_start_matches('{').trim_end_matches('}').to_lowercase());
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut write_error = None;
     let mut t = Tally::default();
-    etl.read_records(|m| {
-        let r = &m.record;
+    let read = read_file(file, |e| {
+        let r = e.record;
         t.total += 1;
         let guid = guid_string(&r.guid);
-        let decoded = schemas.decode(r);
-        let provider = decoded
-            .as_ref()
-            .and_then(|d| d.provider_name.clone())
-            .or_else(|| schemas.provider_name(&r.guid).map(str::to_string))
-            .or_else(|| known_provider(r).map(str::to_string))
-            .unwrap_or_else(|| format!("{{{guid}}}"));
         if let Some(w) = &wanted {
-            if *w != guid && *w != provider.to_lowercase() {
+            if *w != guid && *w != e.provider.to_lowercase() {
                 return;
             }
         }
@@ -125,7 +89,7 @@ pub fn events(args: EventsArgs<'_>) -> i32 {
             return;
         }
         t.printed += 1;
-        match &decoded {
+        match &e.decoded {
             Some(d) if d.is_complete() => t.decoded += 1,
             Some(_) => t.incomplete += 1,
             None => t.without_schema += 1,
@@ -133,16 +97,20 @@ pub fn events(args: EventsArgs<'_>) -> i32 {
         if write_error.is_some() {
             return;
         }
-        let time = format_etl2txt(h.to_filetime(r.timestamp), h.timezone_bias);
+        let time = format_etl2txt(e.time, e.header.timezone_bias);
         let line = if args.json {
-            json_line(r, m.cpu, &time, &provider, &guid, decoded.as_ref())
+            json_line(r, e.cpu, &time, &e.provider, &guid, e.decoded.as_ref())
         } else {
-            text_line(r, m.cpu, &time, &provider, decoded.as_ref())
+            text_line(r, e.cpu, &time, &e.provider, e.decoded.as_ref())
         };
-        if let Err(e) = writeln!(out, "{line}") {
-            write_error = Some(e);
+        if let Err(err) = writeln!(out, "{line}") {
+            write_error = Some(err);
         }
     });
+    let (etl, schemas, _) = match read {
+        Ok(x) => x,
+        Err(e) => return fail(&e),
+    };
     if write_error.is_none() {
         if let Err(e) = out.flush() {
             write_error = Some(e);

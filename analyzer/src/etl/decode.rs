@@ -142,6 +142,76 @@ impl Schemas {
     }
 }
 
+/// Microsoft-Windows-TCPIP {2f07e2ee-15db-40f1-90ef-9d7ba282188a}, on-disk layout.
+pub const TCPIP_GUID: [u8; 16] = [
+    0xee, 0xe2, 0x07, 0x2f, 0xdb, 0x15, 0xf1, 0x40, 0x90, 0xef, 0x9d, 0x7b, 0xa2, 0x82, 0x18, 0x8a,
+];
+
+/// The provider name a record is shown under: its schemas' name, else a
+/// well-known one (system records, the relogger's metadata), else `{GUID}`.
+pub fn provider_label(schemas: &Schemas, r: &TraceRecord<'_>) -> String {
+    if let Some(n) = schemas.provider_name(&r.guid) {
+        return n.to_string();
+    }
+    let known = match r.kind {
+        RecordKind::System | RecordKind::Compact | RecordKind::PerfInfo => Some("SystemTrace"),
+        _ if r.guid == crate::pktmon::PROVIDER_GUID => Some(crate::pktmon::text::PROVIDER_NAME),
+        _ if r.guid == TCPIP_GUID => Some("Microsoft-Windows-TCPIP"),
+        _ if r.guid == EVENT_METADATA_GUID => Some("EventMetadata"),
+        _ if r.guid == SYSTEM_CONFIG_EX_GUID => Some("SystemConfigEx"),
+        _ => None,
+    };
+    known
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{{{}}}", guid_string(&r.guid)))
+}
+
+/// One record of a file as [`read_file`] hands it over.
+pub struct FileEvent<'a, 'r> {
+    /// FILETIME (UTC) of the record.
+    pub time: i64,
+    pub cpu: u16,
+    pub record: &'a TraceRecord<'r>,
+    /// The file's logfile header (clock, time zone, pointer size).
+    pub header: &'a super::logfile::LogfileHeader,
+    pub provider: String,
+    /// `None` when the file carries no schema for the record.
+    pub decoded: Option<DecodedEvent>,
+}
+
+/// Reads every record of an ETL with its fields decoded by the file's own
+/// schemas (for example Microsoft-Windows-TCPIP drop events logged beside
+/// PktMon's). Two passes: schemas may follow the events they describe.
+/// Damage is in the returned file's `diagnostics`; only a file that is not
+/// an ETL at all is an `Err`.
+pub fn read_file(
+    path: &std::path::Path,
+    mut f: impl FnMut(&FileEvent<'_, '_>),
+) -> Result<(EtlFile, Schemas, super::ReadStats), crate::error::Error> {
+    let mut etl = EtlFile::open(path)?;
+    let schemas = Schemas::from_file(&mut etl);
+    // The second pass reports the same damage again; keep one copy.
+    let _ = std::mem::take(&mut etl.diagnostics);
+    let header = etl.header.clone();
+    let stats = etl.read_records(|m| {
+        let r = &m.record;
+        let decoded = schemas.decode(r);
+        let provider = decoded
+            .as_ref()
+            .and_then(|d| d.provider_name.clone())
+            .unwrap_or_else(|| provider_label(&schemas, r));
+        f(&FileEvent {
+            time: header.to_filetime(r.timestamp),
+            cpu: m.cpu,
+            record: r,
+            header: &header,
+            provider,
+            decoded,
+        });
+    });
+    Ok((etl, schemas, stats))
+}
+
 /// One event's fields, in schema order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecodedEvent {
@@ -892,5 +962,17 @@ mod tests {
         s.add_schema(EventSchema::parse(&tei(2, "P", props, 1)).unwrap());
         let d = s.decode(&record(2, &[], false)).unwrap();
         assert!(d.error.unwrap().contains("deep"));
+    }
+
+    #[test]
+    fn every_truncation_stops_with_an_error_naming_the_offset() {
+        let s = schemas();
+        let p = payload(8);
+        for n in 0..p.len() {
+            let d = s.decode(&record(1214, &p[..n], false)).unwrap();
+            let e = d.error.unwrap_or_else(|| panic!("prefix {n} decoded without error"));
+            assert!(e.contains(" left"), "{n}: {e}");
+            assert!(d.undecoded_offset <= n);
+        }
     }
 }
