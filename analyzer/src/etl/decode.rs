@@ -416,12 +416,17 @@ impl<'a> Decoder<'a> {
             let Some(p) = schema.properties.get(i) else {
                 return Err((fields, format!("schema names property {i}, which it does not have")));
             };
+            let start = self.pos;
             match self.property(i, p, depth) {
                 Ok(value) => fields.push(Field {
                     name: p.name.clone(),
                     value,
                 }),
-                Err(e) => return Err((fields, e)),
+                Err(e) => {
+                    // The bytes of a half-decoded array or struct belong to the undecoded rest.
+                    self.pos = start;
+                    return Err((fields, e));
+                }
             }
         }
         Ok(fields)
