@@ -74,6 +74,31 @@ fn a_complete_capture_has_no_counter_finding() {
 }
 
 #[test]
+fn no_generated_scenario_has_a_counter_finding() {
+    for scenario in Scenario::ALL {
+        for os_build in [20348, 26200] {
+            let opts = GenOptions {
+                scenario,
+                os_build,
+                ..GenOptions::default()
+            };
+            let mut d = Diagnoser::new(Some(os_build));
+            generate(&opts, &mut d);
+            let diagnosis = d.finish(&capture_info(&opts));
+            assert!(
+                diagnosis.findings.iter().all(|f| f.symptom != SYMPTOM),
+                "{scenario} {os_build}: {:#?}",
+                diagnosis
+                    .findings
+                    .iter()
+                    .filter(|f| f.symptom == SYMPTOM)
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+}
+
+#[test]
 fn drops_left_out_of_the_capture_are_a_finding_with_counted_and_recorded_numbers() {
     let by = drops_by_component();
     let (&(component, direction), &total) = by.iter().max_by_key(|(_, n)| **n).unwrap();

@@ -170,6 +170,15 @@ fn text_line(r: &TraceRecord<'_>, cpu: u16, time: &str, provider: &str, d: Optio
         }
         None => match metadata_summary(r) {
             Some(m) => line.push_str(&m),
+            None if matches!(r.kind, RecordKind::Event | RecordKind::Full | RecordKind::Instance) => {
+                line.push_str(&format!(
+                    " (no schema) provider_guid={{{}}} length={} 0x{}",
+                    guid_string(&r.guid),
+                    r.payload.len(),
+                    hex(r.payload)
+                ))
+            }
+            // System records have a hook id, no provider GUID.
             None => line.push_str(&format!(" (no schema) length={} 0x{}", r.payload.len(), hex(r.payload))),
         },
     }

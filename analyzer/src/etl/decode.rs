@@ -466,7 +466,6 @@ impl<'a> Decoder<'a> {
         if n > MAX_ARRAY {
             return Err(format!("{} claims {n} elements, more than {MAX_ARRAY}", p.name));
         }
-        // An array of bytes shown as binary reads as one hex value.
         let mut items = Vec::with_capacity(n as usize);
         for _ in 0..n {
             items.push(self.one(p, length, depth)?);
