@@ -238,3 +238,47 @@ fn events_refuses_what_is_not_an_etl() {
         stderr(&out)
     );
 }
+
+#[test]
+fn events_of_a_damaged_or_cut_etl_keep_what_can_be_read_and_name_the_offset() {
+    let bytes = std::fs::read(capture("demikernel-PktMon.etl")).unwrap();
+    let dir = TempDir::new("events-damaged");
+
+    let cut = dir.path("cut.etl");
+    std::fs::write(&cut, &bytes[..15_000]).unwrap();
+    let out = run(&["events", cut.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "a cut-short tail is a warning");
+    let err = stderr(&out);
+    assert!(
+        err.contains("cut.etl: at offset 12950 (0x3296): file ends inside a buffer"),
+        "{err}"
+    );
+    let lines = stdout(&out).lines().count();
+    assert!(err.contains(&format!("cut.etl: {lines} events:")), "{err}");
+    // The packets are in the complete buffers: all 114 survive.
+    assert_eq!(
+        stdout(&out)
+            .matches("[Microsoft-Windows-PktMon] 160 PktGroupId=")
+            .count(),
+        114
+    );
+
+    let mut damaged = bytes.clone();
+    for b in &mut damaged[9000..9400] {
+        *b ^= 0x5A;
+    }
+    let path = dir.path("damaged.etl");
+    std::fs::write(&path, &damaged).unwrap();
+    let out = run(&["events", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("damaged.etl: at offset 1024 (0x400): corrupt compressed buffer")
+            && err.contains("buffer skipped"),
+        "{err}"
+    );
+    assert!(
+        stdout(&out).lines().count() > 100,
+        "the other buffers are still printed"
+    );
+}

@@ -190,8 +190,9 @@ pub fn read_file(
 ) -> Result<(EtlFile, Schemas, super::ReadStats), crate::error::Error> {
     let mut etl = EtlFile::open(path)?;
     let schemas = Schemas::from_file(&mut etl);
-    // The second pass reports the same damage again; keep one copy.
-    let _ = std::mem::take(&mut etl.diagnostics);
+    // The second pass reports the same damage again: keep the first report
+    // (it also holds what opening the file found, such as a cut-short tail).
+    let found = std::mem::take(&mut etl.diagnostics);
     let header = etl.header.clone();
     let stats = etl.read_records(|m| {
         let r = &m.record;
@@ -209,6 +210,7 @@ pub fn read_file(
             decoded,
         });
     });
+    etl.diagnostics = found;
     Ok((etl, schemas, stats))
 }
 
