@@ -50,6 +50,37 @@ fn info_lists_finguards_drop_counters_beside_its_drop_events() {
 }
 
 #[test]
+fn info_lists_flow_counters_per_edge_beside_the_flow_events_captured() {
+    let Some(etl) = corpus("demikernel-PktMon.etl") else {
+        return;
+    };
+    let out = run(&["info", etl.to_str().unwrap()]);
+    let text = stdout(&out);
+    // The capture was filtered to one adapter's path: what PktMon counted there is exactly what it logged.
+    for line in [
+        "       61 xdp.sys            Lower(2) Rx 19 packets 1862 bytes [19], Tx 19 packets 1862 bytes [19]\n",
+        "       48 mlx5.sys           Upper(1) Rx 0 packets 0 bytes [0], Tx 19 packets 1862 bytes [19]\n",
+    ] {
+        assert!(text.contains(line), "{text}");
+    }
+    let v = json_of(&["info", "--json", etl.to_str().unwrap()]);
+    let flows = v[0]["flow_counters"].as_array().unwrap();
+    assert_eq!(flows.len(), 4);
+    let counted: u64 = flows
+        .iter()
+        .map(|f| f["packets_in"].as_u64().unwrap() + f["packets_out"].as_u64().unwrap())
+        .sum();
+    let captured: u64 = flows
+        .iter()
+        .map(|f| f["flow_events_in"].as_u64().unwrap() + f["flow_events_out"].as_u64().unwrap())
+        .sum();
+    // CORPUS.md: 114 packet events, all at these four components.
+    assert_eq!((counted, captured), (114, 114));
+    assert_eq!(flows[0]["edge"], "Lower");
+    assert_eq!(flows[0]["edge_id"], 2);
+}
+
+#[test]
 fn info_says_when_every_counter_is_zero() {
     for (name, components) in [
         ("demikernel-PktMon.etl", 44),

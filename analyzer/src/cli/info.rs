@@ -37,6 +37,23 @@ struct CounterLine {
 }
 
 #[derive(Serialize)]
+struct FlowCounterLine {
+    component: u16,
+    component_name: String,
+    edge: String,
+    edge_id: u16,
+    direction_in: String,
+    packets_in: u64,
+    bytes_in: u64,
+    direction_out: String,
+    packets_out: u64,
+    bytes_out: u64,
+    /// Flow events the capture holds for this component and edge on each side.
+    flow_events_in: u64,
+    flow_events_out: u64,
+}
+
+#[derive(Serialize)]
 struct InfoReport {
     file: String,
     kind: String,
@@ -63,6 +80,8 @@ struct InfoReport {
     drop_counters: Vec<CounterLine>,
     /// Components PktMon reported drop counters for (event 80), zero or not.
     drop_counters_reported: u64,
+    /// Edges with a flow count above zero (event 90).
+    flow_counters: Vec<FlowCounterLine>,
     events_lost: u64,
     buffers_lost: u64,
     buffers_flagged_events_lost: u64,
@@ -102,6 +121,19 @@ fn build_report(c: &Capture) -> InfoReport {
             *drop_events.entry((id, d % 2 == 1)).or_default() += 1;
         }
     }
+    let mut flow_events: BTreeMap<(u16, u16, bool), u64> = BTreeMap::new();
+    for a in c.appearances.iter().filter(|a| !a.is_drop()) {
+        if let (Some(id), Some(edge), Some(d)) = (a.component_id, a.edge_id, a.direction.filter(|&d| d != 0)) {
+            *flow_events.entry((id, edge, d % 2 == 1)).or_default() += 1;
+        }
+    }
+    let flows_on = |id: u16, edge: u16, tag: u16| {
+        if tag == 0 {
+            0
+        } else {
+            flow_events.get(&(id, edge, tag % 2 == 1)).copied().unwrap_or(0)
+        }
+    };
     let events_on = |id: u16, tag: u16| {
         if tag == 0 {
             0
@@ -155,6 +187,25 @@ fn build_report(c: &Capture) -> InfoReport {
             })
             .collect(),
         drop_counters_reported: c.drop_counters.len() as u64,
+        flow_counters: c
+            .flow_counters
+            .iter()
+            .filter(|f| f.packets_in + f.packets_out > 0)
+            .map(|f| FlowCounterLine {
+                component: f.component_id,
+                component_name: name(f.component_id),
+                edge: f.edge_name.clone(),
+                edge_id: f.edge_id,
+                direction_in: dir(f.direction_in),
+                packets_in: f.packets_in,
+                bytes_in: f.bytes_in,
+                direction_out: dir(f.direction_out),
+                packets_out: f.packets_out,
+                bytes_out: f.bytes_out,
+                flow_events_in: flows_on(f.component_id, f.edge_id, f.direction_in),
+                flow_events_out: flows_on(f.component_id, f.edge_id, f.direction_out),
+            })
+            .collect(),
         events_lost: c.info.events_lost,
         buffers_lost: c.info.buffers_lost,
         buffers_flagged_events_lost: c.info.buffers_flagged_events_lost,
@@ -220,6 +271,25 @@ fn print_report(r: &InfoReport) {
             "  drop counters:     0 on all {} components that reported them",
             r.drop_counters_reported
         );
+    }
+    if !r.flow_counters.is_empty() {
+        println!("  flow counters (packets that passed each edge, captured or not; flow events captured in brackets):");
+        for f in &r.flow_counters {
+            println!(
+                "    {:>5} {:<18} {:<6} {} {} packets {} bytes [{}], {} {} packets {} bytes [{}]",
+                f.component,
+                f.component_name,
+                format!("{}({})", f.edge, f.edge_id),
+                f.direction_in,
+                f.packets_in,
+                f.bytes_in,
+                f.flow_events_in,
+                f.direction_out,
+                f.packets_out,
+                f.bytes_out,
+                f.flow_events_out
+            );
+        }
     }
     if r.buffers > 0 {
         println!(

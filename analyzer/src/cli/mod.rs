@@ -37,7 +37,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Summarise captures: kind, Windows build, time range, packets, drops, distinct packets, components used,
-    /// PktMon's per-component drop counters (per direction, with the drop events captured beside them), events lost.
+    /// PktMon's per-component drop and flow counters (per direction, with the events captured beside them), events lost.
     Info {
         #[arg(required = true)]
         files: Vec<PathBuf>,
