@@ -124,6 +124,7 @@ impl Schemas {
             pos: 0,
             pointer_size: if r.is_32bit { 4 } else { 8 },
             ints: vec![None; schema.properties.len()],
+            values: 0,
         };
         let top = 0..schema.top_level_count;
         let (fields, error) = match d.properties(top, 0) {
@@ -398,6 +399,10 @@ const MAX_ARRAY: u64 = 65_536;
 /// Structs nest at most this deep (a schema looping into itself is damage).
 const MAX_DEPTH: usize = 8;
 
+/// Most values decoded per event: arrays of empty structs nested in arrays
+/// take no bytes, so the data's length alone does not bound the work.
+const MAX_VALUES: usize = 1 << 20;
+
 struct Decoder<'a> {
     schemas: &'a Schemas,
     schema: &'a EventSchema,
@@ -406,6 +411,7 @@ struct Decoder<'a> {
     pointer_size: usize,
     /// Integer value of each property decoded so far (lengths and counts refer to them).
     ints: Vec<Option<u64>>,
+    values: usize,
 }
 
 type Partial = (Vec<Field>, String);
@@ -495,6 +501,10 @@ impl<'a> Decoder<'a> {
     }
 
     fn one(&mut self, p: &PropertyInfo, length: Option<u64>, depth: usize) -> Result<Value, String> {
+        self.values += 1;
+        if self.values > MAX_VALUES {
+            return Err(format!("{} takes the event past {MAX_VALUES} values", p.name));
+        }
         if p.flags & PROPERTY_STRUCT != 0 {
             if depth >= MAX_DEPTH {
                 return Err(format!("{} nests structs more than {MAX_DEPTH} deep", p.name));
@@ -963,6 +973,30 @@ mod tests {
         let p = [1, 0, 0, 0, 7, 0, 0, 0];
         let d = s.decode(&record(1, &p, false)).unwrap();
         assert!(d.error.unwrap().contains("comes from property 9"));
+        // Arrays of empty structs inside arrays take no bytes but would take forever.
+        let props: &[P] = &[
+            (
+                "Outer",
+                PROPERTY_STRUCT | PROPERTY_PARAM_FIXED_COUNT,
+                1,
+                1,
+                None,
+                60000,
+                0,
+            ),
+            (
+                "Inner",
+                PROPERTY_STRUCT | PROPERTY_PARAM_FIXED_COUNT,
+                2,
+                0,
+                None,
+                60000,
+                0,
+            ),
+        ];
+        s.add_schema(EventSchema::parse(&tei(3, "P", props, 1)).unwrap());
+        let d = s.decode(&record(3, &[], false)).unwrap();
+        assert!(d.error.unwrap().contains("values"));
         // A struct that contains itself.
         let props: &[P] = &[("S", PROPERTY_STRUCT, 0, 1, None, 0, 0)];
         s.add_schema(EventSchema::parse(&tei(2, "P", props, 1)).unwrap());
