@@ -153,6 +153,11 @@ fn text_line(r: &TraceRecord<'_>, cpu: u16, time: &str, provider: &str, d: Optio
     );
     match d {
         Some(d) => {
+            // TraceLogging events all have id 0: their name is what tells them apart.
+            if let Some(name) = d.event_name.as_deref().filter(|n| !n.is_empty()) {
+                line.push(' ');
+                line.push_str(name);
+            }
             for f in &d.fields {
                 line.push_str(&format!(" {}={}", f.name, f.value));
             }
@@ -238,6 +243,9 @@ fn json_line(
     });
     match d {
         Some(d) => {
+            if let Some(name) = &d.event_name {
+                o["event_name"] = name.clone().into();
+            }
             let fields: serde_json::Map<_, _> = d
                 .fields
                 .iter()
