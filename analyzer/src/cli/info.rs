@@ -31,6 +31,26 @@ struct CounterLine {
     direction_out: String,
     packets_out: u64,
     bytes_out: u64,
+    /// Drop events the capture holds for this component on each side, to set against the counts.
+    drop_events_in: u64,
+    drop_events_out: u64,
+}
+
+#[derive(Serialize)]
+struct FlowCounterLine {
+    component: u16,
+    component_name: String,
+    edge: String,
+    edge_id: u16,
+    direction_in: String,
+    packets_in: u64,
+    bytes_in: u64,
+    direction_out: String,
+    packets_out: u64,
+    bytes_out: u64,
+    /// Flow events the capture holds for this component and edge on each side.
+    flow_events_in: u64,
+    flow_events_out: u64,
 }
 
 #[derive(Serialize)]
@@ -56,7 +76,12 @@ struct InfoReport {
     dropped_packets: u64,
     components_known: u64,
     components_used: Vec<ComponentUse>,
+    /// Components with a drop count above zero.
     drop_counters: Vec<CounterLine>,
+    /// Components PktMon reported drop counters for (event 80), zero or not.
+    drop_counters_reported: u64,
+    /// Edges with a flow count above zero (event 90).
+    flow_counters: Vec<FlowCounterLine>,
     events_lost: u64,
     buffers_lost: u64,
     buffers_flagged_events_lost: u64,
@@ -89,6 +114,33 @@ fn build_report(c: &Capture) -> InfoReport {
             .unwrap_or_else(|| d.to_string())
     };
     let name = |id: u16| c.components.get(id).map(|x| x.name.clone()).unwrap_or_default();
+    // In, Rx and Ingress tags are odd, Out, Tx and Egress even: counters and drop events may use either tag of a side.
+    let mut drop_events: BTreeMap<(u16, bool), u64> = BTreeMap::new();
+    for a in c.drops() {
+        if let (Some(id), Some(d)) = (a.component_id, a.direction.filter(|&d| d != 0)) {
+            *drop_events.entry((id, d % 2 == 1)).or_default() += 1;
+        }
+    }
+    let mut flow_events: BTreeMap<(u16, u16, bool), u64> = BTreeMap::new();
+    for a in c.appearances.iter().filter(|a| !a.is_drop()) {
+        if let (Some(id), Some(edge), Some(d)) = (a.component_id, a.edge_id, a.direction.filter(|&d| d != 0)) {
+            *flow_events.entry((id, edge, d % 2 == 1)).or_default() += 1;
+        }
+    }
+    let flows_on = |id: u16, edge: u16, tag: u16| {
+        if tag == 0 {
+            0
+        } else {
+            flow_events.get(&(id, edge, tag % 2 == 1)).copied().unwrap_or(0)
+        }
+    };
+    let events_on = |id: u16, tag: u16| {
+        if tag == 0 {
+            0
+        } else {
+            drop_events.get(&(id, tag % 2 == 1)).copied().unwrap_or(0)
+        }
+    };
     InfoReport {
         file: c.info.file.clone(),
         kind: c.info.kind.map(|k| k.describe().to_string()).unwrap_or_default(),
@@ -130,6 +182,28 @@ fn build_report(c: &Capture) -> InfoReport {
                 direction_out: dir(d.direction_out),
                 packets_out: d.packets_out,
                 bytes_out: d.bytes_out,
+                drop_events_in: events_on(d.component_id, d.direction_in),
+                drop_events_out: events_on(d.component_id, d.direction_out),
+            })
+            .collect(),
+        drop_counters_reported: c.drop_counters.len() as u64,
+        flow_counters: c
+            .flow_counters
+            .iter()
+            .filter(|f| f.packets_in + f.packets_out > 0)
+            .map(|f| FlowCounterLine {
+                component: f.component_id,
+                component_name: name(f.component_id),
+                edge: f.edge_name.clone(),
+                edge_id: f.edge_id,
+                direction_in: dir(f.direction_in),
+                packets_in: f.packets_in,
+                bytes_in: f.bytes_in,
+                direction_out: dir(f.direction_out),
+                packets_out: f.packets_out,
+                bytes_out: f.bytes_out,
+                flow_events_in: flows_on(f.component_id, f.edge_id, f.direction_in),
+                flow_events_out: flows_on(f.component_id, f.edge_id, f.direction_out),
             })
             .collect(),
         events_lost: c.info.events_lost,
@@ -176,18 +250,44 @@ fn print_report(r: &InfoReport) {
         );
     }
     if !r.drop_counters.is_empty() {
-        println!("  drop counters (PktMon's own count, captured or not):");
+        println!("  drop counters (PktMon's own count, captured or not; drop events captured in brackets):");
         for d in &r.drop_counters {
             println!(
-                "    {:>5} {:<18} {} {} packets {} bytes, {} {} packets {} bytes",
+                "    {:>5} {:<18} {} {} packets {} bytes [{}], {} {} packets {} bytes [{}]",
                 d.component,
                 d.component_name,
                 d.direction_in,
                 d.packets_in,
                 d.bytes_in,
+                d.drop_events_in,
                 d.direction_out,
                 d.packets_out,
-                d.bytes_out
+                d.bytes_out,
+                d.drop_events_out
+            );
+        }
+    } else if r.drop_counters_reported > 0 {
+        println!(
+            "  drop counters:     0 on all {} components that reported them",
+            r.drop_counters_reported
+        );
+    }
+    if !r.flow_counters.is_empty() {
+        println!("  flow counters (packets that passed each edge, captured or not; flow events captured in brackets):");
+        for f in &r.flow_counters {
+            println!(
+                "    {:>5} {:<18} {:<6} {} {} packets {} bytes [{}], {} {} packets {} bytes [{}]",
+                f.component,
+                f.component_name,
+                format!("{}({})", f.edge, f.edge_id),
+                f.direction_in,
+                f.packets_in,
+                f.bytes_in,
+                f.flow_events_in,
+                f.direction_out,
+                f.packets_out,
+                f.bytes_out,
+                f.flow_events_out
             );
         }
     }

@@ -12,6 +12,7 @@ use pktmon::sink;
 use pktmon::source;
 
 mod diagnose;
+mod events;
 mod generate;
 mod info;
 mod install;
@@ -35,7 +36,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Summarise captures: kind, Windows build, time range, packets, drops, distinct packets, components used, events lost.
+    /// Summarise captures: kind, Windows build, time range, packets, drops, distinct packets, components used,
+    /// PktMon's per-component drop and flow counters (per direction, with the events captured beside them), events lost.
     Info {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -46,6 +48,27 @@ enum Command {
     /// Print the component table (id, type, name, description, addresses, MAC, interface index).
     Components {
         file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every ETW event of an ETL, of any provider, name=value per field, like `tracerpt`.
+    ///
+    /// One line per event: local time (as `txt`), provider, event id, then name=value for each field, decoded
+    /// by the schemas the file itself carries (TRACE_EVENT_INFO and value maps, embedded by PktMon's
+    /// relogger), as `tracerpt` would on the capturing machine. Microsoft-Windows-TCPIP or any other
+    /// provider's events with an embedded schema decode the same way. Events without a schema print their
+    /// payload length and hex; data a schema leaves over is printed as `!undecoded=`. A summary goes to
+    /// standard error.
+    Events {
+        /// The .etl file.
+        file: PathBuf,
+        /// Only this provider: its name (e.g. Microsoft-Windows-PktMon) or GUID, case-insensitive.
+        #[arg(long, value_name = "NAME|GUID")]
+        provider: Option<String>,
+        /// Only events with this id.
+        #[arg(long, value_name = "N")]
+        id: Option<u16>,
+        /// Print one JSON object per line instead (fields by name; numbers as numbers).
         #[arg(long)]
         json: bool,
     },
@@ -85,7 +108,8 @@ enum Command {
     },
     /// Diagnose packet loss: correlate protocol symptoms with PktMon's local drop records and name the
     /// cause of each loss (local or remote; policy, resources, address_resolution, no_route,
-    /// invalid_packet, congestion, unreachable, session_loss, mtu, other) with its evidence.
+    /// invalid_packet, congestion, unreachable, session_loss, mtu, other) with its evidence. Drops PktMon's
+    /// counters record beyond the drop events captured (per component and direction) are a finding of their own.
     /// Takes files and folders (walked recursively), processed in parallel.
     Diagnose {
         #[arg(required = true)]
@@ -191,6 +215,17 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Info { files, json } => info::info(&files, json),
         Command::Components { file, json } => info::components(&file, json),
+        Command::Events {
+            file,
+            provider,
+            id,
+            json,
+        } => events::events(events::EventsArgs {
+            file: &file,
+            provider: provider.as_deref(),
+            id,
+            json,
+        }),
         Command::Convert {
             input,
             output,

@@ -21,6 +21,8 @@ use crate::model::*;
 use crate::packets::{Grouper, HopKey};
 use crate::pktmon::catalog::{drop_category, drop_location_name, next_step, DropCategory};
 
+mod counters;
+
 /// Local or remote, in Microsoft's sense.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -222,6 +224,8 @@ pub struct Diagnoser {
     drops_of: HashMap<usize, Vec<u32>>,
     catalog: Option<crate::pktmon::catalog::Catalog>,
     build_known: bool,
+    /// PktMon's drop counters against the drop events recorded.
+    counters: counters::CounterCheck,
 }
 
 impl Default for Diagnoser {
@@ -244,6 +248,7 @@ impl Diagnoser {
             drops_of: HashMap::new(),
             catalog: None,
             build_known: false,
+            counters: Default::default(),
         }
     }
 
@@ -434,6 +439,8 @@ impl Diagnoser {
             });
         }
         diag.findings = b.finish();
+        let counted = std::mem::take(&mut self.counters).findings(&self.components, info);
+        counters::merge(&mut diag.findings, counted);
         let catalog = self
             .catalog
             .take()
@@ -1007,6 +1014,7 @@ pub fn frame_filter(frames: &[u64]) -> String {
 
 impl RecordSink for Diagnoser {
     fn record(&mut self, ctx: &Context<'_>, record: Record) {
+        self.counters.record(ctx, &record);
         match record {
             Record::Packet(a) => self.packet(ctx, &a),
             Record::Component(c) => self.components.add_component(c),

@@ -28,7 +28,9 @@ pub const METADATA_EVENT_MAP_INFO: u8 = 0x21;
 pub struct PropertyInfo {
     pub name: String,
     pub flags: u32,
+    /// TDH_INTYPE; for a struct (flag [`PROPERTY_STRUCT`]) the index of its first member.
     pub in_type: u16,
+    /// TDH_OUTTYPE; for a struct the number of its members.
     pub out_type: u16,
     pub map_name: Option<String>,
     /// Count, or index of the property holding the count (flag ParamCount).
@@ -40,11 +42,17 @@ pub struct PropertyInfo {
 pub const PROPERTY_STRUCT: u32 = 0x1;
 pub const PROPERTY_PARAM_LENGTH: u32 = 0x2;
 pub const PROPERTY_PARAM_COUNT: u32 = 0x4;
+/// `length` is a fixed length even when it is 0 or 1 (not "no length").
+pub const PROPERTY_PARAM_FIXED_LENGTH: u32 = 0x10;
+/// `count` is a fixed count even when it is 1: the property is an array.
+pub const PROPERTY_PARAM_FIXED_COUNT: u32 = 0x20;
 
 /// One event's schema (TRACE_EVENT_INFO).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventSchema {
     pub provider: [u8; 16],
+    /// The MOF class of a classic event (DecodingSource WBEM); zero for manifest events.
+    pub event_guid: [u8; 16],
     pub id: u16,
     pub version: u8,
     pub opcode: u8,
@@ -53,7 +61,12 @@ pub struct EventSchema {
     pub task_name: Option<String>,
     /// Message template with `%1`…`%n` placeholders, in the capturing machine's language.
     pub message: Option<String>,
+    /// Top-level properties first, then the members of structs.
     pub properties: Vec<PropertyInfo>,
+    /// How many of `properties` are top-level (the rest are struct members).
+    pub top_level_count: usize,
+    /// DECODING_SOURCE: 0 XML manifest, 1 WBEM (MOF), 2 WPP, 3 TraceLogging.
+    pub decoding_source: u32,
 }
 
 fn string_at(b: &[u8], off: u32) -> Option<String> {
@@ -86,6 +99,7 @@ impl EventSchema {
         }
         Some(EventSchema {
             provider: guid_at(b, 0)?,
+            event_guid: guid_at(b, 16)?,
             id: u16_at(b, 32)?,
             version: u8_at(b, 34)?,
             opcode: u8_at(b, 37)?,
@@ -93,6 +107,8 @@ impl EventSchema {
             task_name: string_at(b, u32_at(b, 68)?),
             message: string_at(b, u32_at(b, 76)?),
             event_name: string_at(b, u32_at(b, 92)?),
+            top_level_count: (u32_at(b, 104)? as usize).min(properties.len()),
+            decoding_source: u32_at(b, 48)?,
             properties,
         })
     }

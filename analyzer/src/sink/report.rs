@@ -279,8 +279,12 @@ pub fn text_report(results: &[InputResult]) -> String {
             let more = f.frames.len().saturating_sub(TEXT_FRAMES);
             let _ = writeln!(
                 out,
-                "      evidence: frames {}{}",
-                shown.join(", "),
+                "      evidence: {}{}",
+                if shown.is_empty() {
+                    "no frames".to_string()
+                } else {
+                    format!("frames {}", shown.join(", "))
+                },
                 if more > 0 {
                     format!(" and {more} more")
                 } else {

@@ -1,0 +1,208 @@
+//! PktMon's own drop counters (event 80) against the drop events a capture holds.
+//!
+//! PktMon counts every packet a component drops, per direction, whether or
+//! not it logged the packet: a capture taken with `--type flow` or
+//! `--counters-only`, with packet filters the dropped packets did not match,
+//! or that lost events, holds fewer drop events than the counters say. Those
+//! drops are invisible to every other finding, so each component and
+//! direction whose counter exceeds its recorded drops becomes a finding of
+//! its own.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{frame_filter, Cause, DropRef, Finding, Locality, MAX_FRAMES};
+use crate::model::*;
+
+/// Which side of a component a PKTMON_DIRECTION_TAG is: In, Rx and Ingress
+/// (1, 3, 5) are inbound, Out, Tx and Egress (2, 4, 6) outbound. A counter
+/// names its two tags; drop events may use the other tag of the same side.
+fn inbound(tag: u16) -> Option<bool> {
+    match tag {
+        1 | 3 | 5 => Some(true),
+        2 | 4 | 6 => Some(false),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Side {
+    counted: u64,
+    counted_bytes: u64,
+    /// Direction text as the file's map names the counter's tag ("Rx").
+    direction: String,
+    recorded: u64,
+    frames: Vec<u64>,
+}
+
+/// Collects counters and drop events while a capture streams.
+#[derive(Debug, Default)]
+pub(super) struct CounterCheck {
+    /// (component, inbound) → what was counted and recorded there.
+    sides: BTreeMap<(u16, bool), Side>,
+    /// Drop events without a direction, per component.
+    undirected: HashMap<u16, u64>,
+    filters: usize,
+    first_packet: Option<FileTime>,
+    last_packet: Option<FileTime>,
+}
+
+impl CounterCheck {
+    pub(super) fn record(&mut self, ctx: &Context<'_>, record: &Record) {
+        match record {
+            Record::Packet(a) => self.packet(a),
+            Record::DropCounters(d) => self.counters(ctx, d),
+            Record::Filter(_) => self.filters += 1,
+            _ => {}
+        }
+    }
+
+    fn packet(&mut self, a: &Appearance) {
+        self.first_packet = Some(self.first_packet.map_or(a.time, |t| t.min(a.time)));
+        self.last_packet = Some(self.last_packet.map_or(a.time, |t| t.max(a.time)));
+        let (Some(_), Some(c)) = (&a.drop, a.component_id) else {
+            return;
+        };
+        match a.direction.and_then(inbound) {
+            Some(side) => {
+                let s = self.sides.entry((c, side)).or_default();
+                s.recorded += 1;
+                if s.frames.len() < MAX_FRAMES {
+                    s.frames.push(a.index + 1);
+                }
+            }
+            None => *self.undirected.entry(c).or_default() += 1,
+        }
+    }
+
+    fn counters(&mut self, ctx: &Context<'_>, d: &DropCounters) {
+        let text = |tag: u16| {
+            ctx.catalog
+                .direction(tag)
+                .map(|t| t.trim().to_string())
+                .unwrap_or_else(|| tag.to_string())
+        };
+        for (tag, packets, bytes) in [
+            (d.direction_in, d.packets_in, d.bytes_in),
+            (d.direction_out, d.packets_out, d.bytes_out),
+        ] {
+            let Some(side) = inbound(tag) else { continue };
+            let s = self.sides.entry((d.component_id, side)).or_default();
+            // Counters are totals since the capture started: a later report supersedes an earlier one.
+            if packets >= s.counted {
+                s.counted = packets;
+                s.counted_bytes = bytes;
+                s.direction = text(tag);
+            }
+        }
+    }
+
+    /// One finding per component and direction whose counter exceeds its drop events.
+    pub(super) fn findings(mut self, components: &ComponentTable, info: &CaptureInfo) -> Vec<Finding> {
+        let first = self.first_packet.or(info.start_time).unwrap_or(0);
+        let last = self.last_packet.or(info.end_time).unwrap_or(first);
+        let mut out = Vec::new();
+        for (&(c, side), s) in self.sides.iter_mut() {
+            // Drop events without a direction may be any side's: they count before anything is called missing.
+            let spare = self.undirected.entry(c).or_default();
+            let mut missing = s.counted.saturating_sub(s.recorded);
+            let taken = missing.min(*spare);
+            missing -= taken;
+            *spare -= taken;
+            if missing == 0 {
+                continue;
+            }
+            let name = components.get(c).map(|x| x.name.clone()).unwrap_or_default();
+            let label = if name.is_empty() {
+                format!("component {c}")
+            } else {
+                format!("{name} (component {c})")
+            };
+            let direction = if s.direction.is_empty() {
+                if side { "in" } else { "out" }.to_string()
+            } else {
+                s.direction.clone()
+            };
+            let mut why = Vec::new();
+            if s.recorded == 0 && self.last_packet.is_none() {
+                why.push("the capture holds no packet events at all (`--counters-only`?)".to_string());
+            } else if s.recorded == 0 {
+                why.push("the capture logged no drops there (`--type flow`?)".to_string());
+            }
+            if self.filters > 0 {
+                why.push(format!(
+                    "it had {} packet filter(s), which the dropped packets may not have matched",
+                    self.filters
+                ));
+            }
+            if info.events_lost > 0 || info.buffers_lost > 0 {
+                why.push(format!(
+                    "it lost {} events and {} buffers while recording",
+                    info.events_lost, info.buffers_lost
+                ));
+            }
+            let why = if why.is_empty() {
+                String::new()
+            } else {
+                format!(" Here {}.", why.join("; "))
+            };
+            let explanation = format!(
+                "PktMon counted {} packets ({} bytes) dropped by {label} in direction {direction}, but the capture \
+                 holds {} drop events for it there (the evidence frames): {missing} drops were not captured, so their reasons and \
+                 flows are unknown. A capture keeps fewer drop events than the counters when it logged flow \
+                 packets only, was filtered, or lost events.{why}",
+                s.counted, s.counted_bytes, s.recorded
+            );
+            out.push(Finding {
+                locality: Locality::Local,
+                cause: Cause::Other,
+                symptom: "drops counted, not captured".to_string(),
+                count: missing,
+                flow: None,
+                flow_key: None,
+                first_time: crate::time::format_utc(first),
+                last_time: crate::time::format_utc(last),
+                first,
+                display_filter: if s.frames.is_empty() {
+                    String::new()
+                } else {
+                    frame_filter(&s.frames)
+                },
+                frames: std::mem::take(&mut s.frames),
+                drops: vec![(
+                    DropRef {
+                        reason: None,
+                        reason_text: "not captured (PktMon's drop counter)".to_string(),
+                        location: String::new(),
+                        location_name: None,
+                        component: Some(c),
+                        component_name: name,
+                        direction,
+                    },
+                    missing,
+                )],
+                pktmon_filter: Some(format!("pktmon.drop && pktmon.component_id == {c}")),
+                explanation,
+                next_step: "Capture the drops themselves: `pktmon start --capture --type drop` (or `--type all`, \
+                            the default) without packet filters, then `pktmon stop`; between captures, `pktmon \
+                            counters --type drop --drop-reason` shows each component's latest drop reason."
+                    .to_string(),
+            });
+        }
+        out
+    }
+}
+
+/// Adds findings to a diagnosis's, keeping its order: worst first (local
+/// before remote before unknown), then by how often, then by time.
+pub(super) fn merge(all: &mut Vec<Finding>, extra: Vec<Finding>) {
+    if extra.is_empty() {
+        return;
+    }
+    all.extend(extra);
+    all.sort_by(|a, b| {
+        a.locality
+            .cmp(&b.locality)
+            .then(b.count.cmp(&a.count))
+            .then(a.first.cmp(&b.first))
+    });
+}
