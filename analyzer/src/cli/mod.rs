@@ -282,7 +282,14 @@ fn convert(input: &Path, output: &Path, no_verdict: bool) -> i32 {
         return 2;
     }
     let options = sink::pcapng::ConvertOptions { verdict: !no_verdict };
-    let mut conv = match sink::pcapng::PcapngConverter::new(output, options) {
+    // A first read learns the components and interfaces, so the header goes
+    // first and every packet is written once (not via a temporary file).
+    let mut prescan = sink::pcapng::Prescan::default();
+    let first_read = match source::read(input, &mut prescan) {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
+    let mut conv = match sink::pcapng::PcapngConverter::with_prescan(output, options, prescan, &first_read.info) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {}: {e}", output.display());

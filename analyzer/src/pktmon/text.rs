@@ -7,6 +7,8 @@
 //! Ethernet , Component 84, Edge 1, Filter 0, OriginalSize 54, LoggedSize 54 `.
 //! Map texts carry a trailing space (hence `Tx ,`); unmapped values print as numbers.
 
+use std::fmt::Write;
+
 use crate::model::Appearance;
 use crate::pktmon::catalog::Catalog;
 
@@ -18,55 +20,64 @@ pub const TEMPLATE_DROP: &str = "Drop: PktGroupId %1, PktNumber %2, Appearance %
 /// Provider name printed in the line prefix.
 pub const PROVIDER_NAME: &str = "Microsoft-Windows-PktMon";
 
-fn opt<T: ToString>(v: Option<T>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_default()
+fn opt<T: std::fmt::Display>(out: &mut String, v: Option<T>) {
+    if let Some(v) = v {
+        let _ = write!(out, "{v}");
+    }
 }
 
 /// A map text as etl2txt prints it: ETL map strings end in a space (the
 /// reason for `Rx ,`); built-in texts get one so every source prints alike.
-fn mapped(text: Option<&str>, value: Option<u32>) -> String {
+fn mapped(out: &mut String, text: Option<&str>, value: Option<u32>) {
     match (text, value) {
-        (Some(t), _) if t.ends_with(' ') => t.to_string(),
-        (Some(t), _) => format!("{t} "),
-        (None, Some(v)) => v.to_string(),
-        (None, None) => String::new(),
+        (Some(t), _) => {
+            out.push_str(t);
+            if !t.ends_with(' ') {
+                out.push(' ');
+            }
+        }
+        (None, Some(v)) => {
+            let _ = write!(out, "{v}");
+        }
+        (None, None) => {}
     }
 }
 
-/// The value of placeholder `%n` for an appearance.
-fn placeholder(n: u32, a: &Appearance, catalog: &Catalog) -> String {
+/// Appends the value of placeholder `%n` for an appearance.
+fn placeholder(out: &mut String, n: u32, a: &Appearance, catalog: &Catalog) {
     match n {
-        1 => opt(a.group_id),
-        2 => opt(a.pkt_number),
-        3 => opt(a.appearance),
+        1 => opt(out, a.group_id),
+        2 => opt(out, a.pkt_number),
+        3 => opt(out, a.appearance),
         4 => mapped(
+            out,
             a.direction.and_then(|d| catalog.direction(d)),
             a.direction.map(u32::from),
         ),
         5 => mapped(
+            out,
             a.packet_type.and_then(|t| catalog.packet_type(t)),
             a.packet_type.map(u32::from),
         ),
-        6 => opt(a.component_id),
-        7 => opt(a.edge_id),
-        8 => opt(a.filter_id),
+        6 => opt(out, a.component_id),
+        7 => opt(out, a.edge_id),
+        8 => opt(out, a.filter_id),
         9 => {
             let d = a.drop.as_ref();
             let code = d.and_then(|d| d.reason);
             let text = d
                 .and_then(|d| d.reason_text.as_deref())
                 .or_else(|| code.and_then(|c| catalog.drop_reason(c)));
-            mapped(text, code)
+            mapped(out, text, code)
         }
-        10 => a
-            .drop
-            .as_ref()
-            .and_then(|d| d.location)
-            .map(|l| format!("0x{l:08X}"))
-            .unwrap_or_default(),
-        11 => a.original_size.to_string(),
-        12 => a.logged_size.to_string(),
-        _ => String::new(),
+        10 => {
+            if let Some(l) = a.drop.as_ref().and_then(|d| d.location) {
+                let _ = write!(out, "0x{l:08X}");
+            }
+        }
+        11 => opt(out, Some(a.original_size)),
+        12 => opt(out, Some(a.logged_size)),
+        _ => {}
     }
 }
 
@@ -74,10 +85,17 @@ fn placeholder(n: u32, a: &Appearance, catalog: &Catalog) -> String {
 /// (`%n` placeholders, as in the file's own TRACE_EVENT_INFO), or with the
 /// English template of its event when `template` is `None`.
 pub fn render_message(a: &Appearance, catalog: &Catalog, template: Option<&str>) -> String {
+    let mut out = String::with_capacity(256);
+    render_message_into(&mut out, a, catalog, template);
+    out
+}
+
+/// [`render_message`] appended to `out`, so a caller rendering millions of
+/// lines reuses one buffer.
+pub fn render_message_into(out: &mut String, a: &Appearance, catalog: &Catalog, template: Option<&str>) {
     let template = template.unwrap_or(if a.is_drop() { TEMPLATE_DROP } else { TEMPLATE_PACKET });
-    let mut out = String::with_capacity(template.len() + 64);
     let mut rest = template;
-    while let Some(i) = rest.find('%') {
+    while let Some(i) = rest.bytes().position(|b| b == b'%') {
         out.push_str(&rest[..i]);
         let after = &rest[i + 1..];
         let digits = after.bytes().take_while(u8::is_ascii_digit).count();
@@ -87,11 +105,10 @@ pub fn render_message(a: &Appearance, catalog: &Catalog, template: Option<&str>)
             continue;
         }
         let n: u32 = after[..digits].parse().unwrap_or(0);
-        out.push_str(&placeholder(n, a, catalog));
+        placeholder(out, n, a, catalog);
         rest = &after[digits..];
     }
     out.push_str(rest);
-    out
 }
 
 /// The `[CC]PPPP.TTTT::local-time [Microsoft-Windows-PktMon] ` prefix.

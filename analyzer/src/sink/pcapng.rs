@@ -10,14 +10,17 @@
 //! `pktmon etl2txt` prints it in English. Drops carry a second comment
 //! `DropReasonCode <n>` with the numeric PKTMON_DROP_REASON.
 //!
-//! Component names arrive at the end of a PktMon ETL (rundown), so packets
-//! are streamed to a temporary file and the header blocks are written once
-//! everything is known; memory stays bounded by the component table.
+//! Component names arrive at the end of a PktMon ETL (rundown). When the
+//! input can be read twice (a file), a first read ([`Prescan`]) learns the
+//! components and the interfaces, the header blocks go first and packets
+//! straight after them. Otherwise (a stream, like the generator's) packets go
+//! to a temporary file and the header blocks are written once everything is
+//! known. Both give the same bytes; memory stays bounded by the component table.
 
-use std::io;
+use std::io::{self, Write};
 use std::path::Path;
 
-use super::atomic::DeferredHeaderFile;
+use super::atomic::{AtomicFile, DeferredHeaderFile};
 use super::pcapng_blocks::*;
 use crate::model::*;
 use crate::pktmon::text;
@@ -44,14 +47,44 @@ pub struct ConvertSummary {
     pub interfaces: u64,
 }
 
+/// What a first read of the input tells the converter: its components and
+/// the interfaces its packets will need, in order of first use.
+#[derive(Default)]
+pub struct Prescan {
+    interfaces: InterfaceTable,
+    components: ComponentTable,
+}
+
+impl RecordSink for Prescan {
+    fn record(&mut self, _ctx: &Context<'_>, record: Record) {
+        match record {
+            Record::Packet(a) => {
+                self.interfaces.id(a.component_id, a.link_type);
+            }
+            Record::Component(c) => self.components.add_component(c),
+            Record::Property { component_id, property } => self.components.add_property(component_id, property),
+            _ => {}
+        }
+    }
+}
+
+enum Output {
+    /// Header known: blocks go straight to the target.
+    Direct { file: AtomicFile, idbs_written: usize },
+    /// Header known at the end: packets wait in a temporary file.
+    Deferred(DeferredHeaderFile),
+}
+
 /// A [`RecordSink`] that writes a pcapng file.
 pub struct PcapngConverter {
     options: ConvertOptions,
-    out: DeferredHeaderFile,
+    out: Output,
     interfaces: InterfaceTable,
     components: ComponentTable,
     summary: ConvertSummary,
     error: Option<io::Error>,
+    line: String,
+    options_buf: Options,
 }
 
 /// Direction tag → epb_flags inbound (1) / outbound (2).
@@ -64,22 +97,72 @@ pub fn epb_direction_flags(direction: Option<u16>) -> u32 {
 }
 
 impl PcapngConverter {
+    /// A converter for a stream of records: the header is written at the end.
     pub fn new(target: &Path, options: ConvertOptions) -> io::Result<PcapngConverter> {
         Ok(PcapngConverter {
             options,
-            out: DeferredHeaderFile::create(target)?,
+            out: Output::Deferred(DeferredHeaderFile::create(target)?),
             interfaces: InterfaceTable::default(),
             components: ComponentTable::default(),
             summary: ConvertSummary::default(),
             error: None,
+            line: String::with_capacity(256),
+            options_buf: Options::default(),
+        })
+    }
+
+    /// A converter for an input read once already (`prescan` and `info` from
+    /// that read): header blocks first, packets written once, straight into
+    /// the target.
+    pub fn with_prescan(
+        target: &Path,
+        options: ConvertOptions,
+        prescan: Prescan,
+        info: &CaptureInfo,
+    ) -> io::Result<PcapngConverter> {
+        let mut file = AtomicFile::create(target)?;
+        write_header(file.writer(), info, &prescan.interfaces, &prescan.components)?;
+        Ok(PcapngConverter {
+            options,
+            out: Output::Direct {
+                file,
+                idbs_written: prescan.interfaces.len(),
+            },
+            interfaces: prescan.interfaces,
+            components: prescan.components,
+            summary: ConvertSummary::default(),
+            error: None,
+            line: String::with_capacity(256),
+            options_buf: Options::default(),
         })
     }
 
     fn write_packet(&mut self, ctx: &Context<'_>, a: &Appearance) -> io::Result<()> {
         let iface = self.interfaces.id(a.component_id, a.link_type);
-        let mut opts = Options::default();
-        let line = text::render_message(a, ctx.catalog, None);
-        opts.add_str(OPT_COMMENT, &line);
+        let mut body: &mut dyn Write = match &mut self.out {
+            Output::Direct { file, idbs_written } => {
+                // An interface the first read did not see (the input changed
+                // between the reads): pcapng allows its IDB here, before its first packet.
+                while *idbs_written <= iface as usize {
+                    let (component, link) = self
+                        .interfaces
+                        .iter()
+                        .nth(*idbs_written)
+                        .copied()
+                        .unwrap_or((None, LinkType::Other));
+                    write_interface(file.writer(), component, link, &self.components)?;
+                    *idbs_written += 1;
+                }
+                file.writer()
+            }
+            Output::Deferred(d) => d.body(),
+        };
+        // One line buffer and one option buffer for every packet.
+        let (line, opts) = (&mut self.line, &mut self.options_buf);
+        line.clear();
+        opts.clear();
+        text::render_message_into(line, a, ctx.catalog, None);
+        opts.add_str(OPT_COMMENT, line);
         if let Some(code) = a.drop.as_ref().and_then(|d| d.reason) {
             opts.add_str(OPT_COMMENT, &format!("DropReasonCode {code}"));
         }
@@ -94,7 +177,7 @@ impl PcapngConverter {
             opts.add(EPB_VERDICT, &VERDICT_XDP_DROP);
         }
         let ts = crate::time::unix_ticks_100ns(a.time).max(0) as u64;
-        write_epb(self.out.body(), iface, ts, a.original_size, &a.payload, &opts)?;
+        write_epb(&mut body, iface, ts, a.original_size, &a.payload, opts)?;
         self.summary.frames += 1;
         if a.is_drop() {
             self.summary.drops += 1;
@@ -107,47 +190,69 @@ impl PcapngConverter {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        let mut shb = Options::default();
-        if let Some(hw) = &info.hardware {
-            shb.add_str(SHB_HARDWARE, hw);
-        }
-        let os = match (&info.os_description, info.os_build) {
-            (Some(d), Some(b)) if !d.contains(&b.to_string()) => Some(format!("{d} (build {b})")),
-            (Some(d), _) => Some(d.clone()),
-            (None, Some(b)) => Some(format!("Windows build {b}")),
-            (None, None) => None,
-        };
-        if let Some(os) = os {
-            shb.add_str(SHB_OS, &os);
-        }
-        shb.add_str(SHB_USERAPPL, concat!("pktmon-analyzer ", env!("CARGO_PKG_VERSION")));
         let (interfaces, components) = (&self.interfaces, &self.components);
-        self.out.finish(|mut w| {
-            write_shb(&mut w, &shb)?;
-            for (component, link) in interfaces.iter() {
-                let mut o = match component.and_then(|c| components.get(c)) {
-                    Some(c) => {
-                        let mut o = component_idb_options(c);
-                        o.add_str(OPT_COMMENT, &format!("PktMon component {}", c.id));
-                        o
-                    }
-                    None => {
-                        let mut o = Options::default();
-                        if let Some(id) = component {
-                            o.add_str(IF_NAME, &format!("component {id}"));
-                            o.add_str(OPT_COMMENT, &format!("PktMon component {id}"));
-                        }
-                        o
-                    }
-                };
-                o.add(IF_TSRESOL, &[7]);
-                write_idb(&mut w, link.pcap_linktype(), 0, &o)?;
-            }
-            Ok(())
-        })?;
+        match self.out {
+            Output::Direct { file, .. } => file.commit()?,
+            Output::Deferred(d) => d.finish(|w| write_header(w, info, interfaces, components))?,
+        }
         self.summary.interfaces = self.interfaces.len() as u64;
         Ok(self.summary.clone())
     }
+}
+
+/// The SHB (capturing OS and hardware) and an IDB per interface.
+fn write_header(
+    mut w: &mut dyn Write,
+    info: &CaptureInfo,
+    interfaces: &InterfaceTable,
+    components: &ComponentTable,
+) -> io::Result<()> {
+    let mut shb = Options::default();
+    if let Some(hw) = &info.hardware {
+        shb.add_str(SHB_HARDWARE, hw);
+    }
+    let os = match (&info.os_description, info.os_build) {
+        (Some(d), Some(b)) if !d.contains(&b.to_string()) => Some(format!("{d} (build {b})")),
+        (Some(d), _) => Some(d.clone()),
+        (None, Some(b)) => Some(format!("Windows build {b}")),
+        (None, None) => None,
+    };
+    if let Some(os) = os {
+        shb.add_str(SHB_OS, &os);
+    }
+    shb.add_str(SHB_USERAPPL, concat!("pktmon-analyzer ", env!("CARGO_PKG_VERSION")));
+    write_shb(&mut w, &shb)?;
+    for &(component, link) in interfaces.iter() {
+        write_interface(w, component, link, components)?;
+    }
+    Ok(())
+}
+
+/// The IDB of a (component, link type): named and addressed from the
+/// component table, "component N" when the component is unknown.
+fn write_interface(
+    mut w: &mut dyn Write,
+    component: Option<u16>,
+    link: LinkType,
+    components: &ComponentTable,
+) -> io::Result<()> {
+    let mut o = match component.and_then(|c| components.get(c)) {
+        Some(c) => {
+            let mut o = component_idb_options(c);
+            o.add_str(OPT_COMMENT, &format!("PktMon component {}", c.id));
+            o
+        }
+        None => {
+            let mut o = Options::default();
+            if let Some(id) = component {
+                o.add_str(IF_NAME, &format!("component {id}"));
+                o.add_str(OPT_COMMENT, &format!("PktMon component {id}"));
+            }
+            o
+        }
+    };
+    o.add(IF_TSRESOL, &[7]);
+    write_idb(&mut w, link.pcap_linktype(), 0, &o).map(drop)
 }
 
 impl RecordSink for PcapngConverter {

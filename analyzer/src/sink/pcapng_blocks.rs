@@ -30,6 +30,10 @@ pub struct Options {
 }
 
 impl Options {
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+    }
+
     pub fn add(&mut self, code: u16, value: &[u8]) -> &mut Self {
         // Option values are limited to u16 lengths; longer ones are cut.
         let value = &value[..value.len().min(0xFFF8)];
@@ -46,47 +50,56 @@ impl Options {
         }
         self.add(code, value.as_bytes())
     }
-    fn finish(&self) -> Vec<u8> {
-        let mut b = self.bytes.clone();
-        if !b.is_empty() {
-            b.extend_from_slice(&[0, 0, 0, 0]);
+    /// Encoded length, with the end-of-options marker when there are options.
+    fn encoded_len(&self) -> usize {
+        if self.bytes.is_empty() {
+            0
+        } else {
+            self.bytes.len() + 4
         }
-        b
+    }
+
+    fn write_to(&self, w: &mut impl Write) -> io::Result<()> {
+        if !self.bytes.is_empty() {
+            w.write_all(&self.bytes)?;
+            w.write_all(&[0, 0, 0, 0])?;
+        }
+        Ok(())
     }
 }
 
-fn write_block(w: &mut impl Write, block_type: u32, body: &[u8], options: &Options) -> io::Result<usize> {
-    let opts = options.finish();
-    let pad = (4 - body.len() % 4) % 4;
-    let total = 12 + body.len() + pad + opts.len();
-    let mut buf = Vec::with_capacity(total);
-    buf.extend_from_slice(&block_type.to_le_bytes());
-    buf.extend_from_slice(&(total as u32).to_le_bytes());
-    buf.extend_from_slice(body);
-    buf.extend_from_slice(&[0u8; 3][..pad]);
-    buf.extend_from_slice(&opts);
-    buf.extend_from_slice(&(total as u32).to_le_bytes());
-    w.write_all(&buf)?;
+/// A block from its fixed fields and data, written piece by piece into `w`
+/// (a buffered writer): the packet bytes are copied once, into its buffer.
+fn write_block(w: &mut impl Write, block_type: u32, fixed: &[u8], data: &[u8], options: &Options) -> io::Result<usize> {
+    let body = fixed.len() + data.len();
+    let pad = (4 - body % 4) % 4;
+    let total = 12 + body + pad + options.encoded_len();
+    let total_bytes = (total as u32).to_le_bytes();
+    w.write_all(&block_type.to_le_bytes())?;
+    w.write_all(&total_bytes)?;
+    w.write_all(fixed)?;
+    w.write_all(data)?;
+    w.write_all(&[0u8; 3][..pad])?;
+    options.write_to(w)?;
+    w.write_all(&total_bytes)?;
     Ok(total)
 }
 
 /// Section Header Block.
 pub fn write_shb(w: &mut impl Write, options: &Options) -> io::Result<usize> {
-    let mut body = Vec::with_capacity(16);
-    body.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
-    body.extend_from_slice(&1u16.to_le_bytes());
-    body.extend_from_slice(&0u16.to_le_bytes());
-    body.extend_from_slice(&(-1i64).to_le_bytes());
-    write_block(w, 0x0A0D_0D0A, &body, options)
+    let mut fixed = [0u8; 16];
+    fixed[0..4].copy_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
+    fixed[4..6].copy_from_slice(&1u16.to_le_bytes());
+    fixed[8..16].copy_from_slice(&(-1i64).to_le_bytes());
+    write_block(w, 0x0A0D_0D0A, &fixed, &[], options)
 }
 
 /// Interface Description Block.
 pub fn write_idb(w: &mut impl Write, linktype: u16, snaplen: u32, options: &Options) -> io::Result<usize> {
-    let mut body = Vec::with_capacity(8);
-    body.extend_from_slice(&linktype.to_le_bytes());
-    body.extend_from_slice(&0u16.to_le_bytes());
-    body.extend_from_slice(&snaplen.to_le_bytes());
-    write_block(w, 1, &body, options)
+    let mut fixed = [0u8; 8];
+    fixed[0..2].copy_from_slice(&linktype.to_le_bytes());
+    fixed[4..8].copy_from_slice(&snaplen.to_le_bytes());
+    write_block(w, 1, &fixed, &[], options)
 }
 
 /// Enhanced Packet Block; `timestamp` in the interface's if_tsresol units.
@@ -98,14 +111,13 @@ pub fn write_epb(
     data: &[u8],
     options: &Options,
 ) -> io::Result<usize> {
-    let mut body = Vec::with_capacity(20 + data.len());
-    body.extend_from_slice(&interface.to_le_bytes());
-    body.extend_from_slice(&((timestamp >> 32) as u32).to_le_bytes());
-    body.extend_from_slice(&(timestamp as u32).to_le_bytes());
-    body.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    body.extend_from_slice(&original_len.max(data.len() as u32).to_le_bytes());
-    body.extend_from_slice(data);
-    write_block(w, 6, &body, options)
+    let mut fixed = [0u8; 20];
+    fixed[0..4].copy_from_slice(&interface.to_le_bytes());
+    fixed[4..8].copy_from_slice(&((timestamp >> 32) as u32).to_le_bytes());
+    fixed[8..12].copy_from_slice(&(timestamp as u32).to_le_bytes());
+    fixed[12..16].copy_from_slice(&(data.len() as u32).to_le_bytes());
+    fixed[16..20].copy_from_slice(&original_len.max(data.len() as u32).to_le_bytes());
+    write_block(w, 6, &fixed, data, options)
 }
 
 /// Interfaces of a written pcapng: one per (component, link type), numbered
