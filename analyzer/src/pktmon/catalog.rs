@@ -287,7 +287,11 @@ fn newest_drop_reasons() -> &'static BTreeMap<u32, &'static str> {
 /// raw, trailing spaces included.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
+    /// Change through [`Catalog::set_map`], which keeps the reverse index right.
     pub maps: BTreeMap<String, BTreeMap<u32, String>>,
+    /// Map → trimmed text → lowest code, built on the first reverse lookup:
+    /// readers of text and comments look a direction and a type up per line.
+    reverse: std::sync::OnceLock<BTreeMap<String, std::collections::HashMap<String, u32>>>,
 }
 
 impl Catalog {
@@ -311,7 +315,10 @@ impl Catalog {
             .map(|(&code, &text)| (code, text.to_owned()))
             .collect();
         maps.insert(MAP_DROP_REASON.to_owned(), drop_reasons);
-        Catalog { maps }
+        Catalog {
+            maps,
+            reverse: Default::default(),
+        }
     }
 
     /// Replaces one map by the one embedded in a file.
@@ -326,6 +333,7 @@ impl Catalog {
             return;
         }
         self.maps.insert(canonical_map_name(name).to_owned(), entries);
+        self.reverse = Default::default();
     }
 
     /// The whole map called `name` (any accepted alias), if the catalog has it.
@@ -381,15 +389,30 @@ impl Catalog {
         if wanted.is_empty() {
             return None;
         }
+        let reverse = self.reverse.get_or_init(|| {
+            self.maps
+                .iter()
+                .map(|(name, entries)| {
+                    let mut by_text = std::collections::HashMap::new();
+                    for (&code, text) in entries {
+                        by_text.entry(text.trim().to_string()).or_insert(code);
+                    }
+                    (name.clone(), by_text)
+                })
+                .collect()
+        });
+        let key = if self.maps.contains_key(map) {
+            map
+        } else {
+            canonical_map_name(map)
+        };
+        if let Some(&code) = reverse.get(key).and_then(|m| m.get(wanted)) {
+            return Some(code);
+        }
         let entries = self.map(map)?;
-        let first = wanted.as_bytes()[0];
         entries
             .iter()
-            // The first byte rules out nearly every entry before a trim and compare.
-            .find(|(_, t)| {
-                let t = t.trim_start();
-                t.as_bytes().first() == Some(&first) && t.trim_end() == wanted
-            })
+            .find(|(_, t)| t.trim() == wanted)
             .or_else(|| entries.iter().find(|(_, t)| t.trim().eq_ignore_ascii_case(wanted)))
             .map(|(&code, _)| code)
     }

@@ -311,21 +311,27 @@ fn parse_english_template(message: &str) -> Option<PacketLine> {
 struct TemplateCursor<'a>(&'a str);
 
 impl<'a> TemplateCursor<'a> {
+    /// Whether the text starts with `label` and a space. Labels are a few
+    /// bytes long: a byte loop beats a call to memcmp for each.
     fn at(&self, label: &str) -> bool {
-        self.0.strip_prefix(label).is_some_and(|r| r.starts_with(' '))
+        let (text, label) = (self.0.as_bytes(), label.as_bytes());
+        text.len() > label.len() && text[label.len()] == b' ' && text.iter().zip(label).all(|(a, b)| a == b)
     }
 
-    /// The value of `label`, trimmed, up to the next comma or the end.
+    /// The value of `label`, trimmed of spaces, up to the next comma or the end.
     fn value(&mut self, label: &str) -> Option<&'a str> {
-        let rest = self.0.strip_prefix(label)?.strip_prefix(' ')?;
-        // A byte search: `str::find(char)` compares through memcmp per hit.
+        if !self.at(label) {
+            return None;
+        }
+        // All ASCII (checked by the caller), so byte offsets are char boundaries.
+        let rest = &self.0[label.len() + 1..];
         let (value, rest) = match rest.bytes().position(|b| b == b',') {
             Some(i) => (&rest[..i], rest[i + 1..].trim_start_matches(' ')),
             None => (rest, ""),
         };
         self.0 = rest;
-        let value = value.trim();
-        (!value.is_empty() && !value.contains(' ')).then_some(value)
+        let value = value.trim_matches(' ');
+        (!value.is_empty() && !value.bytes().any(|b| b.is_ascii_whitespace())).then_some(value)
     }
 
     fn text(&mut self, label: &str) -> Option<&'a str> {
@@ -334,10 +340,17 @@ impl<'a> TemplateCursor<'a> {
 
     fn number<T: TryFrom<u64>>(&mut self, label: &str) -> Option<T> {
         let digits = self.value(label)?;
-        if digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if digits.len() > 20 {
             return None;
         }
-        T::try_from(digits.parse::<u64>().ok()?).ok()
+        let mut n: u64 = 0;
+        for b in digits.bytes() {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+        }
+        T::try_from(n).ok()
     }
 }
 
