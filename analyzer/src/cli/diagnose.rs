@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pktmon::diagnose::Diagnoser;
@@ -55,10 +55,75 @@ fn expand(inputs: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
+/// What a Diagnoser needs of the reader's context, as of one record.
+struct ContextSnapshot {
+    info: CaptureInfo,
+    catalog: pktmon::pktmon::catalog::Catalog,
+}
+
+/// Records in the order read, each with the context as of it when the
+/// Diagnoser reads the context for it (see [`read_pipelined`]).
+type Batch = Vec<(Option<Arc<ContextSnapshot>>, Record)>;
+
+/// Reads `path` on a thread of its own while `d` digests what it read on
+/// this one: reading and parsing take about as long as the analysis, so two
+/// cores nearly halve the time of one large file.
+///
+/// The Diagnoser reads the context (capture facts, value maps) only for the
+/// first packet, for drops and for records other than packets; those get a
+/// copy of it as it was then, and every other packet travels alone.
+fn read_pipelined(path: &Path, d: &mut Diagnoser) -> Result<source::ReadOutcome, pktmon::error::Error> {
+    const BATCH: usize = 512;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(16);
+    std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            let mut batch: Batch = Vec::with_capacity(BATCH);
+            let mut first_packet = true;
+            let mut forward = |ctx: &Context<'_>, record: Record| {
+                let needs_context = match &record {
+                    Record::Packet(a) => std::mem::take(&mut first_packet) || a.is_drop(),
+                    _ => true,
+                };
+                let snapshot = needs_context.then(|| {
+                    Arc::new(ContextSnapshot {
+                        info: ctx.info.clone(),
+                        catalog: ctx.catalog.clone(),
+                    })
+                });
+                batch.push((snapshot, record));
+                if batch.len() == BATCH {
+                    // The receiver stops only when this thread is done.
+                    let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                }
+            };
+            let outcome = source::read(path, &mut forward);
+            let _ = tx.send(batch);
+            outcome
+        });
+        let schemas = Default::default();
+        let mut current: Option<Arc<ContextSnapshot>> = None;
+        for batch in rx {
+            for (snapshot, record) in batch {
+                if snapshot.is_some() {
+                    current = snapshot;
+                }
+                let Some(snap) = current.as_deref() else { continue };
+                let ctx = Context {
+                    info: &snap.info,
+                    catalog: &snap.catalog,
+                    schemas: &schemas,
+                };
+                d.record(&ctx, record);
+            }
+        }
+        reader.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
 /// Diagnoses one file.
 pub fn diagnose_file(path: &Path) -> InputResult {
     let mut d = Diagnoser::new(None);
-    match source::read(path, &mut d) {
+    match read_pipelined(path, &mut d) {
         Ok(outcome) => {
             let mut warnings: Vec<String> = outcome.diagnostics.items.iter().map(|x| x.to_string()).collect();
             if outcome.diagnostics.suppressed > 0 {
