@@ -7,8 +7,11 @@
 #   * on ≥1M-frame converter pcapngs (baseline at scale, and mix at scale):
 #     diagnose vs tshark vs tcptrace vs a bare read vs cat (wall time, frames/s,
 #     MB/s, peak RSS, ratios);
-#   * on a ≥500 MB PktMon ETL: convert vs bare decompression, convert's peak RSS;
-#   * tshark with and without the pktmon plugin, same arguments;
+#   * on a ≥500 MB PktMon ETL of whole frames, and on one of pktmon's default
+#     128-byte frames: convert vs bare decompression and vs writing as many
+#     bytes as convert wrote, convert's peak RSS;
+#   * tshark with and without the pktmon plugin, same arguments (medians of
+#     three runs, wall and CPU time): -q -z expert,note, and -V on 200k frames;
 #   * the generator's own throughput.
 #
 # Usage: scripts/bench.sh [--write-doc]
@@ -67,17 +70,31 @@ trap cleanup EXIT
 
 # --- helpers ------------------------------------------------------------------
 # measure CMD...: runs it (stdout to /dev/null, or to $WORK/stdout.log with
-# KEEP_STDOUT=1), sets T (wall seconds) and M (peak RSS, KiB).
+# KEEP_STDOUT=1), sets T (wall seconds), C (user + system CPU seconds) and M
+# (peak RSS, KiB).
 measure() {
   local stdout=/dev/null
   [ "${KEEP_STDOUT:-0}" = 1 ] && stdout="$WORK/stdout.log"
-  if ! /usr/bin/time -f '%e %M' -o "$WORK/time.out" "$@" >"$stdout" 2>"$WORK/stderr.log"; then
+  if ! /usr/bin/time -f '%e %M %U %S' -o "$WORK/time.out" "$@" >"$stdout" 2>"$WORK/stderr.log"; then
     echo "bench: failed: $*" >&2
     tail -5 "$WORK/stderr.log" >&2
-    T=nan; M=0
+    T=nan; M=0; C=nan
     return 0
   fi
-  read -r T M < "$WORK/time.out"
+  local u s
+  read -r T M u s < "$WORK/time.out"
+  C=$(awk "BEGIN { printf \"%.2f\", $u + $s }")
+}
+# median3 CMD...: measure three times; T, C and M are the medians.
+median3() {
+  local ts=() cs=() ms=()
+  for _ in 1 2 3; do
+    measure "$@"
+    ts+=("$T"); cs+=("$C"); ms+=("$M")
+  done
+  T=$(printf '%s\n' "${ts[@]}" | sort -g | sed -n 2p)
+  C=$(printf '%s\n' "${cs[@]}" | sort -g | sed -n 2p)
+  M=$(printf '%s\n' "${ms[@]}" | sort -g | sed -n 2p)
 }
 # f OPS SCALE: floating point with awk.
 calc() { awk "BEGIN { v = $1; if (v != v) print \"n/a\"; else printf \"$2\", v }"; }
@@ -143,12 +160,14 @@ gen_row baseline --scenario baseline --packets "$PACKETS" --format pcapng --seed
 gen_row mix --scenario mix --packets "$PACKETS" --format pcapng --seed 1
 gen_row mix-etl2pcapng --scenario mix --packets "$PACKETS" --format etl2pcapng --seed 1
 gen_row big-etl --scenario mix --packets "$ETL_PACKETS" --pkt-size 0 --format etl --seed 2
+gen_row default-etl --scenario mix --packets "$ETL_PACKETS" --format etl --seed 3
 chmod -R a+rX "$WORK"
 say ""
 BASELINE="$WORK/baseline/baseline.pcapng"
 MIX="$WORK/mix/mix.pcapng"
 MIX_E2P="$WORK/mix-etl2pcapng/mix.etl2pcapng.pcapng"
 ETL="$WORK/big-etl/mix.etl"
+DEFAULT_ETL="$WORK/default-etl/mix.etl"
 
 # --- pcapng: diagnose vs the peers --------------------------------------------
 pcapng_table() { # title file
@@ -209,40 +228,59 @@ say "| etl2pcapng-style pcapng (no comments) | $("$BIN" bench-read "$MIX_E2P" | 
 say ""
 
 # --- ETL: convert vs bare decompression ----------------------------------------
-echo "bench: ETL" >&2
-ETL_BYTES=$(size_of "$ETL")
-ETL_FRAMES=$("$BIN" bench-read "$ETL" | awk '{ print $1 }')
-say "### PktMon ETL: $(basename "$ETL"), $(mb "$ETL_BYTES") MB, $ETL_FRAMES appearances (XPRESS-compressed buffers, 4 CPUs, --pkt-size 0)"
-say ""
-say "| step | command | wall s | ETL MB/s | appearances/s | peak RSS MB |"
-say "|---|---|---:|---:|---:|---:|"
-measure "$BIN" bench-read --decompress-only "$ETL"; TX=$T; MX=$M
-measure "$BIN" bench-read "$ETL"; TP=$T; MP=$M
-measure "$BIN" convert "$ETL" -o "$WORK/big.pcapng"; TV=$T; MV=$M
-OUT_BYTES=$(size_of "$WORK/big.pcapng")
-rm -f "$WORK/big.pcapng"
-etl_row() { say "| $1 | \`$2\` | $3 | $(calc "$ETL_BYTES / 1048576 / $3" "%.0f") | $(calc "$ETL_FRAMES / $3" "%.0f") | $(calc "$4 / 1024" "%.0f") |"; }
-etl_row "bare decompression" "bench-read --decompress-only F" "$TX" "$MX"
-etl_row "read every record" "bench-read F" "$TP" "$MP"
-etl_row "convert to pcapng" "convert F -o out.pcapng" "$TV" "$MV"
-say ""
-say "convert runs at $(calc "$TX / $TV" "%.2f")× the speed of bare decompression (goal ≥ 0.5); it wrote $(mb "$OUT_BYTES") MB of pcapng; its peak RSS is $(calc "$MV / 1024" "%.0f") MB for a $(mb "$ETL_BYTES") MB ETL ($(calc "$MV * 1024 / $ETL_BYTES * 100" "%.1f")% of the file)."
-say ""
+etl_table() { # file shape
+  local etl=$1 shape=$2
+  echo "bench: ETL ($shape)" >&2
+  local etl_bytes etl_frames
+  etl_bytes=$(size_of "$etl")
+  etl_frames=$("$BIN" bench-read "$etl" | awk '{ print $1 }')
+  say "### PktMon ETL, $shape: $(basename "$etl"), $(mb "$etl_bytes") MB, $etl_frames appearances (XPRESS-compressed buffers, 4 CPUs)"
+  say ""
+  say "| step | command | wall s | CPU s | ETL MB/s | appearances/s | peak RSS MB |"
+  say "|---|---|---:|---:|---:|---:|---:|"
+  measure "$BIN" bench-read --decompress-only "$etl"; local TX=$T CX=$C MX=$M
+  measure "$BIN" bench-read "$etl"; local TP=$T CP=$C MP=$M
+  measure "$BIN" convert "$etl" -o "$WORK/big.pcapng"; local TV=$T CV=$C MV=$M
+  local out_bytes
+  out_bytes=$(size_of "$WORK/big.pcapng")
+  rm -f "$WORK/big.pcapng"
+  # The peer for the output side: writing the same number of bytes to the same disk.
+  measure sh -c "head -c $out_bytes /dev/zero > '$WORK/zeros'"; local TW=$T CW=$C MW=$M
+  rm -f "$WORK/zeros"
+  etl_row() { say "| $1 | \`$2\` | $3 | $4 | $(calc "$etl_bytes / 1048576 / $3" "%.0f") | $(calc "$etl_frames / $3" "%.0f") | $(calc "$5 / 1024" "%.0f") |"; }
+  etl_row "bare decompression" "bench-read --decompress-only F" "$TX" "$CX" "$MX"
+  etl_row "read every record" "bench-read F" "$TP" "$CP" "$MP"
+  etl_row "convert to pcapng" "convert F -o out.pcapng" "$TV" "$CV" "$MV"
+  say "| write as many bytes as convert wrote | \`head -c N /dev/zero > f\` | $TW | $CW | | | $(calc "$MW / 1024" "%.0f") |"
+  say ""
+  say "convert runs at $(calc "$TX / $TV" "%.2f")× the speed of bare decompression (goal ≥ 0.5), and at $(calc "($TX + $TW) / $TV" "%.2f")× the speed of bare decompression plus writing its output's $(mb "$out_bytes") MB; its peak RSS is $(calc "$MV / 1024" "%.0f") MB for a $(mb "$etl_bytes") MB ETL ($(calc "$MV * 1024 / $etl_bytes * 100" "%.1f")% of the file)."
+  say ""
+}
+etl_table "$ETL" "whole frames (--pkt-size 0)"
+etl_table "$DEFAULT_ETL" "pktmon's default 128-byte frames"
 
 # --- tshark with and without the plugin -----------------------------------------
 echo "bench: plugin" >&2
 if "${TSHARK_PLUGIN[@]}" -G plugins 2>/dev/null | grep -q '^pktmon'; then
   say "### tshark with and without the pktmon plugin: $(basename "$MIX"), same arguments"
   say ""
-  say "| run | command | wall s | frames/s | peak RSS MB |"
-  say "|---|---|---:|---:|---:|"
-  MIX_FRAMES=$("$BIN" bench-read "$MIX" | awk '{ print $1 }')
-  measure "${TSHARK_PLAIN[@]}" -q -z expert,note -r "$MIX"; TN=$T; MN=$M
-  measure "${TSHARK_PLUGIN[@]}" -q -z expert,note -r "$MIX"; TW=$T; MW=$M
-  say "| without the plugin | \`tshark -q -z expert,note -r F\` | $TN | $(calc "$MIX_FRAMES / $TN" "%.0f") | $(calc "$MN / 1024" "%.0f") |"
-  say "| with the plugin | \`tshark -q -z expert,note -r F\` | $TW | $(calc "$MIX_FRAMES / $TW" "%.0f") | $(calc "$MW / 1024" "%.0f") |"
+  say "Medians of three runs each; CPU is user + system time."
   say ""
-  say "With the plugin tshark takes $(calc "$TW / $TN" "%.2f")× the time (goal ≤ 1.15) and $(calc "$MW / $MN" "%.2f")× the memory."
+  say "| run | command | wall s | CPU s | peak RSS MB |"
+  say "|---|---|---:|---:|---:|"
+  plugin_rows() { # title args...
+    local title=$1; shift
+    median3 "${TSHARK_PLAIN[@]}" "$@" -r "$MIX"; local TN=$T CN=$C MN=$M
+    median3 "${TSHARK_PLUGIN[@]}" "$@" -r "$MIX"; local TW=$T CW=$C MW=$M
+    say "| without the plugin | \`tshark $* -r F\` | $TN | $CN | $(calc "$MN / 1024" "%.0f") |"
+    say "| with the plugin | \`tshark $* -r F\` | $TW | $CW | $(calc "$MW / 1024" "%.0f") |"
+    RATIOS+=("$title: with the plugin tshark takes $(calc "$TW / $TN" "%.2f")× the wall time, $(calc "$CW / $CN" "%.2f")× the CPU time (goal ≤ 1.15) and $(calc "$MW / $MN" "%.2f")× the memory.")
+  }
+  RATIOS=()
+  plugin_rows "\`-q -z expert,note\`" -q -z expert,note
+  plugin_rows "\`-V -c 200000\` (every field of every frame built and printed)" -V -c 200000
+  say ""
+  for r in "${RATIOS[@]}"; do say "$r"; say ""; done
 else
   say "### tshark with and without the pktmon plugin"
   say ""
