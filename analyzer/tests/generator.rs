@@ -905,24 +905,13 @@ fn diagnosis_precision_and_recall_per_scenario() {
             let findings: Vec<Finding> = json["findings"].as_array().unwrap().iter().map(finding).collect();
             let s = generate::score(&w.truth, &findings);
             // Every planted cause is found with its locality and cause, and nothing
-            // unplanted is reported; the one known miss: an RST injected by a
-            // middlebox (remote policy) is reported as a session loss, because
-            // nothing in the reset itself tells it from the peer's own.
-            if scenario == Scenario::RemotePolicy || scenario == Scenario::Mix {
-                assert!(
-                    s.total.recall() >= 0.5 && s.total.precision() >= 0.5,
-                    "{}: {s}",
-                    scenario.name()
-                );
-                assert!(s.total.planted - s.total.recalled <= 1, "{}: {s}", scenario.name());
-            } else {
-                assert_eq!(
-                    (s.total.recalled, s.total.correct),
-                    (s.total.planted, s.total.findings),
-                    "{}: {s}",
-                    scenario.name()
-                );
-            }
+            // unplanted is reported.
+            assert_eq!(
+                (s.total.recalled, s.total.correct),
+                (s.total.planted, s.total.findings),
+                "{}: {s}",
+                scenario.name()
+            );
             lines.push(format!(
                 "{:<20} {:<4} {:>5}  planted {:>2} recalled {:>2}  findings {:>2} correct {:>2}  precision {:.2} recall {:.2}",
                 scenario.name(),

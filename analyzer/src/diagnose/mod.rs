@@ -622,7 +622,25 @@ impl Diagnoser {
                 "Check firewalls and security groups between the hosts (a silent drop, not a refusal), and that the \
                  server listens.",
             ),
-            SymptomKind::Reset { by, idle_ms } => {
+            SymptomKind::Reset {
+                by,
+                ttl: Some((rst_ttl, usual_ttl)),
+                ..
+            } => (
+                Locality::Remote,
+                Cause::Policy,
+                format!(
+                    "A device on the path reset the connection: the RST claims to come from the {} but its TTL \
+                     ({rst_ttl}) differs from that side's other packets ({usual_ttl}), as an injected reset's does.",
+                    match by {
+                        Side::Client => "client",
+                        Side::Server => "server",
+                    }
+                ),
+                "Find the firewall, IPS or proxy that injects resets (a traceroute shows how many hops away a TTL \
+                 of that value starts) and check its policy for this traffic.",
+            ),
+            SymptomKind::Reset { by, idle_ms, .. } => {
                 let after_idle = *idle_ms >= 30_000;
                 (
                     Locality::Remote,

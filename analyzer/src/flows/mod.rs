@@ -168,10 +168,13 @@ pub enum SymptomKind {
     AckedUnseenSegment,
     ZeroWindow,
     WindowFull,
-    /// A RST; `idle_ms` since the flow's previous packet.
+    /// A RST; `idle_ms` since the flow's previous packet. `ttl`: (the RST's
+    /// TTL, the TTL of the same side's previous packet) when they differ by
+    /// more than a route change would: a device on the path sent it, not the peer.
     Reset {
         by: Side,
         idle_ms: u64,
+        ttl: Option<(u8, u8)>,
     },
     /// SYN (and its retries) never answered.
     SynUnanswered {
@@ -410,6 +413,8 @@ struct Flow {
     bytes: [u64; 2],
     retransmissions: u64,
     symptoms: u64,
+    /// TTL (hop limit) of each side's latest packet other than a RST.
+    ttl: [Option<u8>; 2],
     tcp: Option<Box<tcp::Conn>>,
 }
 
@@ -867,9 +872,13 @@ fn new_flow(p: &PacketInput<'_>, fk: FlowKey, sender_is_lo: bool, tcp: Option<&T
         bytes: [0; 2],
         retransmissions: 0,
         symptoms: 0,
+        ttl: [None; 2],
         tcp: tcp.map(|_| Box::default()),
     }
 }
+
+/// How far a RST's TTL may be from its side's other packets and still be the peer's.
+const RESET_TTL_TOLERANCE: u8 = 3;
 
 /// Accounts one packet to its flow and runs the TCP analysis.
 #[allow(clippy::too_many_arguments)]
@@ -885,6 +894,10 @@ fn flow_packet_in(
 ) {
     let s = if sender_is_lo == f.client_is_lo { 0 } else { 1 };
     let idle = p.time - f.last;
+    let previous_ttl = f.ttl[s];
+    if !tcp.is_some_and(|t| t.has(tcp_flags::RST)) {
+        f.ttl[s] = Some(ip.ttl);
+    }
     f.last = f.last.max(p.time);
     f.packets[s] += 1;
     f.bytes[s] += ip.total_len as u64;
@@ -980,10 +993,16 @@ fn flow_packet_in(
         } else {
             0
         };
+        // Hop counts change by one or two with a route; an injected RST
+        // starts from the injector's own initial TTL, usually far off.
+        let ttl = previous_ttl
+            .filter(|&usual| usual.abs_diff(ip.ttl) > RESET_TTL_TOLERANCE)
+            .map(|usual| (ip.ttl, usual));
         symptoms.push(mk(
             SymptomKind::Reset {
                 by: side_of(s),
                 idle_ms,
+                ttl,
             },
             Vec::new(),
             Some(t.seq),
