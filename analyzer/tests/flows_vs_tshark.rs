@@ -308,7 +308,12 @@ fn recorded() -> Vec<Recorded> {
                     .symptoms
                     .iter()
                     .filter_map(|s| match s.kind {
-                        SymptomKind::Reset { by, idle_ms } => Some((by, idle_ms)),
+                        SymptomKind::Reset { by, idle_ms, ttl } => {
+                            // The router's refusals are the first packets of their side (nothing
+                            // to compare), and the server's own RST has the server's TTL.
+                            assert_eq!(ttl, None, "{s:?}");
+                            Some((by, idle_ms))
+                        }
                         _ => None,
                     })
                     .collect();
@@ -1059,7 +1064,8 @@ fn reset_with_idle_time() {
             x[0].kind,
             SymptomKind::Reset {
                 by: Side::Server,
-                idle_ms: 500
+                idle_ms: 500,
+                ttl: None
             }
         );
         assert_eq!(x[0].packet, rst);
