@@ -179,14 +179,14 @@ impl CaptureState {
         })
     }
 
-    fn facts<'a>(f: &FrameInput<'a>) -> FrameFacts<'a> {
+    fn facts<'a>(f: &'a FrameInput<'_>) -> FrameFacts<'a> {
         FrameFacts {
             index: f.number.saturating_sub(1) as u64,
             time: f.time,
             link_type: f.link_type,
             data: f.data,
             original_len: f.reported_len,
-            comments: f.comments.clone(),
+            comments: &f.comments,
             packet_id: f.packet_id,
             verdict: f.verdict,
             flags: f.flags,

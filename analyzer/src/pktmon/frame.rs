@@ -19,7 +19,7 @@ pub struct FrameFacts<'a> {
     pub link_type: Option<LinkType>,
     pub data: &'a [u8],
     pub original_len: u32,
-    pub comments: Vec<&'a str>,
+    pub comments: &'a [&'a str],
     /// epb_packetid.
     pub packet_id: Option<u64>,
     /// An epb_verdict that says the packet was dropped (see [`verdict_is_drop`]).
@@ -194,8 +194,8 @@ fn from_frame(f: &FrameFacts<'_>, catalog: &Catalog, copy_payload: bool) -> (App
         f.original_len.max(f.data.len() as u32),
     );
     a.logged_size = f.data.len() as u32;
-    if let Some(found) = find_packet_line(&f.comments) {
-        apply_line(&mut a, &found.line, find_drop_reason_code(&f.comments), catalog);
+    if let Some(found) = find_packet_line(f.comments) {
+        apply_line(&mut a, &found.line, find_drop_reason_code(f.comments), catalog);
         if let Some((cpu, pid, tid)) = found.origin {
             a.cpu = Some(cpu);
             a.process_id = Some(pid);
@@ -244,7 +244,7 @@ mod tests {
     fn converter_comments_give_every_field() {
         let catalog = Catalog::builtin(Some(26200));
         let f = FrameFacts {
-            comments: vec![
+            comments: &[
                 "Drop: PktGroupId 2814749767106857, PktNumber 1, Appearance 0, Direction Rx , Type IP , Component 101, Filter 0, DropReason INET: transport endpoint was not found , DropLocation 0xE0004500, OriginalSize 52, LoggedSize 52 ",
                 "DropReasonCode 1204",
             ],

@@ -870,7 +870,7 @@ fn packet_block(reader: &mut Reader<'_>, section: &mut Section, offset: u64, blo
         link_type: Some(iface.link_type),
         data,
         original_len: original,
-        comments,
+        comments: &comments,
         packet_id: options.packet_id,
         verdict: options.verdict,
         flags: options.flags,
@@ -901,7 +901,7 @@ fn packet_block(reader: &mut Reader<'_>, section: &mut Section, offset: u64, blo
             // Neither ours nor etl2pcapng's: a verdict or id alone says nothing of PktMon.
             a = appearance_from_frame(
                 &FrameFacts {
-                    comments: Vec::new(),
+                    comments: &[],
                     packet_id: None,
                     verdict: false,
                     interface_component: None,
