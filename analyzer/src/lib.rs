@@ -20,6 +20,7 @@ pub mod packets;
 pub mod pktmon;
 pub mod sink;
 pub mod source;
+pub mod tcpip;
 pub mod time;
 
 pub use error::{Diagnostic, Diagnostics, Error, Location, Severity};
