@@ -881,6 +881,7 @@ fn finding(v: &serde_json::Value) -> Finding {
         pktmon_filter: None,
         explanation: s("explanation"),
         next_step: s("next_step"),
+        tcpip: None,
     }
 }
 
@@ -1000,6 +1001,7 @@ fn score_matches_by_locality_cause_and_flow() {
         pktmon_filter: None,
         explanation: String::new(),
         next_step: String::new(),
+        tcpip: None,
     };
     // Same flow written the other way round still matches.
     let s = generate::score(

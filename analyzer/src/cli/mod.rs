@@ -87,9 +87,22 @@ enum Command {
     /// cause of each loss (local or remote; policy, resources, address_resolution, no_route,
     /// invalid_packet, congestion, unreachable, session_loss, mtu, other) with its evidence.
     /// Takes files and folders (walked recursively), processed in parallel.
+    ///
+    /// netsh trace text (NetTrace.txt from `netsh trace convert`) is read too: its TCP/IP drop events
+    /// join the findings with their discard reason, and each retransmission is linked to the TCP/IP
+    /// event that caused it (retransmit timer, tail loss probe, fast retransmit). A NetTrace.txt is
+    /// joined to the captures in its own folder when it is the only netsh text there (`diagnose
+    /// PktMon.etl NetTrace.txt`), or to every capture with --nettrace; otherwise it is diagnosed alone.
     Diagnose {
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
+        /// Join this netsh trace text to every capture of the run (files of one host).
+        #[arg(long, value_name = "FILE")]
+        nettrace: Option<PathBuf>,
+        /// Seconds to add to netsh trace times to get capture times (netsh prints local time, e.g.
+        /// -3600 for a UTC+1 machine's trace beside its ETL). Default: found from events both files saw.
+        #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+        time_offset: Option<f64>,
         /// Write a JSON summary (schema_version, inputs, totals, findings, drop summary); `-` for standard output.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -205,6 +218,8 @@ pub fn run() -> i32 {
         Command::Drops { files, format, output } => drops(&files, format, output.as_deref()),
         Command::Diagnose {
             inputs,
+            nettrace,
+            time_offset,
             json,
             jsonl,
             csv,
@@ -212,6 +227,8 @@ pub fn run() -> i32 {
             jobs,
         } => diagnose::diagnose(diagnose::DiagnoseArgs {
             inputs,
+            nettrace,
+            time_offset,
             json,
             jsonl,
             csv,

@@ -332,7 +332,7 @@ mod tests {
             let t = table(layer);
             assert!(t.windows(2).all(|w| w[0].code < w[1].code), "{layer:?} is not sorted");
         }
-        assert_eq!(IP_DISCARD_REASONS.len(), 58);
+        assert_eq!(IP_DISCARD_REASONS.len(), 59);
         assert_eq!(INET_DISCARD_REASONS.len(), 34);
         assert_eq!(reason(DropLayer::Network, 9).unwrap().text, "Inspection drop");
         assert_eq!(category(DropLayer::Network, 9), Policy);

@@ -1,0 +1,588 @@
+//! Joining a netsh trace's Microsoft-Windows-TCPIP events to a capture of
+//! the same host.
+//!
+//! The two files have their own clocks: netsh prints local time, PktMon's
+//! ETL keeps UTC, and the traces may have been started on different
+//! machines' notions of now. The offset (capture time − netsh time) is given
+//! by the user or found from events both files saw: a TCP send event's
+//! endpoints and SeqNo name exactly one captured segment (or two, when it was
+//! sent again), and a drop event's protocol and addresses name a captured
+//! packet when only one such packet and one such event exist. The offset most
+//! of these pairs agree on, within 50 ms, wins — pairs that matched the wrong
+//! copy of a retransmitted segment disagree with each other and lose.
+//!
+//! With the clocks aligned, a retransmission seen in the packets is linked to
+//! the events of its connection (found by endpoints) logged when it was sent:
+//! the retransmit timer expiring, a tail loss probe, or neither (a fast
+//! retransmission after duplicate ACKs); and each TCP/IP drop event is tied
+//! to the captured packet it dropped, when the capture has it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::flows::{self, FlowKey};
+use crate::model::{FileTime, LinkType};
+use crate::tcpip::{DropLayer, TcpipEvent, TcpipTrace};
+
+const MS: FileTime = 10_000;
+const SEC: FileTime = 10_000_000;
+/// Offsets within this much of each other agree.
+const AGREE: FileTime = 50 * MS;
+/// Most clock pairs kept for finding the offset (the consensus is quadratic).
+const MAX_PAIRS: usize = 2_000;
+/// Captured packets kept per drop event's addresses.
+const MAX_CANDIDATES: usize = 256;
+/// How far a drop event and the packet it dropped may be apart after alignment.
+const DROP_WINDOW: FileTime = 2 * SEC;
+/// How far a retransmission and its send event may be apart after alignment.
+const SEND_WINDOW: FileTime = SEC;
+/// The events that caused a retransmission are logged just before its send
+/// event, in the same timer or ACK processing: within this much.
+const CAUSE_WINDOW: FileTime = 50 * MS;
+
+/// How the time offset was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffsetSource {
+    /// `--time-offset`.
+    Given,
+    /// Events both files saw.
+    SharedEvents,
+    /// Nothing to align on: the clocks are taken as equal.
+    Assumed,
+}
+
+/// What the diagnosis says about the netsh trace it used.
+#[derive(Debug, Clone, Serialize)]
+pub struct TcpipSummary {
+    pub file: String,
+    /// Seconds added to netsh times to get capture times.
+    pub time_offset_seconds: f64,
+    pub time_offset_source: OffsetSource,
+    /// Event pairs the offset was found from, and how many agreed on it.
+    pub offset_pairs: u64,
+    pub offset_agreeing: u64,
+    pub events: u64,
+    pub drop_events: u64,
+    pub retransmit_timer_expiries: u64,
+    pub tail_loss_probes: u64,
+    /// Drop events tied to a captured packet.
+    pub drops_matched: u64,
+    /// Retransmissions in the capture linked to their TCP/IP events.
+    pub retransmissions_explained: u64,
+    pub lines_per_provider: BTreeMap<String, u64>,
+    /// Microsoft-Windows-TCPIP lines of events not parsed.
+    pub tcpip_other_lines: u64,
+}
+
+/// What caused a retransmission, by the TCP/IP events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mechanism {
+    RetransmitTimer,
+    TailLossProbe,
+    FastRetransmit,
+}
+
+impl Mechanism {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mechanism::RetransmitTimer => "retransmit_timer",
+            Mechanism::TailLossProbe => "tail_loss_probe",
+            Mechanism::FastRetransmit => "fast_retransmit",
+        }
+    }
+}
+
+/// The TCP/IP events behind a retransmission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetransmitCause {
+    pub mechanism: Mechanism,
+    pub connection: u64,
+    /// The retransmission timeout in force, ms.
+    pub rto_ms: Option<u64>,
+    /// Also sent as a tail loss probe (the probe fires on the retransmit timer).
+    pub tail_loss_probe: bool,
+    /// Line numbers of the events.
+    pub lines: Vec<u64>,
+}
+
+impl RetransmitCause {
+    /// "after the retransmit timer expired (RTO 300 ms), as a tail loss probe".
+    pub fn describe(&self) -> String {
+        let rto = self.rto_ms.map(|ms| format!(" (RTO {ms} ms)")).unwrap_or_default();
+        match self.mechanism {
+            Mechanism::RetransmitTimer => format!(
+                "after the retransmit timer expired{rto}{}",
+                if self.tail_loss_probe {
+                    ", as a tail loss probe"
+                } else {
+                    ""
+                }
+            ),
+            Mechanism::TailLossProbe => format!("as a tail loss probe{rto}"),
+            Mechanism::FastRetransmit => {
+                "as a fast retransmission (no retransmit timer expired: duplicate ACKs or SACK told TCP)".to_string()
+            }
+        }
+    }
+}
+
+/// A captured packet a drop event may be about.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate {
+    pub time: FileTime,
+    pub packet: usize,
+    pub frame: u64,
+    pub flow: Option<FlowKey>,
+    pub ports: Option<(u16, u16)>,
+}
+
+/// A TCP/IP drop event, with the captured packet it dropped when found.
+#[derive(Debug, Clone)]
+pub struct DropEvent {
+    pub line: u64,
+    /// On the capture's clock.
+    pub time: FileTime,
+    pub layer: DropLayer,
+    pub code: u32,
+    pub text: String,
+    pub direction: Option<String>,
+    pub count: u64,
+    pub flow: FlowKey,
+    pub packet: Option<Candidate>,
+}
+
+type AddrKey = (u8, IpAddr, IpAddr);
+
+/// Streaming side: collects the clock pairs and candidate packets.
+pub struct TcpipJoin {
+    trace: Arc<TcpipTrace>,
+    given_offset: Option<FileTime>,
+    /// (local, remote, SeqNo) → netsh times of its send events.
+    sends: HashMap<(SocketAddr, SocketAddr, u32), Vec<FileTime>>,
+    /// Drop events' (protocol, source, destination), both ways for transport drops.
+    drop_keys: HashMap<AddrKey, u32>,
+    candidates: HashMap<AddrKey, Vec<Candidate>>,
+    pairs: Vec<FileTime>,
+}
+
+fn protocol_of(code: u32, layer: DropLayer) -> u8 {
+    match u8::try_from(code) {
+        Ok(p) => p,
+        Err(_) if layer == DropLayer::Transport => 6,
+        Err(_) => 0,
+    }
+}
+
+impl TcpipJoin {
+    pub fn new(trace: Arc<TcpipTrace>, given_offset: Option<FileTime>) -> TcpipJoin {
+        let mut sends: HashMap<_, Vec<FileTime>> = HashMap::new();
+        let mut drop_keys: HashMap<AddrKey, u32> = HashMap::new();
+        for r in &trace.records {
+            match &r.event {
+                TcpipEvent::Send(s) => sends.entry((s.local, s.remote, s.seq)).or_default().push(r.time),
+                TcpipEvent::NetworkDrop(d) => {
+                    let p = protocol_of(d.protocol.code, DropLayer::Network);
+                    *drop_keys.entry((p, d.source, d.destination)).or_default() += 1;
+                }
+                TcpipEvent::TransportDrop(d) => {
+                    let p = protocol_of(d.protocol.code, DropLayer::Transport);
+                    *drop_keys.entry((p, d.remote.ip(), d.local.ip())).or_default() += 1;
+                    *drop_keys.entry((p, d.local.ip(), d.remote.ip())).or_default() += 1;
+                }
+                _ => {}
+            }
+        }
+        TcpipJoin {
+            trace,
+            given_offset,
+            sends,
+            drop_keys,
+            candidates: HashMap::new(),
+            pairs: Vec::new(),
+        }
+    }
+
+    /// A packet's first appearance.
+    pub fn observe(&mut self, packet: usize, frame: u64, time: FileTime, link: LinkType, bytes: &[u8]) {
+        let Some(view) = flows::parse(link, bytes) else { return };
+        let Some(ip) = &view.ip else { return };
+        let key = (ip.protocol, ip.src, ip.dst);
+        let ports = match &view.transport {
+            flows::parse::Transport::Tcp(t) => Some((t.src_port, t.dst_port)),
+            flows::parse::Transport::Udp(u) => Some((u.src_port, u.dst_port)),
+            _ => None,
+        };
+        if self.drop_keys.contains_key(&key) {
+            let list = self.candidates.entry(key).or_default();
+            if list.len() < MAX_CANDIDATES {
+                list.push(Candidate {
+                    time,
+                    packet,
+                    frame,
+                    flow: view.flow_key(),
+                    ports,
+                });
+            }
+        }
+        if let flows::parse::Transport::Tcp(t) = &view.transport {
+            if self.pairs.len() < MAX_PAIRS && t.segment_len > 0 {
+                let local = SocketAddr::new(ip.src, t.src_port);
+                let remote = SocketAddr::new(ip.dst, t.dst_port);
+                if let Some(times) = self.sends.get(&(local, remote, t.seq)) {
+                    self.pairs.extend(times.iter().map(|&n| time - n));
+                }
+            }
+        }
+    }
+
+    /// Decides the offset and indexes the events by connection.
+    pub fn resolve(mut self) -> Resolved {
+        // A drop event is a clock pair when its addresses name one event and one captured packet.
+        for r in &self.trace.records {
+            let key = match &r.event {
+                TcpipEvent::NetworkDrop(d) => (
+                    protocol_of(d.protocol.code, DropLayer::Network),
+                    d.source,
+                    d.destination,
+                ),
+                _ => continue,
+            };
+            if let (Some(1), Some([c])) = (self.drop_keys.get(&key), self.candidates.get(&key).map(Vec::as_slice)) {
+                self.pairs.push(c.time - r.time);
+            }
+        }
+        let (offset, source, agreeing) = match self.given_offset {
+            Some(o) => (o, OffsetSource::Given, 0),
+            None => match consensus(&self.pairs) {
+                Some((o, n)) => (o, OffsetSource::SharedEvents, n),
+                None => (0, OffsetSource::Assumed, 0),
+            },
+        };
+        let mut connections: HashMap<u64, (SocketAddr, SocketAddr)> = HashMap::new();
+        let mut by_connection: HashMap<u64, Vec<usize>> = HashMap::new();
+        for (i, r) in self.trace.records.iter().enumerate() {
+            if let Some(c) = r.event.connection() {
+                by_connection.entry(c).or_default().push(i);
+                if let Some(ends) = r.event.endpoints() {
+                    connections.insert(c, ends);
+                }
+            }
+        }
+        let mut by_endpoints: HashMap<(SocketAddr, SocketAddr), Vec<u64>> = HashMap::new();
+        for (&c, &ends) in &connections {
+            by_endpoints.entry(ends).or_default().push(c);
+        }
+        for v in by_endpoints.values_mut() {
+            v.sort_unstable();
+        }
+        Resolved {
+            trace: self.trace,
+            offset,
+            source,
+            pairs: self.pairs.len() as u64,
+            agreeing,
+            candidates: self.candidates,
+            connections,
+            by_connection,
+            by_endpoints,
+        }
+    }
+}
+
+/// The offset most pairs agree on (within [`AGREE`]), and how many agree; ties
+/// go to the smaller offset, as clocks of one host are more often close than not.
+fn consensus(pairs: &[FileTime]) -> Option<(FileTime, u64)> {
+    let mut sorted = pairs.to_vec();
+    sorted.sort_unstable();
+    let mut best: Option<(usize, FileTime)> = None;
+    let mut lo = 0;
+    for hi in 0..sorted.len() {
+        while sorted[hi] - sorted[lo] > AGREE {
+            lo += 1;
+        }
+        let n = hi - lo + 1;
+        let mid = sorted[lo + (hi - lo) / 2];
+        let better = match best {
+            None => true,
+            Some((bn, bo)) => n > bn || (n == bn && mid.abs() < bo.abs()),
+        };
+        if better {
+            best = Some((n, mid));
+        }
+    }
+    best.map(|(n, o)| (o, n as u64))
+}
+
+/// The trace with its clock aligned and its events indexed.
+pub struct Resolved {
+    pub trace: Arc<TcpipTrace>,
+    /// Capture time − netsh time.
+    pub offset: FileTime,
+    pub source: OffsetSource,
+    pairs: u64,
+    agreeing: u64,
+    candidates: HashMap<AddrKey, Vec<Candidate>>,
+    connections: HashMap<u64, (SocketAddr, SocketAddr)>,
+    by_connection: HashMap<u64, Vec<usize>>,
+    by_endpoints: HashMap<(SocketAddr, SocketAddr), Vec<u64>>,
+}
+
+impl Resolved {
+    pub fn summary(&self, drops_matched: u64, explained: u64) -> TcpipSummary {
+        let t = &self.trace;
+        let count = |f: fn(&TcpipEvent) -> bool| t.records.iter().filter(|r| f(&r.event)).count() as u64;
+        TcpipSummary {
+            file: t.file.clone(),
+            time_offset_seconds: self.offset as f64 / SEC as f64,
+            time_offset_source: self.source,
+            offset_pairs: self.pairs,
+            offset_agreeing: self.agreeing,
+            events: t.records.len() as u64,
+            drop_events: count(|e| matches!(e, TcpipEvent::NetworkDrop(_) | TcpipEvent::TransportDrop(_))),
+            retransmit_timer_expiries: count(
+                |e| matches!(e, TcpipEvent::Timer(t) if t.timer.code == 0 && t.expire_ms.is_none()),
+            ),
+            tail_loss_probes: count(|e| matches!(e, TcpipEvent::TlpSend(_))),
+            drops_matched,
+            retransmissions_explained: explained,
+            lines_per_provider: t.providers.clone(),
+            tcpip_other_lines: t.tcpip_other,
+        }
+    }
+
+    /// The endpoints of a connection handle.
+    pub fn endpoints(&self, connection: u64) -> Option<(SocketAddr, SocketAddr)> {
+        self.connections.get(&connection).copied()
+    }
+
+    /// The drop events, each with the captured packet it dropped when found.
+    pub fn drops(&self) -> Vec<DropEvent> {
+        let mut out = Vec::new();
+        for r in &self.trace.records {
+            let (layer, protocol, family_v6, count, reason, direction, src, dst, ports) = match &r.event {
+                TcpipEvent::NetworkDrop(d) => (
+                    DropLayer::Network,
+                    protocol_of(d.protocol.code, DropLayer::Network),
+                    d.source.is_ipv6(),
+                    d.count,
+                    &d.reason,
+                    d.direction.as_ref().map(|c| {
+                        if c.text.is_empty() {
+                            c.code.to_string()
+                        } else {
+                            c.text.clone()
+                        }
+                    }),
+                    SocketAddr::new(d.source, 0),
+                    SocketAddr::new(d.destination, 0),
+                    None,
+                ),
+                TcpipEvent::TransportDrop(d) => (
+                    DropLayer::Transport,
+                    protocol_of(d.protocol.code, DropLayer::Transport),
+                    d.local.is_ipv6(),
+                    d.count,
+                    &d.reason,
+                    None,
+                    d.remote,
+                    d.local,
+                    Some((d.remote.port(), d.local.port())),
+                ),
+                _ => continue,
+            };
+            let _ = family_v6;
+            let time = r.time + self.offset;
+            let mut best: Option<Candidate> = None;
+            for key in [(protocol, src.ip(), dst.ip()), (protocol, dst.ip(), src.ip())] {
+                for c in self.candidates.get(&key).into_iter().flatten() {
+                    let ports_ok = match (ports, c.ports) {
+                        (Some((a, b)), Some((x, y))) => (a, b) == (x, y) || (a, b) == (y, x),
+                        (Some(_), None) => false,
+                        (None, _) => key.1 == src.ip(),
+                    };
+                    let near = (c.time - time).abs() <= DROP_WINDOW;
+                    if ports_ok && near && best.is_none_or(|b| (c.time - time).abs() < (b.time - time).abs()) {
+                        best = Some(*c);
+                    }
+                }
+            }
+            let flow = best.and_then(|c| c.flow).unwrap_or(FlowKey {
+                protocol,
+                client: src.ip(),
+                client_port: src.port(),
+                server: dst.ip(),
+                server_port: dst.port(),
+                vlan: None,
+            });
+            out.push(DropEvent {
+                line: r.line,
+                time,
+                layer,
+                code: reason.code,
+                text: reason.text.clone(),
+                direction,
+                count,
+                flow,
+                packet: best,
+            });
+        }
+        out
+    }
+
+    /// The connections of a flow (either way round).
+    fn connections_of(&self, flow: &FlowKey) -> Vec<u64> {
+        let a = SocketAddr::new(flow.client, flow.client_port);
+        let b = SocketAddr::new(flow.server, flow.server_port);
+        let mut out: Vec<u64> = Vec::new();
+        for k in [(a, b), (b, a)] {
+            out.extend(self.by_endpoints.get(&k).into_iter().flatten());
+        }
+        out
+    }
+
+    /// What the TCP/IP events say about a retransmission of `seq` on `flow` captured at `time`.
+    pub fn retransmission(&self, flow: &FlowKey, seq: u32, time: FileTime) -> Option<RetransmitCause> {
+        let t = time - self.offset;
+        let recs = &self.trace.records;
+        let mut best: Option<(FileTime, u64, usize)> = None;
+        for c in self.connections_of(flow) {
+            for &i in self.by_connection.get(&c).into_iter().flatten() {
+                let r = &recs[i];
+                let names_seq = match &r.event {
+                    TcpipEvent::Send(s) => s.seq == seq,
+                    TcpipEvent::RexmitMark(m) => m.start == seq,
+                    TcpipEvent::TlpSend(p) => p.tail_probe_seq == seq,
+                    _ => false,
+                };
+                let d = (r.time - t).abs();
+                if names_seq && d <= SEND_WINDOW && best.is_none_or(|(bd, _, _)| d < bd) {
+                    best = Some((d, c, i));
+                }
+            }
+        }
+        let (_, connection, anchor) = best?;
+        self.cause_at(connection, recs[anchor].time)
+    }
+
+    /// The cause of the transmission logged at `at` on a connection.
+    pub fn cause_at(&self, connection: u64, at: FileTime) -> Option<RetransmitCause> {
+        let recs = &self.trace.records;
+        let mut lines = Vec::new();
+        let (mut expired, mut tlp, mut fast, mut marked) = (false, false, false, false);
+        let mut rto = None;
+        let mut last_started = None;
+        for &i in self.by_connection.get(&connection).into_iter().flatten() {
+            let r = &recs[i];
+            if r.time < at - CAUSE_WINDOW {
+                if let TcpipEvent::Timer(t) = &r.event {
+                    if t.timer.code == 0 && t.expire_ms.is_some() {
+                        last_started = t.expire_ms;
+                    }
+                }
+                continue;
+            }
+            if r.time > at + MS {
+                break;
+            }
+            let relevant = match &r.event {
+                TcpipEvent::Timer(t) if t.timer.code == 0 => {
+                    match t.expire_ms {
+                        None => expired = true,
+                        Some(ms) => last_started = last_started.or(Some(ms)),
+                    }
+                    true
+                }
+                TcpipEvent::TlpEvent(e) => {
+                    tlp |= e.event.code == crate::tcpip::reasons::TLP_TIMER_FIRED;
+                    true
+                }
+                TcpipEvent::TlpSend(_) => {
+                    tlp = true;
+                    true
+                }
+                TcpipEvent::RetransmitSend(_) => {
+                    fast = true;
+                    true
+                }
+                TcpipEvent::RexmitMark(_) => {
+                    marked = true;
+                    true
+                }
+                TcpipEvent::Send(s) => {
+                    rto = Some(s.rto);
+                    true
+                }
+                _ => false,
+            };
+            if relevant {
+                lines.push(r.line);
+            }
+        }
+        let mechanism = if expired {
+            Mechanism::RetransmitTimer
+        } else if tlp {
+            Mechanism::TailLossProbe
+        } else if fast || marked {
+            Mechanism::FastRetransmit
+        } else {
+            return None;
+        };
+        Some(RetransmitCause {
+            mechanism,
+            connection,
+            rto_ms: rto.or(last_started),
+            tail_loss_probe: tlp && expired,
+            lines,
+        })
+    }
+
+    /// Every retransmission the events alone show (send-tracker marks, tail
+    /// loss probes without a mark), per connection: for a trace without a capture.
+    pub fn retransmissions(&self) -> Vec<(FileTime, RetransmitCause)> {
+        let mut out: Vec<(FileTime, RetransmitCause)> = Vec::new();
+        let mut seen: std::collections::HashSet<(u64, FileTime)> = Default::default();
+        for r in &self.trace.records {
+            let (TcpipEvent::RexmitMark(_) | TcpipEvent::TlpSend(_)) = &r.event else {
+                continue;
+            };
+            let Some(c) = r.event.connection() else { continue };
+            // One transmission logs a TLP send and a rexmit mark µs apart: count it once.
+            if out
+                .iter()
+                .rev()
+                .take(4)
+                .any(|(t, x)| x.connection == c && (r.time - *t).abs() <= CAUSE_WINDOW)
+                || !seen.insert((c, r.time))
+            {
+                continue;
+            }
+            if let Some(cause) = self.cause_at(c, r.time) {
+                out.push((r.time + self.offset, cause));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_offset_most_pairs_agree_on_wins() {
+        // Two pairs from the wrong copy of a retransmitted segment (±300 ms) lose to three that agree.
+        let h = 3600 * SEC;
+        let pairs = [h - 300 * MS, h, h + 10 * MS, h + 300 * MS, h + 5 * MS];
+        let (o, n) = consensus(&pairs).unwrap();
+        assert_eq!(n, 3);
+        assert_eq!(o, h + 5 * MS);
+        assert_eq!(consensus(&[]), None);
+        // A tie goes to the smaller offset.
+        assert_eq!(consensus(&[-300 * MS, 0]).unwrap().0, 0);
+    }
+}
