@@ -206,3 +206,292 @@ fn cut_and_garbled_lines_never_panic() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// The article's events beside a capture of the same traffic
+// ---------------------------------------------------------------------------
+
+mod article_capture {
+    use super::*;
+    use pktmon::diagnose::tcpip::OffsetSource;
+    use pktmon::diagnose::{Cause, Diagnoser, Diagnosis, Locality};
+    use pktmon::generate::wire::{self, flags, Ip, Payload, Tcp};
+    use std::sync::Arc;
+
+    const HOST: &str = "192.168.5.68";
+    const SERVER: &str = "6.6.0.27";
+    const ISN: u32 = 2526318359;
+    const MS: i64 = 10_000;
+
+    /// A plain pcapng (what `pktmon etl2pcap` writes: Ethernet, no PktMon metadata), µs timestamps.
+    pub fn pcapng(frames: &[(i64, Vec<u8>)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let block = |out: &mut Vec<u8>, kind: u32, body: &[u8]| {
+            let len = (12 + body.len()) as u32;
+            out.extend_from_slice(&kind.to_le_bytes());
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(&len.to_le_bytes());
+        };
+        let mut shb = Vec::new();
+        shb.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
+        shb.extend_from_slice(&1u16.to_le_bytes());
+        shb.extend_from_slice(&0u16.to_le_bytes());
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        block(&mut out, 0x0A0D_0D0A, &shb);
+        let mut idb = Vec::new();
+        idb.extend_from_slice(&1u16.to_le_bytes());
+        idb.extend_from_slice(&0u16.to_le_bytes());
+        idb.extend_from_slice(&0u32.to_le_bytes());
+        block(&mut out, 1, &idb);
+        for (time, frame) in frames {
+            let us = ((time - pktmon::model::UNIX_EPOCH_FILETIME) / 10) as u64;
+            let mut epb = Vec::new();
+            epb.extend_from_slice(&0u32.to_le_bytes());
+            epb.extend_from_slice(&((us >> 32) as u32).to_le_bytes());
+            epb.extend_from_slice(&(us as u32).to_le_bytes());
+            epb.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+            epb.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+            epb.extend_from_slice(frame);
+            while epb.len() % 4 != 0 {
+                epb.push(0);
+            }
+            block(&mut out, 6, &epb);
+        }
+        out
+    }
+
+    fn ip(src: &str, dst: &str, id: u16) -> Ip {
+        Ip {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            ttl: if src == HOST { 128 } else { 52 },
+            id,
+            df: true,
+            flow_label: 0,
+        }
+    }
+
+    const HOST_MAC: [u8; 6] = [0x3C, 0x52, 0x82, 1, 2, 3];
+    const GW_MAC: [u8; 6] = [0x00, 0x1D, 0xAA, 4, 5, 6];
+
+    fn segment(out: bool, id: u16, seq: u32, ack: u32, fl: u8, len: usize) -> Vec<u8> {
+        let mut f = Vec::new();
+        let (src, dst, ports, eth) = if out {
+            (HOST, SERVER, (55330, 443), (GW_MAC, HOST_MAC))
+        } else {
+            (SERVER, HOST, (443, 55330), (HOST_MAC, GW_MAC))
+        };
+        let tcp = Tcp {
+            src_port: ports.0,
+            dst_port: ports.1,
+            seq,
+            ack,
+            flags: fl,
+            window: 1026,
+            options: &[],
+        };
+        let payload = Payload::Stream {
+            stream: 7,
+            offset: u64::from(seq.wrapping_sub(ISN + 1)),
+            len,
+        };
+        wire::tcp_frame(&mut f, eth, &ip(src, dst, id), &tcp, payload);
+        f
+    }
+
+    /// The traffic the article's events describe, `shift` later on the capture's clock:
+    /// the ping the firewall dropped, and a connection whose last segment
+    /// (seq 2526320299, 1460 bytes) was sent again when the retransmit timer expired.
+    pub fn frames(shift: i64) -> Vec<(i64, Vec<u8>)> {
+        let t = |s: u32, ticks: i64| at(2025, 3, 27, 16, 12, s, ticks) + shift;
+        let mut icmp = Vec::new();
+        wire::icmp_frame(
+            &mut icmp,
+            (GW_MAC, HOST_MAC),
+            &ip(HOST, "192.168.5.88", 100),
+            8,
+            0,
+            [0, 1, 0, 1],
+            b"abcdefghijklmnopqrstuvwabcdefghi",
+        );
+        let ack = 1_000_001;
+        let a = ISN + 1;
+        let (b, c) = (a + 1460, a + 1460 + 479);
+        assert_eq!(c, 2526320299);
+        vec![
+            (t(13, 9_660_030), icmp),
+            (t(19, 6_000_000), segment(true, 101, ISN, 0, flags::SYN, 0)),
+            (
+                t(19, 6_170_000),
+                segment(false, 1, 1_000_000, a, flags::SYN | flags::ACK, 0),
+            ),
+            (t(19, 6_171_000), segment(true, 102, a, ack, flags::ACK, 0)),
+            (
+                t(19, 6_372_000),
+                segment(true, 103, a, ack, flags::ACK | flags::PSH, 1460),
+            ),
+            (
+                t(19, 6_372_100),
+                segment(true, 104, b, ack, flags::ACK | flags::PSH, 479),
+            ),
+            (
+                t(19, 6_373_000),
+                segment(true, 105, c, ack, flags::ACK | flags::PSH, 1460),
+            ),
+            (
+                t(19, 9_371_090),
+                segment(true, 106, c, ack, flags::ACK | flags::PSH, 1460),
+            ),
+            (t(19, 9_550_000), segment(false, 2, ack, c + 1460, flags::ACK, 0)),
+        ]
+    }
+
+    fn diagnose(shift: i64, offset: Option<i64>) -> Diagnosis {
+        let dir = std::env::temp_dir().join(format!("pktmon-netsh-{}-{shift}-{offset:?}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cap = dir.join("article.pcapng");
+        std::fs::write(&cap, pcapng(&frames(shift))).unwrap();
+        let trace = Arc::new(read(Path::new(ARTICLE)).unwrap());
+        let mut d = Diagnoser::new(None).with_tcpip(trace, offset);
+        let outcome = pktmon::source::read(&cap, &mut d).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        d.finish(&outcome.info)
+    }
+
+    /// Must-show 1: the inspection drop and the retransmission explained by the retransmit timer.
+    fn check(d: &Diagnosis) {
+        let drop = d
+            .findings
+            .iter()
+            .find(|f| f.drops.iter().any(|(r, _)| r.tcpip_reason == Some(9)))
+            .expect("a finding cites the inspection drop");
+        assert_eq!((drop.locality, drop.cause), (Locality::Local, Cause::Policy));
+        assert_eq!(drop.symptom, "local drop");
+        assert_eq!(drop.frames, vec![1], "the dropped ping is frame 1");
+        let (r, n) = &drop.drops[0];
+        assert_eq!(
+            (r.reason_text.as_str(), r.direction.as_str(), *n),
+            ("Inspection drop", "Send", 1)
+        );
+        assert_eq!(r.tcpip_layer, Some(DropLayer::Network));
+        assert_eq!(drop.tcpip.as_ref().unwrap().lines, vec![1]);
+        assert!(
+            drop.explanation.contains("Inspection drop (IP discard reason 9, Send)"),
+            "{}",
+            drop.explanation
+        );
+
+        let rexmit = d
+            .findings
+            .iter()
+            .find(|f| f.symptom == "retransmission")
+            .expect("a retransmission finding");
+        assert_eq!((rexmit.locality, rexmit.cause), (Locality::Remote, Cause::Congestion));
+        assert_eq!(rexmit.flow.as_deref(), Some("TCP 192.168.5.68:55330 → 6.6.0.27:443"));
+        assert_eq!(rexmit.count, 1);
+        assert_eq!(rexmit.frames, vec![7, 8], "the original and its copy");
+        let t = rexmit.tcpip.as_ref().expect("TCP/IP evidence");
+        assert_eq!(t.mechanism, Some(pktmon::diagnose::tcpip::Mechanism::RetransmitTimer));
+        assert_eq!(t.rto_ms, Some(300));
+        assert_eq!(t.connections, vec!["0xFFFFE189BD811AA0".to_string()]);
+        assert_eq!(t.lines, vec![2, 3, 4, 5, 6, 7]);
+        assert!(
+            rexmit
+                .explanation
+                .contains("after the retransmit timer expired (RTO 300 ms), as a tail loss probe"),
+            "{}",
+            rexmit.explanation
+        );
+        assert_eq!(d.findings.len(), 2, "{:#?}", d.findings);
+        let s = d.tcpip.as_ref().unwrap();
+        assert_eq!(
+            (s.events, s.drop_events, s.drops_matched, s.retransmissions_explained),
+            (7, 1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn the_article_events_explain_the_capture_on_the_same_clock() {
+        let d = diagnose(0, None);
+        check(&d);
+        let s = d.tcpip.as_ref().unwrap();
+        assert_eq!(s.time_offset_source, OffsetSource::SharedEvents);
+        // The send event pairs with both copies of seq 2526320299 (−300 ms and +1.4 µs) and the
+        // drop with the ping (+0.2 µs): the two that agree win.
+        assert_eq!((s.offset_pairs, s.offset_agreeing), (3, 2));
+        assert!(s.time_offset_seconds.abs() < 0.001, "{}", s.time_offset_seconds);
+    }
+
+    #[test]
+    fn a_local_time_trace_is_aligned_from_the_shared_events() {
+        // netsh printed local time of a UTC+2 machine; the capture keeps UTC.
+        let d = diagnose(-2 * 3600 * 10_000_000, None);
+        check(&d);
+        let s = d.tcpip.as_ref().unwrap();
+        assert!(
+            (s.time_offset_seconds + 7200.0).abs() < 0.001,
+            "{}",
+            s.time_offset_seconds
+        );
+    }
+
+    #[test]
+    fn a_given_offset_is_used_as_given() {
+        let d = diagnose(-2 * 3600 * 10_000_000, Some(-7200 * 10_000_000));
+        check(&d);
+        assert_eq!(d.tcpip.as_ref().unwrap().time_offset_source, OffsetSource::Given);
+        // A wrong offset links nothing: the trace stays a witness of its own.
+        let wrong = diagnose(0, Some(-7200 * 10_000_000));
+        let s = wrong.tcpip.as_ref().unwrap();
+        assert_eq!((s.drops_matched, s.retransmissions_explained), (0, 0));
+        let rexmit = wrong.findings.iter().find(|f| f.symptom == "retransmission").unwrap();
+        assert!(rexmit.tcpip.is_none());
+        let _ = MS;
+    }
+
+    /// `diagnose capture NetTrace.txt` in one folder gives one result for the host.
+    #[test]
+    fn the_cli_joins_a_nettrace_to_the_captures_of_its_folder() {
+        let dir = std::env::temp_dir().join(format!("pktmon-netsh-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cap = dir.join("PktMon.pcapng");
+        let net = dir.join("NetTrace.txt");
+        std::fs::write(&cap, pcapng(&frames(0))).unwrap();
+        std::fs::write(&net, utf16_crlf(&std::fs::read_to_string(ARTICLE).unwrap())).unwrap();
+        let bin = env!("CARGO_BIN_EXE_pktmon-analyzer");
+        let o = std::process::Command::new(bin)
+            .args(["diagnose", "--json", "-"])
+            .arg(&cap)
+            .arg(&net)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["inputs"].as_array().unwrap().len(), 1, "{v:#}");
+        let f = v["findings"].as_array().unwrap();
+        assert!(f.iter().any(|f| f["tcpip"]["mechanism"] == "retransmit_timer"), "{v:#}");
+        assert!(f.iter().any(|f| f["drops"][0][0]["tcpip_reason"] == 9), "{v:#}");
+        // The netsh text alone: its own result, with the drop and the timer-driven retransmission.
+        let o = std::process::Command::new(bin)
+            .args(["diagnose", "--json", "-", "--fail-on", "policy"])
+            .arg(&net)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            v["inputs"][0]["kind"],
+            "netsh trace text (Microsoft-Windows-TCPIP events, no packets)"
+        );
+        let f = v["findings"].as_array().unwrap();
+        assert_eq!(f.len(), 2, "{v:#}");
+        assert_eq!(f[1]["locality"], "unknown");
+        assert_eq!(f[1]["tcpip"]["rto_ms"], 300);
+        // Other commands say what the file is instead of failing obscurely.
+        let o = std::process::Command::new(bin).arg("drops").arg(&net).output().unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("netsh trace text"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
