@@ -114,7 +114,7 @@ fn the_same_seed_gives_the_same_bytes_and_another_seed_other_bytes() {
             .map(|(_, p)| p.clone())
             .chain([wa.truth_file.clone()])
             .collect();
-        assert_eq!(names.len(), 6);
+        assert_eq!(names.len(), 7);
         for p in &names {
             let name = p.file_name().unwrap();
             let x = std::fs::read(p).unwrap();

@@ -495,3 +495,254 @@ mod article_capture {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+// ---------------------------------------------------------------------------
+// The generator's netsh text read back
+// ---------------------------------------------------------------------------
+
+mod generated {
+    use super::*;
+    use pktmon::diagnose::tcpip::{Mechanism, OffsetSource};
+    use pktmon::diagnose::{Diagnoser, Diagnosis};
+    use pktmon::generate::files::{self, Format};
+    use pktmon::generate::nettrace::{catalog, encode, render, Collector};
+    use pktmon::generate::{self as generate, Evidence, GenOptions, Scenario};
+    use pktmon::tcpip::reasons::{INET_DISCARD_REASONS, IP_DISCARD_REASONS, TCP_STATES, TIMERS};
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    fn start() -> i64 {
+        at(2025, 3, 27, 16, 12, 13, 0)
+    }
+
+    /// Every shape and every map value, in both languages and both encodings, reads back equal.
+    #[test]
+    fn every_tcpip_event_and_reason_reads_back_with_nothing_lost() {
+        for lang in [Language::English, Language::German] {
+            for utf16 in [true, false] {
+                let mut records = catalog(start());
+                let text = render(&mut records, lang);
+                let t = read_bytes("catalog", &encode(&text, utf16));
+                assert!(t.diagnostics.items.is_empty(), "{lang:?}: {:?}", t.diagnostics.items);
+                assert_eq!(t.records.len(), records.len());
+                for (got, want) in t.records.iter().zip(&records) {
+                    assert_eq!(got, want, "{lang:?} utf16={utf16}: line {}", want.line);
+                }
+                // The two lines around the events: one TCP/IP event not parsed, one other provider.
+                assert_eq!(t.tcpip_other, 1);
+                assert_eq!(t.providers.get("Microsoft-Windows-NDIS-PacketCapture"), Some(&1));
+                assert_eq!(t.providers.get(PROVIDER), Some(&(records.len() as u64 + 1)));
+            }
+        }
+        let records = catalog(start());
+        let codes = |layer: DropLayer| -> BTreeSet<u32> {
+            records
+                .iter()
+                .filter_map(|r| match (&r.event, layer) {
+                    (TcpipEvent::NetworkDrop(d), DropLayer::Network) => Some(d.reason.code),
+                    (TcpipEvent::TransportDrop(d), DropLayer::Transport) => Some(d.reason.code),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(
+            codes(DropLayer::Network),
+            IP_DISCARD_REASONS.iter().map(|r| r.code).collect()
+        );
+        assert_eq!(
+            codes(DropLayer::Transport),
+            INET_DISCARD_REASONS.iter().map(|r| r.code).collect()
+        );
+        let timers: BTreeSet<(u32, bool)> = records
+            .iter()
+            .filter_map(|r| match &r.event {
+                TcpipEvent::Timer(t) => Some((t.timer.code, t.started())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(timers.len(), TIMERS.len() * 2);
+        let states: BTreeSet<u32> = records
+            .iter()
+            .filter_map(|r| match &r.event {
+                TcpipEvent::Send(s) => Some(s.state.code),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(states.len(), TCP_STATES.len());
+        for kind in ["tlp_event", "tlp_send", "rexmit_mark", "retransmit_send", "connection"] {
+            assert!(
+                records.iter().any(|r| serde_json::to_value(r).unwrap()["type"] == kind),
+                "no {kind}"
+            );
+        }
+    }
+
+    /// A translated trace whose labels were translated too cannot be read: the
+    /// lines are counted as TCP/IP events of another kind, never misread.
+    #[test]
+    fn lines_whose_labels_were_translated_are_counted_not_misread() {
+        let text = "[0]0000.0000::2025/03/27-16:12:13.966003800 [Microsoft-Windows-TCPIP]TCPIP: Couche réseau (Protocole 1(ICMP), Famille = 2(IPV4)) a rejeté 1 paquet(s). Adresse source = 10.0.0.1. Raison = 9(Inspection).\n";
+        let t = read_bytes("fr", text.as_bytes());
+        assert!(t.records.is_empty());
+        assert_eq!(t.tcpip_other, 1);
+        assert!(t.diagnostics.items.is_empty());
+    }
+
+    fn opts(scenario: Scenario, ipv6: bool, build: u32) -> GenOptions {
+        GenOptions {
+            seed: 5,
+            scenario,
+            ipv6,
+            os_build: build,
+            ..GenOptions::default()
+        }
+    }
+
+    struct Dir(std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn diagnose(pcapng: &Path, trace: Option<&TcpipTrace>) -> Diagnosis {
+        let mut d = Diagnoser::new(None);
+        if let Some(t) = trace {
+            d = d.with_tcpip(Arc::new(t.clone()), None);
+        }
+        let outcome = pktmon::source::read(pcapng, &mut d).unwrap();
+        d.finish(&outcome.info)
+    }
+
+    /// Scenario traces: written as generated, aligned to the capture from
+    /// the shared events, every drop event tied to its packet, every planted
+    /// retransmission of the host linked to the mechanism the scenario used,
+    /// and the diagnosis's causes unchanged by the join.
+    #[test]
+    fn scenario_traces_read_back_and_join_their_captures() {
+        let mut linked = 0;
+        for scenario in Scenario::ALL {
+            for (ipv6, build) in [(false, 26200), (true, 20348)] {
+                let o = opts(scenario, ipv6, build);
+                let dir =
+                    Dir(std::env::temp_dir().join(format!("pktmon-nettrace-{}-{scenario}-{ipv6}", std::process::id())));
+                let w = files::write(&o, &dir.0, &[Format::Pcapng, Format::NetTrace]).unwrap();
+                let file = |f: Format| w.files.iter().find(|(x, _)| *x == f).unwrap().1.clone();
+                let mut collector = Collector::default();
+                let truth = generate::generate(&o, &mut collector);
+                let mut want = collector.events(&truth);
+                let _ = render(&mut want, Language::English);
+                let t = read(&file(Format::NetTrace)).unwrap();
+                assert!(t.diagnostics.items.is_empty(), "{scenario}: {:?}", t.diagnostics.items);
+                assert_eq!(t.records, want, "{scenario} ipv6={ipv6}");
+
+                let plain = diagnose(&file(Format::Pcapng), None);
+                let joined = diagnose(&file(Format::Pcapng), Some(&t));
+                let s = joined.tcpip.as_ref().unwrap();
+                let bias = generate::capture_info(&o).timezone_bias_minutes.unwrap();
+                if s.offset_pairs > 0 {
+                    assert_eq!(s.time_offset_source, OffsetSource::SharedEvents);
+                    // Events are logged 1–5 µs before the packet's first appearance.
+                    let expected = f64::from(bias) * 60.0;
+                    assert!(
+                        (s.time_offset_seconds - expected).abs() < 0.001,
+                        "{scenario}: offset {} for bias {bias} min",
+                        s.time_offset_seconds
+                    );
+                }
+                assert_eq!(
+                    s.drops_matched, s.drop_events,
+                    "{scenario}: every drop event names a captured packet"
+                );
+                let causes = |d: &Diagnosis| -> Vec<(String, String, Option<String>)> {
+                    let mut v: Vec<_> = d
+                        .findings
+                        .iter()
+                        .map(|f| {
+                            (
+                                f.locality.as_str().to_string(),
+                                f.cause.as_str().to_string(),
+                                f.flow.clone(),
+                            )
+                        })
+                        .collect();
+                    v.sort();
+                    v.dedup();
+                    v
+                };
+                assert_eq!(
+                    causes(&plain),
+                    causes(&joined),
+                    "{scenario} ipv6={ipv6}: the join changed the causes"
+                );
+                // One flow's retransmissions may split by mechanism (fast, timer): more findings, same causes.
+                let (a, b) = (
+                    generate::score(&truth, &plain.findings),
+                    generate::score(&truth, &joined.findings),
+                );
+                assert_eq!(a.total.recall(), b.total.recall(), "{scenario}");
+                assert_eq!(a.missed, b.missed, "{scenario}");
+                let wrong = |s: &generate::Score| {
+                    let mut v: Vec<_> = s.unexpected.iter().map(|(l, c, _, f)| (*l, *c, f.clone())).collect();
+                    v.sort();
+                    v.dedup();
+                    v
+                };
+                assert_eq!(wrong(&a), wrong(&b), "{scenario}: the join made a wrong finding");
+                // Planted retransmissions of the host's data: the mechanism the scenario used.
+                for p in &truth.planted {
+                    for e in &p.evidence {
+                        let Evidence::Retransmission { frame, trigger, .. } = e else {
+                            continue;
+                        };
+                        let want = match trigger.as_str() {
+                            "timeout" => Mechanism::RetransmitTimer,
+                            "fast" => Mechanism::FastRetransmit,
+                            _ => continue,
+                        };
+                        let f = joined
+                            .findings
+                            .iter()
+                            .find(|f| f.frames.contains(frame) && f.tcpip.is_some());
+                        if let Some(f) = f.filter(|f| f.symptom == "retransmission" && f.drops.is_empty()) {
+                            assert_eq!(
+                                f.tcpip.as_ref().unwrap().mechanism,
+                                Some(want),
+                                "{scenario} frame {frame}"
+                            );
+                            linked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        // remote-congestion and mix plant a fast and a timer-driven retransmission each, in both variants.
+        assert!(linked >= 8, "only {linked} planted retransmissions were linked");
+    }
+
+    /// `generate --format nettrace` writes the trace beside the capture.
+    #[test]
+    fn the_cli_writes_the_nettrace_format() {
+        let dir = Dir(std::env::temp_dir().join(format!("pktmon-nettrace-cli-{}", std::process::id())));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_pktmon-analyzer"))
+            .args([
+                "generate",
+                "--scenario",
+                "local-policy",
+                "--format",
+                "pcapng,nettrace",
+                "-o",
+            ])
+            .arg(&dir.0)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let bytes = std::fs::read(dir.0.join("local-policy.NetTrace.txt")).unwrap();
+        assert_eq!(&bytes[..2], &[0xFF, 0xFE], "UTF-16LE with BOM");
+        let t = read(&dir.0.join("local-policy.NetTrace.txt")).unwrap();
+        assert!(t.records.iter().any(|r| matches!(
+            &r.event,
+            TcpipEvent::NetworkDrop(d) if d.reason == Coded::new(9, "Inspection drop")
+        )));
+    }
+}

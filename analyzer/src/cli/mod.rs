@@ -131,7 +131,8 @@ enum Command {
         no_verdict: bool,
     },
     /// Write a PktMon capture with planted causes of loss (deterministic from a seed) as ETL, converter
-    /// pcapng, etl2pcapng-style pcapng and etl2txt text, with DIR/<scenario>.truth.json naming what was planted.
+    /// pcapng, etl2pcapng-style pcapng, etl2txt text and the netsh trace text of the same traffic, with
+    /// DIR/<scenario>.truth.json naming what was planted.
     Generate(generate::GenerateArgs),
     /// Read every record of a file and nothing more (benchmark floor); --decompress-only for ETL buffers.
     #[command(hide = true)]

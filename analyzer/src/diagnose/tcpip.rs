@@ -40,8 +40,9 @@ const DROP_WINDOW: FileTime = 2 * SEC;
 /// How far a retransmission and its send event may be apart after alignment.
 const SEND_WINDOW: FileTime = SEC;
 /// The events that caused a retransmission are logged just before its send
-/// event, in the same timer or ACK processing: within this much.
-const CAUSE_WINDOW: FileTime = 50 * MS;
+/// event, in the same timer or ACK processing (µs apart in the article's
+/// trace): within this much, and on the same clock.
+const CAUSE_WINDOW: FileTime = 5 * MS;
 
 /// How the time offset was decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -466,11 +467,12 @@ impl Resolved {
             }
         }
         let (_, connection, anchor) = best?;
-        self.cause_at(connection, recs[anchor].time)
+        self.cause_at(connection, recs[anchor].time, seq)
     }
 
-    /// The cause of the transmission logged at `at` on a connection.
-    pub fn cause_at(&self, connection: u64, at: FileTime) -> Option<RetransmitCause> {
+    /// The cause of the transmission of `seq` logged at `at` on a connection.
+    /// Events about other sequence numbers logged meanwhile are not its cause.
+    pub fn cause_at(&self, connection: u64, at: FileTime, seq: u32) -> Option<RetransmitCause> {
         let recs = &self.trace.records;
         let mut lines = Vec::new();
         let (mut expired, mut tlp, mut fast, mut marked) = (false, false, false, false);
@@ -490,30 +492,31 @@ impl Resolved {
                 break;
             }
             let relevant = match &r.event {
-                TcpipEvent::Timer(t) if t.timer.code == 0 => {
+                // Expiry before the send; the timer re-armed after it.
+                TcpipEvent::Timer(t) if t.timer.code == 0 && (t.expire_ms.is_none()) == (r.time <= at) => {
                     match t.expire_ms {
                         None => expired = true,
                         Some(ms) => last_started = last_started.or(Some(ms)),
                     }
                     true
                 }
-                TcpipEvent::TlpEvent(e) => {
+                TcpipEvent::TlpEvent(e) if r.time <= at => {
                     tlp |= e.event.code == crate::tcpip::reasons::TLP_TIMER_FIRED;
                     true
                 }
-                TcpipEvent::TlpSend(_) => {
+                TcpipEvent::TlpSend(p) if p.tail_probe_seq == seq => {
                     tlp = true;
                     true
                 }
-                TcpipEvent::RetransmitSend(_) => {
+                TcpipEvent::RetransmitSend(_) if r.time <= at => {
                     fast = true;
                     true
                 }
-                TcpipEvent::RexmitMark(_) => {
+                TcpipEvent::RexmitMark(m) if m.start == seq => {
                     marked = true;
                     true
                 }
-                TcpipEvent::Send(s) => {
+                TcpipEvent::Send(s) if s.seq == seq => {
                     rto = Some(s.rto);
                     true
                 }
@@ -547,8 +550,10 @@ impl Resolved {
         let mut out: Vec<(FileTime, RetransmitCause)> = Vec::new();
         let mut seen: std::collections::HashSet<(u64, FileTime)> = Default::default();
         for r in &self.trace.records {
-            let (TcpipEvent::RexmitMark(_) | TcpipEvent::TlpSend(_)) = &r.event else {
-                continue;
+            let seq = match &r.event {
+                TcpipEvent::RexmitMark(m) => m.start,
+                TcpipEvent::TlpSend(p) => p.tail_probe_seq,
+                _ => continue,
             };
             let Some(c) = r.event.connection() else { continue };
             // One transmission logs a TLP send and a rexmit mark µs apart: count it once.
@@ -561,7 +566,7 @@ impl Resolved {
             {
                 continue;
             }
-            if let Some(cause) = self.cause_at(c, r.time) {
+            if let Some(cause) = self.cause_at(c, r.time, seq) {
                 out.push((r.time + self.offset, cause));
             }
         }

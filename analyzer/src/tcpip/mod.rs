@@ -203,7 +203,7 @@ pub struct ConnectionLine {
 
 /// One TCP/IP event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum TcpipEvent {
     NetworkDrop(NetworkDrop),
     TransportDrop(TransportDrop),

@@ -289,6 +289,25 @@ pub fn locality(layer: DropLayer, code: u32) -> Locality {
     }
 }
 
+/// The TCP/IP discard reason behind a PktMon drop code of tcpip.sys, for
+/// codes whose numbering PktMon shares (901–912 = 900 + IP reason 1–12,
+/// 1200–1223 = 1200 + INET reason 0–23) and, beyond those, by PktMon's reason
+/// text naming the same entry (922 "Address resolution timeout" = IP 260).
+pub fn from_pktmon(code: u32, text: Option<&str>) -> Option<(DropLayer, u32)> {
+    match code {
+        901..=912 => Some((DropLayer::Network, code - 900)),
+        1200..=1223 => Some((DropLayer::Transport, code - 1200)),
+        900..=999 => {
+            let text = text?.trim();
+            IP_DISCARD_REASONS
+                .iter()
+                .find(|r| r.text.eq_ignore_ascii_case(text))
+                .map(|r| (DropLayer::Network, r.code))
+        }
+        _ => None,
+    }
+}
+
 /// TCP timer names by number (`0(RetransmitTimer)` anchors the order).
 pub const TIMERS: &[&str] = &[
     "RetransmitTimer",
