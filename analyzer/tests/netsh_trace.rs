@@ -199,7 +199,7 @@ fn cut_and_garbled_lines_never_panic() {
     let text = std::fs::read_to_string(ARTICLE).unwrap();
     for l in text.lines() {
         for cut in (0..l.len()).filter(|&c| l.is_char_boundary(c)) {
-            let _ = read_bytes("cut", l[..cut].as_bytes());
+            let _ = read_bytes("cut", &l.as_bytes()[..cut]);
             let mut garbled = l.to_string();
             garbled.replace_range(cut..cut + l[cut..].chars().next().map_or(0, char::len_utf8), "(");
             let _ = read_bytes("garbled", garbled.as_bytes());

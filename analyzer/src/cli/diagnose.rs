@@ -74,7 +74,7 @@ pub fn plan(files: &[PathBuf], nettrace: Option<&Path>) -> Result<Vec<Job>, Stri
     let netsh = |p: &Path| matches!(source::detect(p), Ok(source::Detected::NetshText));
     let read = |p: &Path| pktmon::tcpip::reader::read(p).ok().map(Arc::new);
     let given = match nettrace {
-        Some(p) => Some(pktmon::tcpip::reader::read(p).map_err(|e| e.to_string())?).map(Arc::new),
+        Some(p) => Some(Arc::new(pktmon::tcpip::reader::read(p).map_err(|e| e.to_string())?)),
         None => None,
     };
     let is_netsh: Vec<bool> = files.iter().map(|f| netsh(f)).collect();

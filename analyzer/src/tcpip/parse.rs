@@ -11,17 +11,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::*;
 
-/// What parsing a message gave.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parsed {
-    Event(TcpipEvent),
-    /// A TCP/IP event of a kind not parsed (counted, not an error).
-    Other,
-}
-
-/// Parses the message of a Microsoft-Windows-TCPIP line. An `Err` names what
-/// is wrong with a line whose labels say which event it is.
-pub fn parse_message(message: &str) -> Result<Parsed, String> {
+/// Parses the message of a Microsoft-Windows-TCPIP line: `None` for an event
+/// of a kind not parsed (counted, not an error). An `Err` names what is wrong
+/// with a line whose labels say which event it is.
+pub fn parse_message(message: &str) -> Result<Option<TcpipEvent>, String> {
     let m = message.trim();
     let has = |label: &str| find_label(m, label).is_some();
     let event = if has("SourceAddress") && has("DestAddress") && has("Reason") {
@@ -46,9 +39,9 @@ pub fn parse_message(message: &str) -> Result<Parsed, String> {
     } else if m.contains("local=") && m.contains("remote=") && handle(m).is_some() {
         TcpipEvent::Connection(connection_line(m)?)
     } else {
-        return Ok(Parsed::Other);
+        return Ok(None);
     };
-    Ok(Parsed::Event(event))
+    Ok(Some(event))
 }
 
 // ---------------------------------------------------------------------------
@@ -422,10 +415,7 @@ mod tests {
     fn a_recognised_event_with_a_broken_value_is_an_error_not_a_panic() {
         let m = "TCP: connection 0x1 (local=1.2.3.4:1 remote=5.6.7.8:2): TCP send event, SeqNo = x, BytesSent = 1";
         assert!(parse_message(m).unwrap_err().contains("SeqNo"));
-        assert_eq!(
-            parse_message("TCP software RSC global disabled mask = 0"),
-            Ok(Parsed::Other)
-        );
+        assert_eq!(parse_message("TCP software RSC global disabled mask = 0"), Ok(None));
         for cut in 0..m.len() {
             if m.is_char_boundary(cut) {
                 let _ = parse_message(&m[..cut]);

@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::Path;
 
-use super::parse::{parse_message, Parsed};
+use super::parse::parse_message;
 use super::*;
 use crate::error::{Error, Location};
 use crate::pktmon::text::parse_prefix;
@@ -81,7 +81,7 @@ impl LineReader {
             return;
         };
         match parse_message(prefix.message) {
-            Ok(Parsed::Event(event)) => self.trace.records.push(TcpipRecord {
+            Ok(Some(event)) => self.trace.records.push(TcpipRecord {
                 line: number,
                 cpu: prefix.cpu,
                 process_id: prefix.process_id,
@@ -89,7 +89,7 @@ impl LineReader {
                 time,
                 event,
             }),
-            Ok(Parsed::Other) => self.trace.tcpip_other += 1,
+            Ok(None) => self.trace.tcpip_other += 1,
             Err(what) => self.damage(number, format!("unreadable TCP/IP event ({what}); line skipped")),
         }
     }
