@@ -460,8 +460,10 @@ mod article_capture {
         std::fs::write(&cap, pcapng(&frames(0))).unwrap();
         std::fs::write(&net, utf16_crlf(&std::fs::read_to_string(ARTICLE).unwrap())).unwrap();
         let bin = env!("CARGO_BIN_EXE_pktmon-analyzer");
+        let csv = dir.join("csv");
         let o = std::process::Command::new(bin)
-            .args(["diagnose", "--json", "-"])
+            .args(["diagnose", "--json", "-", "--csv"])
+            .arg(&csv)
             .arg(&cap)
             .arg(&net)
             .output()
@@ -469,6 +471,15 @@ mod article_capture {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["inputs"].as_array().unwrap().len(), 1, "{v:#}");
+        assert_eq!(v["inputs"][0]["tcpip"]["time_offset_source"], "shared_events");
+        assert_eq!(v["inputs"][0]["tcpip"]["drops_matched"], 1);
+        let rows = std::fs::read_to_string(csv.join("findings.csv")).unwrap();
+        assert!(rows.lines().next().unwrap().ends_with(",next_step,tcpip"));
+        let cell = format!(
+            "retransmit_timer 0xFFFFE189BD811AA0 rto=300ms {}:2 3 4 5 6 7",
+            net.display()
+        );
+        assert!(rows.lines().any(|l| l.ends_with(&cell)), "{rows}");
         let f = v["findings"].as_array().unwrap();
         assert!(f.iter().any(|f| f["tcpip"]["mechanism"] == "retransmit_timer"), "{v:#}");
         assert!(f.iter().any(|f| f["drops"][0][0]["tcpip_reason"] == 9), "{v:#}");

@@ -24,7 +24,8 @@ mod install;
     long_about = "Read Windows Packet Monitor (PktMon) captures on any OS.\n\n\
 Inputs are detected from their content, not their name: PktMon's own .etl (compressed or not), \
 pcapng from `pktmon etl2pcap`, from microsoft/etl2pcapng or from this tool's `convert`, any pcapng \
-whose packet comments carry PktMon lines, classic pcap, and `pktmon etl2txt` text (UTF-16LE or UTF-8).\n\n\
+whose packet comments carry PktMon lines, classic pcap, and `pktmon etl2txt` text (UTF-16LE or UTF-8). \
+`diagnose` also reads netsh trace text (NetTrace.txt): Microsoft-Windows-TCPIP drop, timer and send events.\n\n\
 Exit codes: 0 success; 1 a diagnose --fail-on condition held; 2 an input could not be read or was damaged (everything that could be \
 salvaged is still printed or written, and each problem names the file and the byte offset or line)."
 )]

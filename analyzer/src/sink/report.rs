@@ -61,6 +61,8 @@ struct InputSummary<'a> {
     totals: Option<&'a crate::diagnose::Totals>,
     error: Option<&'a str>,
     warnings: &'a [String],
+    /// The netsh trace joined to this input (or read alone), and the time offset used.
+    tcpip: Option<&'a crate::diagnose::tcpip::TcpipSummary>,
 }
 
 pub fn merged_totals(results: &[InputResult]) -> MergedTotals {
@@ -112,6 +114,7 @@ pub fn json_summary(results: &[InputResult]) -> String {
                 totals: r.diagnosis.as_ref().map(|d| &d.totals),
                 error: r.error.as_deref(),
                 warnings: &r.warnings,
+                tcpip: r.diagnosis.as_ref().and_then(|d| d.tcpip.as_ref()),
             })
             .collect(),
         totals: merged_totals(results),
@@ -146,7 +149,7 @@ fn csv_field(s: &str) -> String {
 /// `findings.csv`.
 pub fn findings_csv(results: &[InputResult]) -> String {
     let mut out = String::from(
-        "file,locality,cause,symptom,count,flow,first_time,last_time,drop_reasons,components,frames,display_filter,explanation,next_step\n",
+        "file,locality,cause,symptom,count,flow,first_time,last_time,drop_reasons,components,frames,display_filter,explanation,next_step,tcpip\n",
     );
     for ff in all_findings(results) {
         let f = ff.finding;
@@ -173,11 +176,27 @@ pub fn findings_csv(results: &[InputResult]) -> String {
             csv_field(&f.display_filter),
             csv_field(&f.explanation),
             csv_field(&f.next_step),
+            csv_field(&f.tcpip.as_ref().map(tcpip_cell).unwrap_or_default()),
         ];
         out.push_str(&fields.join(","));
         out.push('\n');
     }
     out
+}
+
+/// `retransmit_timer 0xFFFFE189BD811AA0 NetTrace.txt:2 3 4`.
+fn tcpip_cell(t: &crate::diagnose::TcpipEvidence) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(m) = t.mechanism {
+        parts.push(m.as_str().to_string());
+    }
+    parts.extend(t.connections.iter().cloned());
+    if let Some(ms) = t.rto_ms {
+        parts.push(format!("rto={ms}ms"));
+    }
+    let lines: Vec<String> = t.lines.iter().map(u64::to_string).collect();
+    parts.push(format!("{}:{}", t.file, lines.join(" ")));
+    parts.join(" ")
 }
 
 /// `drops.csv`: the drop summary of every input.
