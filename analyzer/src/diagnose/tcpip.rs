@@ -103,6 +103,8 @@ impl Mechanism {
 pub struct RetransmitCause {
     pub mechanism: Mechanism,
     pub connection: u64,
+    /// The sequence number sent again.
+    pub seq: u32,
     /// The retransmission timeout in force, ms.
     pub rto_ms: Option<u64>,
     /// Also sent as a tail loss probe (the probe fires on the retransmit timer).
@@ -538,6 +540,7 @@ impl Resolved {
         Some(RetransmitCause {
             mechanism,
             connection,
+            seq,
             rto_ms: rto.or(last_started),
             tail_loss_probe: tlp && expired,
             lines,
@@ -548,7 +551,6 @@ impl Resolved {
     /// loss probes without a mark), per connection: for a trace without a capture.
     pub fn retransmissions(&self) -> Vec<(FileTime, RetransmitCause)> {
         let mut out: Vec<(FileTime, RetransmitCause)> = Vec::new();
-        let mut seen: std::collections::HashSet<(u64, FileTime)> = Default::default();
         for r in &self.trace.records {
             let seq = match &r.event {
                 TcpipEvent::RexmitMark(m) => m.start,
@@ -557,17 +559,17 @@ impl Resolved {
             };
             let Some(c) = r.event.connection() else { continue };
             // One transmission logs a TLP send and a rexmit mark µs apart: count it once.
+            let at = r.time + self.offset;
             if out
                 .iter()
                 .rev()
-                .take(4)
-                .any(|(t, x)| x.connection == c && (r.time - *t).abs() <= CAUSE_WINDOW)
-                || !seen.insert((c, r.time))
+                .take(16)
+                .any(|(t, x)| x.connection == c && x.seq == seq && (at - *t).abs() <= CAUSE_WINDOW)
             {
                 continue;
             }
             if let Some(cause) = self.cause_at(c, r.time, seq) {
-                out.push((r.time + self.offset, cause));
+                out.push((at, cause));
             }
         }
         out

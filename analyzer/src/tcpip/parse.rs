@@ -17,9 +17,12 @@ use super::*;
 pub fn parse_message(message: &str) -> Result<Option<TcpipEvent>, String> {
     let m = message.trim();
     let has = |label: &str| find_label(m, label).is_some();
-    let event = if has("SourceAddress") && has("DestAddress") && has("Reason") {
+    // Drop events name no connection; "TCP: Connection 0x… Transport (…) sent RST with Local = …,
+    // Remote = …. Reason = …" (event 1479) has the same labels but is no drop.
+    let connection_first = handle(&m[..m.find('(').unwrap_or(m.len())]).is_some();
+    let event = if has("SourceAddress") && has("DestAddress") && has("Reason") && !connection_first {
         TcpipEvent::NetworkDrop(network_drop(m)?)
-    } else if has("AddressFamily") && has("Local") && has("Remote") && has("Reason") {
+    } else if has("AddressFamily") && has("Local") && has("Remote") && has("Reason") && !connection_first {
         TcpipEvent::TransportDrop(transport_drop(m)?)
     } else if has("TailProbeSeq") {
         TcpipEvent::TlpSend(tlp_send(m)?)
@@ -416,6 +419,9 @@ mod tests {
         let m = "TCP: connection 0x1 (local=1.2.3.4:1 remote=5.6.7.8:2): TCP send event, SeqNo = x, BytesSent = 1";
         assert!(parse_message(m).unwrap_err().contains("SeqNo"));
         assert_eq!(parse_message("TCP software RSC global disabled mask = 0"), Ok(None));
+        let rst = "TCP: Connection 0xFFFFE189BD811AA0 Transport (Protocol 6(TCP), AddressFamily = 2(IPV4)) sent RST \
+                   with Local = 10.0.0.1:443, Remote = 10.0.0.2:50000. Reason = 1(Listener received a packet other than SYN).";
+        assert_eq!(parse_message(rst), Ok(None), "a RST sent is not a drop");
         for cut in 0..m.len() {
             if m.is_char_boundary(cut) {
                 let _ = parse_message(&m[..cut]);
