@@ -757,3 +757,39 @@ mod generated {
         )));
     }
 }
+
+/// Random damage to a whole trace (bytes flipped, dropped, repeated; in UTF-8
+/// and UTF-16LE) never panics, and every problem is reported with the file and its line.
+#[test]
+fn randomly_damaged_traces_never_panic() {
+    let mut records = pktmon::generate::nettrace::catalog(at(2025, 3, 27, 16, 12, 13, 0));
+    let text = pktmon::generate::nettrace::render(&mut records, Language::English);
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..400 {
+        let mut bytes = pktmon::generate::nettrace::encode(&text, round % 2 == 0);
+        for _ in 0..(1 + next() % 12) {
+            let i = (next() % bytes.len() as u64) as usize;
+            match next() % 3 {
+                0 => bytes[i] = next() as u8,
+                1 => {
+                    bytes.remove(i);
+                }
+                _ => {
+                    let b = bytes[i];
+                    bytes.insert(i, b);
+                }
+            }
+        }
+        let t = read_bytes("damaged", &bytes);
+        assert!(t.records.len() <= records.len() + 2, "round {round}");
+        for d in &t.diagnostics.items {
+            assert!(d.to_string().starts_with("error: damaged: at line "), "{d}");
+        }
+    }
+}
