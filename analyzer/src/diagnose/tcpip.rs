@@ -33,8 +33,10 @@ const SEC: FileTime = 10_000_000;
 const AGREE: FileTime = 50 * MS;
 /// Most clock pairs kept for finding the offset (the consensus is quadratic).
 const MAX_PAIRS: usize = 2_000;
-/// Captured packets kept per drop event's addresses.
-const MAX_CANDIDATES: usize = 256;
+/// Captured packets kept per drop event's addresses (a busy connection's
+/// packets share a network drop's addresses; with a given offset only those
+/// near a drop are kept).
+const MAX_CANDIDATES: usize = 16_384;
 /// How far a drop event and the packet it dropped may be apart after alignment.
 const DROP_WINDOW: FileTime = 2 * SEC;
 /// How far a retransmission and its send event may be apart after alignment.
@@ -167,8 +169,10 @@ pub struct TcpipJoin {
     given_offset: Option<FileTime>,
     /// (local, remote, SeqNo) → netsh times of its send events.
     sends: HashMap<(SocketAddr, SocketAddr, u32), Vec<FileTime>>,
-    /// Drop events' (protocol, source, destination), both ways for transport drops.
+    /// Drop events' (protocol, source, destination), both ways for transport
+    /// drops: how many events, and their netsh times (sorted).
     drop_keys: HashMap<AddrKey, u32>,
+    drop_times: HashMap<AddrKey, Vec<FileTime>>,
     candidates: HashMap<AddrKey, Vec<Candidate>>,
     pairs: Vec<FileTime>,
 }
@@ -185,26 +189,35 @@ impl TcpipJoin {
     pub fn new(trace: Arc<TcpipTrace>, given_offset: Option<FileTime>) -> TcpipJoin {
         let mut sends: HashMap<_, Vec<FileTime>> = HashMap::new();
         let mut drop_keys: HashMap<AddrKey, u32> = HashMap::new();
+        let mut drop_times: HashMap<AddrKey, Vec<FileTime>> = HashMap::new();
+        let mut add = |key: AddrKey, time: FileTime| {
+            *drop_keys.entry(key).or_default() += 1;
+            drop_times.entry(key).or_default().push(time);
+        };
         for r in &trace.records {
             match &r.event {
                 TcpipEvent::Send(s) => sends.entry((s.local, s.remote, s.seq)).or_default().push(r.time),
                 TcpipEvent::NetworkDrop(d) => {
                     let p = protocol_of(d.protocol.code, DropLayer::Network);
-                    *drop_keys.entry((p, d.source, d.destination)).or_default() += 1;
+                    add((p, d.source, d.destination), r.time);
                 }
                 TcpipEvent::TransportDrop(d) => {
                     let p = protocol_of(d.protocol.code, DropLayer::Transport);
-                    *drop_keys.entry((p, d.remote.ip(), d.local.ip())).or_default() += 1;
-                    *drop_keys.entry((p, d.local.ip(), d.remote.ip())).or_default() += 1;
+                    add((p, d.remote.ip(), d.local.ip()), r.time);
+                    add((p, d.local.ip(), d.remote.ip()), r.time);
                 }
                 _ => {}
             }
+        }
+        for v in drop_times.values_mut() {
+            v.sort_unstable();
         }
         TcpipJoin {
             trace,
             given_offset,
             sends,
             drop_keys,
+            drop_times,
             candidates: HashMap::new(),
             pairs: Vec::new(),
         }
@@ -220,7 +233,16 @@ impl TcpipJoin {
             flows::parse::Transport::Udp(u) => Some((u.src_port, u.dst_port)),
             _ => None,
         };
-        if self.drop_keys.contains_key(&key) {
+        let near_a_drop = match (self.given_offset, self.drop_times.get(&key)) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(offset), Some(times)) => {
+                let t = time - offset;
+                let i = times.partition_point(|&x| x < t - DROP_WINDOW);
+                times.get(i).is_some_and(|&x| x <= t + DROP_WINDOW)
+            }
+        };
+        if near_a_drop {
             let list = self.candidates.entry(key).or_default();
             if list.len() < MAX_CANDIDATES {
                 list.push(Candidate {
@@ -367,11 +389,10 @@ impl Resolved {
     pub fn drops(&self) -> Vec<DropEvent> {
         let mut out = Vec::new();
         for r in &self.trace.records {
-            let (layer, protocol, family_v6, count, reason, direction, src, dst, ports) = match &r.event {
+            let (layer, protocol, count, reason, direction, src, dst, ports) = match &r.event {
                 TcpipEvent::NetworkDrop(d) => (
                     DropLayer::Network,
                     protocol_of(d.protocol.code, DropLayer::Network),
-                    d.source.is_ipv6(),
                     d.count,
                     &d.reason,
                     d.direction.as_ref().map(|c| {
@@ -388,7 +409,6 @@ impl Resolved {
                 TcpipEvent::TransportDrop(d) => (
                     DropLayer::Transport,
                     protocol_of(d.protocol.code, DropLayer::Transport),
-                    d.local.is_ipv6(),
                     d.count,
                     &d.reason,
                     None,
@@ -398,7 +418,6 @@ impl Resolved {
                 ),
                 _ => continue,
             };
-            let _ = family_v6;
             let time = r.time + self.offset;
             let mut best: Option<Candidate> = None;
             for key in [(protocol, src.ip(), dst.ip()), (protocol, dst.ip(), src.ip())] {
