@@ -665,6 +665,24 @@ mod generated {
                     s.drops_matched, s.drop_events,
                     "{scenario}: every drop event names a captured packet"
                 );
+                // PktMon saw those drops too: no second finding, the PktMon finding cites the netsh line.
+                assert_eq!(joined.totals.drop_events, plain.totals.drop_events);
+                for f in &joined.findings {
+                    let tcpip_drop = f.drops.iter().any(|(d, _)| {
+                        d.reason
+                            .is_some_and(|r| pktmon::tcpip::reasons::from_pktmon(r, Some(&d.reason_text)).is_some())
+                    });
+                    assert!(
+                        f.drops.iter().all(|(d, _)| d.tcpip_layer.is_none()),
+                        "{scenario}: {f:#?}"
+                    );
+                    if tcpip_drop {
+                        assert!(
+                            f.tcpip.as_ref().is_some_and(|t| !t.lines.is_empty()),
+                            "{scenario}: {f:#?}"
+                        );
+                    }
+                }
                 let causes = |d: &Diagnosis| -> Vec<(String, String, Option<String>)> {
                     let mut v: Vec<_> = d
                         .findings

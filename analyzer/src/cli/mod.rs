@@ -92,7 +92,7 @@ enum Command {
     /// netsh trace text (NetTrace.txt from `netsh trace convert`) is read too: its TCP/IP drop events
     /// join the findings with their discard reason, and each retransmission is linked to the TCP/IP
     /// event that caused it (retransmit timer, tail loss probe, fast retransmit). A NetTrace.txt is
-    /// joined to the captures in its own folder when it is the only netsh text there (`diagnose
+    /// joined to the captures in its own folder when it is the only netsh text of the inputs there (`diagnose
     /// PktMon.etl NetTrace.txt`), or to every capture with --nettrace; otherwise it is diagnosed alone.
     Diagnose {
         #[arg(required = true)]
