@@ -598,6 +598,148 @@ impl Resolved {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tcpip::*;
+
+    const C: u64 = 0xFFFF_E189_BD81_1AA0;
+    const SEQ: u32 = 2_526_320_299;
+
+    fn rec(line: u64, time: FileTime, event: TcpipEvent) -> TcpipRecord {
+        TcpipRecord {
+            line,
+            cpu: 0,
+            process_id: 0,
+            thread_id: 0,
+            time,
+            event,
+        }
+    }
+
+    fn timer(expire_ms: Option<u64>) -> TcpipEvent {
+        TcpipEvent::Timer(TimerEvent {
+            connection: C,
+            timer: Coded::new(0, "RetransmitTimer"),
+            expire_ms,
+            processor: None,
+            last_interrupt_time: None,
+            last_microsecond_count: None,
+        })
+    }
+
+    fn send(seq: u32) -> TcpipEvent {
+        TcpipEvent::Send(SendEvent {
+            connection: C,
+            local: "10.0.0.1:50000".parse().unwrap(),
+            remote: "10.0.0.2:443".parse().unwrap(),
+            seq,
+            bytes_sent: 1460,
+            cwnd: 1,
+            snd_wnd: 1,
+            srtt: 1,
+            rttvar: 1,
+            rto: 250,
+            rcv_wnd: 1,
+            pacing_rate: 0,
+            state: Coded::new(4, "EstablishedState"),
+            congestion_state: 0,
+            snd_una: seq,
+            snd_max: seq,
+            recovery_max: 0,
+            rcv_buf_set: Coded::new(0, "FALSE"),
+            max_rcv_buf: 1,
+        })
+    }
+
+    fn mark(seq: u32) -> TcpipEvent {
+        TcpipEvent::RexmitMark(RexmitMark {
+            connection: C,
+            start: seq,
+            end: seq + 1460,
+            timestamp: 0,
+            in_flight_count: 1,
+            sacked_bytes: 0,
+            bytes_in_flight: 1460,
+        })
+    }
+
+    fn tlp_fired() -> TcpipEvent {
+        TcpipEvent::TlpEvent(TlpEvent {
+            connection: C,
+            event: Coded::new(2, "TimerFired"),
+        })
+    }
+
+    fn fast() -> TcpipEvent {
+        TcpipEvent::RetransmitSend(RetransmitSend {
+            connection: C,
+            kind: RetransmitSendKind::Fast,
+            bytes_to_send: 1460,
+            snd_nxt: SEQ,
+        })
+    }
+
+    /// The events before the send of `SEQ` at 1 s, and the cause they give.
+    fn cause(before: Vec<TcpipEvent>) -> Option<RetransmitCause> {
+        let t = SEC;
+        let mut records: Vec<TcpipRecord> = before
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| rec(i as u64 + 1, t - 10 * (4 - i as FileTime), e))
+            .collect();
+        let n = records.len() as u64;
+        records.push(rec(n + 1, t, send(SEQ)));
+        records.push(rec(n + 2, t + 5, mark(SEQ)));
+        records.push(rec(n + 3, t + 6, timer(Some(500))));
+        let trace = Arc::new(TcpipTrace {
+            records,
+            ..Default::default()
+        });
+        let r = TcpipJoin::new(trace, Some(0)).resolve();
+        let flow = FlowKey {
+            protocol: 6,
+            client: "10.0.0.1".parse().unwrap(),
+            client_port: 50000,
+            server: "10.0.0.2".parse().unwrap(),
+            server_port: 443,
+            vlan: None,
+        };
+        r.retransmission(&flow, SEQ, t + 20)
+    }
+
+    #[test]
+    fn the_events_before_a_send_name_its_mechanism() {
+        let c = cause(vec![timer(None), tlp_fired()]).unwrap();
+        assert_eq!(
+            (c.mechanism, c.tail_loss_probe, c.rto_ms),
+            (Mechanism::RetransmitTimer, true, Some(250))
+        );
+        assert_eq!(c.lines, vec![1, 2, 3, 4, 5]);
+        let c = cause(vec![timer(None)]).unwrap();
+        assert_eq!((c.mechanism, c.tail_loss_probe), (Mechanism::RetransmitTimer, false));
+        assert_eq!(cause(vec![tlp_fired()]).unwrap().mechanism, Mechanism::TailLossProbe);
+        assert_eq!(cause(vec![fast()]).unwrap().mechanism, Mechanism::FastRetransmit);
+        // Marked as a retransmission with no timer: fast.
+        assert_eq!(cause(vec![]).unwrap().mechanism, Mechanism::FastRetransmit);
+        // Events of another segment are not this one's evidence.
+        assert_eq!(cause(vec![send(SEQ + 1460)]).unwrap().lines, vec![2, 3, 4]);
+    }
+
+    #[test]
+    fn an_expiry_long_before_the_send_is_not_its_cause() {
+        let trace = Arc::new(TcpipTrace {
+            records: vec![
+                rec(1, SEC - 100 * MS, timer(None)),
+                rec(2, SEC, send(SEQ)),
+                rec(3, SEC + 5, mark(SEQ)),
+            ],
+            ..Default::default()
+        });
+        let r = TcpipJoin::new(trace, Some(0)).resolve();
+        let c = r.cause_at(C, SEC, SEQ).unwrap();
+        assert_eq!(c.mechanism, Mechanism::FastRetransmit);
+        assert_eq!(c.lines, vec![2, 3]);
+        // Nothing names the segment as sent again: no cause at all.
+        assert_eq!(r.cause_at(C, SEC, SEQ + 1), None);
+    }
 
     #[test]
     fn the_offset_most_pairs_agree_on_wins() {
