@@ -146,10 +146,16 @@ fn token(s: &str) -> &str {
     t.trim_end_matches(['.', ')'])
 }
 
+/// An address, without the `%zone` a link-local IPv6 address may carry.
+fn parse_ip(t: &str) -> Option<IpAddr> {
+    let t = t.trim_start_matches('[').trim_end_matches(']');
+    t.split_once('%').map_or(t, |(a, _)| a).parse().ok()
+}
+
 fn ip(m: &str, label: &str) -> Result<IpAddr, String> {
     let v = find_label(m, label).ok_or_else(|| format!("no {label}"))?;
     let t = token(v);
-    t.parse().map_err(|_| format!("{label} {t:?} is not an IP address"))
+    parse_ip(t).ok_or_else(|| format!("{label} {t:?} is not an IP address"))
 }
 
 /// `192.168.5.68:55330`, `[2001:db8::1]:443` or `2001:db8::1:443` (last colon = port).
@@ -158,8 +164,7 @@ pub fn parse_endpoint(t: &str) -> Option<SocketAddr> {
         return Some(s);
     }
     let (addr, port) = t.rsplit_once(':')?;
-    let addr: IpAddr = addr.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
-    Some(SocketAddr::new(addr, port.parse().ok()?))
+    Some(SocketAddr::new(parse_ip(addr)?, port.parse().ok()?))
 }
 
 fn endpoint_after(m: &str, key: &str) -> Result<SocketAddr, String> {
@@ -412,6 +417,11 @@ mod tests {
             "2001:db8::1".parse::<IpAddr>().unwrap()
         );
         assert!(parse_endpoint("nonsense").is_none());
+        assert_eq!(
+            parse_endpoint("[fe80::1%12]:443").unwrap().ip(),
+            "fe80::1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(parse_ip("fe80::1%12"), "fe80::1".parse().ok());
     }
 
     #[test]
