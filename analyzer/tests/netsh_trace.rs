@@ -749,6 +749,52 @@ mod generated {
         assert!(linked >= 8, "only {linked} planted retransmissions were linked");
     }
 
+    /// With no event both files saw, an ETL's time zone aligns the clocks:
+    /// netsh printed the local time of the machine whose zone the ETL records.
+    #[test]
+    fn without_shared_events_the_etl_time_zone_aligns_the_clocks() {
+        let o = (1..)
+            .map(|seed| GenOptions {
+                seed,
+                ..opts(Scenario::RemoteCongestion, false, 26200)
+            })
+            .find(|o| generate::capture_info(o).timezone_bias_minutes.is_some_and(|b| b != 0))
+            .unwrap();
+        let bias = generate::capture_info(&o).timezone_bias_minutes.unwrap();
+        let dir = Dir(std::env::temp_dir().join(format!("pktmon-nettrace-zone-{}", std::process::id())));
+        let w = files::write(&o, &dir.0, &[Format::Etl, Format::NetTrace]).unwrap();
+        let file = |f: Format| w.files.iter().find(|(x, _)| *x == f).unwrap().1.clone();
+        let mut t = read(&file(Format::NetTrace)).unwrap();
+        // Timers, marks, fast retransmit sends, and the endpoints of each connection from a
+        // connection line instead of its send events: nothing names a captured packet's time.
+        let mut named = BTreeSet::new();
+        t.records.retain_mut(|r| match &r.event {
+            TcpipEvent::Send(e) => {
+                let first = named.insert(e.connection);
+                r.event = TcpipEvent::Connection(ConnectionLine {
+                    connection: e.connection,
+                    local: e.local,
+                    remote: e.remote,
+                    rexmit_count: None,
+                    what: "connected".to_string(),
+                });
+                first
+            }
+            e => matches!(
+                e,
+                TcpipEvent::Timer(_) | TcpipEvent::RexmitMark(_) | TcpipEvent::RetransmitSend(_)
+            ),
+        });
+        let d = diagnose(&file(Format::Etl), Some(&t));
+        let s = d.tcpip.as_ref().unwrap();
+        assert_eq!((s.time_offset_source, s.offset_pairs), (OffsetSource::TimeZone, 0));
+        assert_eq!(s.time_offset_seconds, f64::from(bias) * 60.0);
+        assert_eq!(
+            s.retransmissions_explained, 2,
+            "the fast and the timer-driven retransmission"
+        );
+    }
+
     /// `generate --format nettrace` writes the trace beside the capture.
     #[test]
     fn the_cli_writes_the_nettrace_format() {

@@ -404,7 +404,7 @@ impl Diagnoser {
         diag.totals.packets = self.packets.len() as u64;
         diag.totals.drop_events = self.drops.len() as u64;
         diag.totals.flows = report.flows.len() as u64;
-        let resolved = self.tcpip.take().map(TcpipJoin::resolve);
+        let resolved = self.tcpip.take().map(|j| j.resolve(info.timezone_bias_minutes));
         let drops_matched = resolved.as_ref().map_or(0, |r| self.add_tcpip_drops(r));
         let mut explained_by_tcpip = 0;
         let mut b = Builder::default();

@@ -54,6 +54,9 @@ pub enum OffsetSource {
     Given,
     /// Events both files saw.
     SharedEvents,
+    /// No shared events: netsh printed the local time of the machine whose
+    /// time zone the capture records (an ETL's header), so the offset is that zone's.
+    TimeZone,
     /// Nothing to align on: the clocks are taken as equal.
     Assumed,
 }
@@ -266,7 +269,8 @@ impl TcpipJoin {
     }
 
     /// Decides the offset and indexes the events by connection.
-    pub fn resolve(mut self) -> Resolved {
+    /// `zone_bias_minutes` is the capture's time zone (UTC = local + bias), when it records one.
+    pub fn resolve(mut self, zone_bias_minutes: Option<i32>) -> Resolved {
         // A drop event is a clock pair when its addresses name one event and one captured packet.
         for r in &self.trace.records {
             let key = match &r.event {
@@ -285,7 +289,10 @@ impl TcpipJoin {
             Some(o) => (o, OffsetSource::Given, 0),
             None => match consensus(&self.pairs) {
                 Some((o, n)) => (o, OffsetSource::SharedEvents, n),
-                None => (0, OffsetSource::Assumed, 0),
+                None => match zone_bias_minutes {
+                    Some(bias) => (FileTime::from(bias) * 60 * SEC, OffsetSource::TimeZone, 0),
+                    None => (0, OffsetSource::Assumed, 0),
+                },
             },
         };
         let mut connections: HashMap<u64, (SocketAddr, SocketAddr)> = HashMap::new();
@@ -693,7 +700,7 @@ mod tests {
             records,
             ..Default::default()
         });
-        let r = TcpipJoin::new(trace, Some(0)).resolve();
+        let r = TcpipJoin::new(trace, Some(0)).resolve(None);
         let flow = FlowKey {
             protocol: 6,
             client: "10.0.0.1".parse().unwrap(),
@@ -733,7 +740,7 @@ mod tests {
             ],
             ..Default::default()
         });
-        let r = TcpipJoin::new(trace, Some(0)).resolve();
+        let r = TcpipJoin::new(trace, Some(0)).resolve(None);
         let c = r.cause_at(C, SEC, SEQ).unwrap();
         assert_eq!(c.mechanism, Mechanism::FastRetransmit);
         assert_eq!(c.lines, vec![2, 3]);

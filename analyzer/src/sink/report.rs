@@ -272,6 +272,8 @@ pub fn text_report(results: &[InputResult]) -> String {
                         OffsetSource::Given => "given".to_string(),
                         OffsetSource::SharedEvents =>
                             format!("{} of {} shared events agree", t.offset_agreeing, t.offset_pairs),
+                        OffsetSource::TimeZone =>
+                            "no shared events: the capture's time zone, as netsh prints local time".to_string(),
                         OffsetSource::Assumed => "no shared events: clocks taken as equal".to_string(),
                     },
                     t.drops_matched,
