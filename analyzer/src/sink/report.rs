@@ -284,7 +284,8 @@ pub fn text_report(results: &[InputResult]) -> String {
         if d.tcpip.is_some() && d.totals.appearances == 0 {
             let _ = writeln!(
                 out,
-                "   note: no packets: causes are told from tcpip.sys's own events (drops below it cannot be seen)"
+                "   note: no packets: causes are told from tcpip.sys's own events (drops below it cannot be seen); \
+                 times are as netsh printed them, the machine's local time"
             );
         } else if !d.has_pktmon_metadata {
             let _ = writeln!(
