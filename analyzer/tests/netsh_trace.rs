@@ -646,6 +646,28 @@ mod generated {
                 let t = read(&file(Format::NetTrace)).unwrap();
                 assert!(t.diagnostics.items.is_empty(), "{scenario}: {:?}", t.diagnostics.items);
                 assert_eq!(t.records, want, "{scenario} ipv6={ipv6}");
+                // One send event per data segment the host sent, its packets told apart as diagnose does.
+                let mut grouper: Option<pktmon::packets::Grouper> = None;
+                let mut sent_segments = 0;
+                let mut count = |ctx: &pktmon::model::Context<'_>, r: pktmon::model::Record| {
+                    let pktmon::model::Record::Packet(a) = r else { return };
+                    let g = grouper.get_or_insert_with(|| pktmon::packets::Grouper::for_capture(ctx.info));
+                    let before = g.packet_count();
+                    g.assign(&pktmon::packets::HopKey::of(&a));
+                    let data = pktmon::flows::parse::parse(a.link_type, &a.payload).is_some_and(
+                        |v| matches!(v.transport, pktmon::flows::parse::Transport::Tcp(t) if t.segment_len > 0),
+                    );
+                    if g.packet_count() > before && data && a.direction == Some(4) {
+                        sent_segments += 1;
+                    }
+                };
+                generate::generate(&o, &mut count);
+                let sends = t
+                    .records
+                    .iter()
+                    .filter(|r| matches!(r.event, TcpipEvent::Send(_)))
+                    .count();
+                assert_eq!(sends, sent_segments, "{scenario} ipv6={ipv6}");
 
                 let plain = diagnose(&file(Format::Pcapng), None);
                 let joined = diagnose(&file(Format::Pcapng), Some(&t));

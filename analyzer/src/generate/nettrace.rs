@@ -21,7 +21,7 @@ use std::path::Path;
 use super::GroundTruth;
 use crate::flows::parse::{self as view, Transport};
 use crate::model::*;
-use crate::packets::{Grouper, HopKey};
+use crate::packets::HopKey;
 use crate::sink::atomic::AtomicFile;
 use crate::tcpip::reasons::{self, DropLayer, INET_DISCARD_REASONS, IP_DISCARD_REASONS, TCP_STATES, TIMERS};
 use crate::tcpip::write::{line, Language};
@@ -55,29 +55,94 @@ struct TcpFacts {
     window: u16,
 }
 
-/// A sink that keeps what the netsh text of a generated capture needs.
+/// How long the ids of recent appearances are kept to tell a packet's first
+/// appearance from its further hops (all hops of a generated packet fall within
+/// a few ms; the window matches [`crate::packets::Grouper`]'s).
+const HOP_WINDOW: FileTime = 100 * MS;
+/// Shared ids (builds before 26100) repeat only after a long time.
+const SHARED_WINDOW: FileTime = 10 * 10_000_000;
+
+/// A sink that keeps what the netsh text of a generated capture needs: the
+/// TCP packets and the packets tcpip.sys dropped, in first-appearance order.
+///
+/// It tells a packet's first appearance from its further hops as
+/// [`crate::packets::Grouper`] does for the generator's two id schemes — one
+/// (PktGroupId, PktNumber) per packet before 26100, one id per event chained
+/// by id − 1 with the same bytes from 26100 on — but forgets ids once they are
+/// too old to be continued, so memory stays bounded by a moment of traffic
+/// rather than growing with the capture.
 #[derive(Default)]
 pub struct Collector {
-    grouper: Option<Grouper>,
-    seen: Vec<Option<Seen>>,
+    seen: Vec<Seen>,
+    /// Per-event ids (26100+): id → (time, fingerprint, its packet's entry in `seen`).
+    recent: HashMap<u64, (FileTime, u64, u16, Option<usize>)>,
+    /// Shared ids: (PktGroupId, PktNumber) → (time, entry in `seen`).
+    shared: HashMap<(u64, u16), (FileTime, Option<usize>)>,
+    since_prune: u32,
     bias_minutes: i32,
+}
+
+impl Collector {
+    /// The packet an appearance continues, if any (`Some(None)`: a packet not kept).
+    fn continues(&self, k: &HopKey, chain: bool) -> Option<Option<usize>> {
+        let g = k.group_id?;
+        if !chain {
+            return self.shared.get(&(g, k.pkt_number.unwrap_or(0))).map(|&(_, p)| p);
+        }
+        (1..=32u64.min(g & 0xFFFF_FFFF_FFFF)).find_map(|d| {
+            let &(t, fp, len, p) = self.recent.get(&(g - d))?;
+            (k.time - t <= HOP_WINDOW && fp == k.fingerprint && len == k.fingerprint_len).then_some(p)
+        })
+    }
+
+    fn remember(&mut self, k: &HopKey, chain: bool, packet: Option<usize>) {
+        let Some(g) = k.group_id else { return };
+        if chain {
+            self.recent
+                .insert(g, (k.time, k.fingerprint, k.fingerprint_len, packet));
+        } else {
+            self.shared.insert((g, k.pkt_number.unwrap_or(0)), (k.time, packet));
+        }
+        self.since_prune += 1;
+        if self.since_prune >= 65_536 {
+            self.since_prune = 0;
+            let now = k.time;
+            self.recent.retain(|_, v| now - v.0 <= HOP_WINDOW);
+            self.shared.retain(|_, v| now - v.0 <= SHARED_WINDOW);
+        }
+    }
 }
 
 impl RecordSink for Collector {
     fn record(&mut self, ctx: &Context<'_>, record: Record) {
         let Record::Packet(a) = record else { return };
         self.bias_minutes = ctx.info.timezone_bias_minutes.unwrap_or(0);
-        let g = self.grouper.get_or_insert_with(|| Grouper::for_capture(ctx.info));
-        let (p, _) = g.assign(&HopKey::of(&a));
-        if p == self.seen.len() {
-            self.seen.push(seen_of(&a));
-        }
-        if let (Some(d), Some(Some(s))) = (&a.drop, self.seen.get_mut(p)) {
-            if s.drop.is_none() {
-                let text = d.reason.and_then(|c| ctx.catalog.drop_reason(c));
-                s.drop = d.reason.and_then(|c| reasons::from_pktmon(c, text));
+        let chain = ctx.info.os_build.unwrap_or(0) >= 26_100;
+        let k = HopKey::of(&a);
+        let mut packet = match self.continues(&k, chain) {
+            Some(p) => p,
+            // A first appearance: TCP packets are kept (their send events and retransmissions).
+            None => seen_of(&a).filter(|s| s.tcp.is_some()).map(|s| {
+                self.seen.push(s);
+                self.seen.len() - 1
+            }),
+        };
+        if let Some(d) = &a.drop {
+            let text = d.reason.and_then(|c| ctx.catalog.drop_reason(c));
+            if let Some(reason) = d.reason.and_then(|c| reasons::from_pktmon(c, text)) {
+                // A packet not kept so far is kept from its drop on.
+                if packet.is_none() {
+                    packet = seen_of(&a).map(|s| {
+                        self.seen.push(s);
+                        self.seen.len() - 1
+                    });
+                }
+                if let Some(s) = packet.and_then(|p| self.seen.get_mut(p)) {
+                    s.drop = s.drop.or(Some(reason));
+                }
             }
         }
+        self.remember(&k, chain, packet);
     }
 }
 
@@ -174,7 +239,11 @@ impl Collector {
             });
         };
         let mut conns: HashMap<(SocketAddr, SocketAddr), ConnState> = HashMap::new();
-        for s in self.seen.iter().flatten() {
+        // Entries are in the order of their first appearance, or of the drop
+        // for packets kept from their drop on: sort by time as the events are.
+        let mut order: Vec<&Seen> = self.seen.iter().collect();
+        order.sort_by_key(|s| s.time);
+        for s in order {
             if let Some((layer, code)) = s.drop {
                 push(s.time - 3 * US, s.cpu, drop_event(s, layer, code));
             }
