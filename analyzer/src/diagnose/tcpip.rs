@@ -463,6 +463,13 @@ impl Resolved {
         out
     }
 
+    /// A connection's events before `from` and from it on (its list is in time order).
+    fn events_from(&self, connection: u64, from: FileTime) -> (&[usize], &[usize]) {
+        let list = self.by_connection.get(&connection).map(Vec::as_slice).unwrap_or(&[]);
+        let split = list.partition_point(|&i| self.trace.records[i].time < from);
+        list.split_at(split)
+    }
+
     /// The connections of a flow (either way round).
     fn connections_of(&self, flow: &FlowKey) -> Vec<u64> {
         let a = SocketAddr::new(flow.client, flow.client_port);
@@ -480,8 +487,12 @@ impl Resolved {
         let recs = &self.trace.records;
         let mut best: Option<(FileTime, u64, usize)> = None;
         for c in self.connections_of(flow) {
-            for &i in self.by_connection.get(&c).into_iter().flatten() {
+            let (_, events) = self.events_from(c, t - SEND_WINDOW);
+            for &i in events {
                 let r = &recs[i];
+                if r.time > t + SEND_WINDOW {
+                    break;
+                }
                 let names_seq = match &r.event {
                     TcpipEvent::Send(s) => s.seq == seq,
                     TcpipEvent::RexmitMark(m) => m.start == seq,
@@ -505,17 +516,14 @@ impl Resolved {
         let mut lines = Vec::new();
         let (mut expired, mut tlp, mut fast, mut marked) = (false, false, false, false);
         let mut rto = None;
-        let mut last_started = None;
-        for &i in self.by_connection.get(&connection).into_iter().flatten() {
+        let (earlier, events) = self.events_from(connection, at - CAUSE_WINDOW);
+        // Without a send event's RTO, the delay the retransmit timer was last started with.
+        let mut last_started = earlier.iter().rev().take(256).find_map(|&i| match &recs[i].event {
+            TcpipEvent::Timer(t) if t.timer.code == 0 => t.expire_ms,
+            _ => None,
+        });
+        for &i in events {
             let r = &recs[i];
-            if r.time < at - CAUSE_WINDOW {
-                if let TcpipEvent::Timer(t) = &r.event {
-                    if t.timer.code == 0 && t.expire_ms.is_some() {
-                        last_started = t.expire_ms;
-                    }
-                }
-                continue;
-            }
             if r.time > at + MS {
                 break;
             }
