@@ -499,6 +499,36 @@ mod article_capture {
         assert_eq!(f.len(), 2, "{v:#}");
         assert_eq!(f[1]["locality"], "unknown");
         assert_eq!(f[1]["tcpip"]["rto_ms"], 300);
+        // Two netsh texts beside the capture: neither is joined, each is diagnosed alone and says why.
+        let second = dir.join("NetTrace-2.txt");
+        std::fs::copy(&net, &second).unwrap();
+        let o = std::process::Command::new(bin)
+            .args(["diagnose", "--json", "-"])
+            .arg(&cap)
+            .arg(&net)
+            .arg(&second)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let inputs = v["inputs"].as_array().unwrap();
+        assert_eq!(inputs.len(), 3, "{v:#}");
+        assert!(inputs[0]["tcpip"].is_null());
+        for i in &inputs[1..] {
+            assert!(
+                i["warnings"][0].as_str().unwrap().contains("2 netsh trace texts"),
+                "{i:#}"
+            );
+        }
+        // --nettrace joins one explicitly.
+        let o = std::process::Command::new(bin)
+            .args(["diagnose", "--json", "-", "--nettrace"])
+            .arg(&second)
+            .arg(&cap)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["inputs"].as_array().unwrap().len(), 1);
+        assert_eq!(v["inputs"][0]["tcpip"]["file"], second.display().to_string());
         // Other commands say what the file is instead of failing obscurely.
         let o = std::process::Command::new(bin).arg("drops").arg(&net).output().unwrap();
         assert_eq!(o.status.code(), Some(2));

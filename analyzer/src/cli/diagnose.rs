@@ -65,6 +65,8 @@ pub struct Job {
     pub path: PathBuf,
     pub netsh_alone: bool,
     pub tcpip: Option<Arc<TcpipTrace>>,
+    /// Why a netsh text beside captures was not joined to them.
+    pub note: Option<String>,
 }
 
 /// Which netsh trace goes with which capture: `--nettrace` with all of them;
@@ -101,10 +103,20 @@ pub fn plan(files: &[PathBuf], nettrace: Option<&Path>) -> Result<Vec<Job>, Stri
         if is_netsh[i] {
             let joined = given.is_none() && paired.get(&folder(f)).is_some_and(Option::is_some);
             if !joined {
+                let dir = folder(f);
+                let others = per_folder.get(&dir).map_or(0, Vec::len);
+                let note = (given.is_none() && others > 1 && captures_in(&dir)).then(|| {
+                    format!(
+                        "{}: diagnosed alone: {others} netsh trace texts beside the captures of its folder, so which \
+                         belongs to them is not clear (join one with --nettrace)",
+                        f.display()
+                    )
+                });
                 jobs.push(Job {
                     path: f.clone(),
                     netsh_alone: true,
                     tcpip: read(f),
+                    note,
                 });
             }
         } else {
@@ -113,6 +125,7 @@ pub fn plan(files: &[PathBuf], nettrace: Option<&Path>) -> Result<Vec<Job>, Stri
                 path: f.clone(),
                 netsh_alone: false,
                 tcpip,
+                note: None,
             });
         }
     }
@@ -130,10 +143,13 @@ fn problems(d: &pktmon::error::Diagnostics) -> (Vec<String>, bool) {
 
 /// Runs one job.
 pub fn run_job(job: &Job, offset: Option<FileTime>) -> InputResult {
-    if job.netsh_alone {
-        return diagnose_netsh(&job.path, job.tcpip.as_ref(), offset);
-    }
-    diagnose_file(&job.path, job.tcpip.as_ref(), offset)
+    let mut r = if job.netsh_alone {
+        diagnose_netsh(&job.path, job.tcpip.as_ref(), offset)
+    } else {
+        diagnose_file(&job.path, job.tcpip.as_ref(), offset)
+    };
+    r.warnings.extend(job.note.clone());
+    r
 }
 
 /// Diagnoses a netsh trace text alone (its drop events and retransmissions).
