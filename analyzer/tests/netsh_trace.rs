@@ -529,6 +529,22 @@ mod article_capture {
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["inputs"].as_array().unwrap().len(), 1);
         assert_eq!(v["inputs"][0]["tcpip"]["file"], second.display().to_string());
+        // A damaged TCP/IP line: exit 2 with the file and line named, and the rest still diagnosed.
+        let damaged = dir.join("damaged").join("NetTrace.txt");
+        std::fs::create_dir_all(damaged.parent().unwrap()).unwrap();
+        let mut text = std::fs::read_to_string(ARTICLE).unwrap();
+        text = text.replacen("SeqNo = 2526320299", "SeqNo = ?", 1);
+        std::fs::write(&damaged, text).unwrap();
+        let o = std::process::Command::new(bin)
+            .args(["diagnose", "--json", "-"])
+            .arg(&damaged)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(&format!("{}: at line 5", damaged.display())), "{err}");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["findings"].as_array().unwrap().len(), 2, "{v:#}");
         // Other commands say what the file is instead of failing obscurely.
         let o = std::process::Command::new(bin).arg("drops").arg(&net).output().unwrap();
         assert_eq!(o.status.code(), Some(2));
