@@ -634,6 +634,61 @@ mod generated {
         }
     }
 
+    /// A trace alone: every drop event is a finding with the cause of its
+    /// reason, counting the packets the event says it dropped.
+    #[test]
+    fn a_catalog_trace_alone_gives_every_drop_its_cause() {
+        let mut records = catalog(start());
+        let _ = render(&mut records, Language::English);
+        let trace = Arc::new(TcpipTrace {
+            file: "catalog".into(),
+            records: records.clone(),
+            ..Default::default()
+        });
+        let d = Diagnoser::new(None).with_tcpip(trace, None).finish(&Default::default());
+        let drops: Vec<_> = records
+            .iter()
+            .filter_map(|r| match &r.event {
+                TcpipEvent::NetworkDrop(x) => Some((DropLayer::Network, x.reason.code, x.count)),
+                TcpipEvent::TransportDrop(x) => Some((DropLayer::Transport, x.reason.code, x.count)),
+                _ => None,
+            })
+            .collect();
+        for (layer, code, count) in drops {
+            let f = d
+                .findings
+                .iter()
+                .find(|f| {
+                    f.drops
+                        .iter()
+                        .any(|(r, _)| r.tcpip_layer == Some(layer) && r.tcpip_reason == Some(code))
+                })
+                .unwrap_or_else(|| panic!("no finding for {layer:?} {code}"));
+            let (cause, locality) = (
+                pktmon::tcpip::reasons::category(layer, code),
+                pktmon::tcpip::reasons::locality(layer, code),
+            );
+            assert_eq!((f.cause, f.locality), (cause.into(), locality), "{layer:?} {code}");
+            let n: u64 = f
+                .drops
+                .iter()
+                .filter(|(r, _)| r.tcpip_reason == Some(code) && r.tcpip_layer == Some(layer))
+                .map(|(_, n)| n)
+                .sum();
+            assert!(n >= count, "{layer:?} {code}: {n} < {count}");
+        }
+        let inspection = d
+            .findings
+            .iter()
+            .find(|f| {
+                f.drops
+                    .iter()
+                    .any(|(r, _)| r.tcpip_reason == Some(9) && r.tcpip_layer == Some(DropLayer::Network))
+            })
+            .unwrap();
+        assert_eq!(inspection.count, 3, "IP reason 9 is the catalog's 9th entry: 3 packets");
+    }
+
     /// A translated trace whose labels were translated too cannot be read: the
     /// lines are counted as TCP/IP events of another kind, never misread.
     #[test]

@@ -199,6 +199,8 @@ struct DropRecord {
     category: DropCategory,
     /// The netsh trace line of a TCP/IP drop event.
     tcpip_line: Option<u64>,
+    /// Packets the record stands for: 1, or a TCP/IP drop event's count.
+    packets: u64,
 }
 
 /// Totals of a diagnosis.
@@ -362,6 +364,7 @@ impl Diagnoser {
                 },
                 category,
                 tcpip_line: None,
+                packets: 1,
             });
         }
         if let Some(c) = a.component_id {
@@ -480,6 +483,8 @@ impl Diagnoser {
             if let (Some(line), Some(r)) = (d.tcpip_line, &resolved) {
                 b.cite(&key, &r.trace.file, None, &[line]);
             }
+            // "dropped 3 packet(s)": one event, three packets.
+            b.more_packets(&key, &d.reference, d.packets - 1);
             b.add(key, d.time, &[d.frame], &[(i, &d.reference)], || {
                 (
                     format!(
@@ -563,6 +568,7 @@ impl Diagnoser {
                 },
                 category: crate::tcpip::reasons::category(d.layer, d.code),
                 tcpip_line: Some(d.line),
+                packets: d.count.max(1),
             });
         }
         matched
@@ -1002,6 +1008,8 @@ struct Builder {
     order: Vec<FindingKey>,
     acc: HashMap<FindingKey, Acc>,
     tcpip: HashMap<FindingKey, TcpipEvidence>,
+    /// Packets beyond one per drop record (multi-packet TCP/IP drop events).
+    extra: HashMap<FindingKey, BTreeMap<DropRef, u64>>,
 }
 
 struct Acc {
@@ -1017,6 +1025,18 @@ struct Acc {
 }
 
 impl Builder {
+    /// Counts packets beyond one that a drop record stands for (before its `add`).
+    fn more_packets(&mut self, key: &FindingKey, drop: &DropRef, n: u64) {
+        if n > 0 {
+            *self
+                .extra
+                .entry(key.clone())
+                .or_default()
+                .entry(drop.clone())
+                .or_default() += n;
+        }
+    }
+
     /// Adds netsh trace lines to a finding's evidence (before or after its `add`).
     fn cite(&mut self, key: &FindingKey, file: &str, cause: Option<&RetransmitCause>, lines: &[u64]) {
         let evidence = self.tcpip.entry(key.clone()).or_insert_with(|| TcpipEvidence {
@@ -1088,7 +1108,11 @@ impl Builder {
             .order
             .iter()
             .map(|k| {
-                let a = self.acc.remove(k).expect("every key has an accumulator");
+                let mut a = self.acc.remove(k).expect("every key has an accumulator");
+                for (d, n) in self.extra.remove(k).unwrap_or_default() {
+                    a.count += n;
+                    *a.drops.entry(d).or_default() += n;
+                }
                 let mut frames = a.frames;
                 frames.sort_unstable();
                 let tcpip = self.tcpip.remove(k).or(a.tcpip).map(|mut t| {
