@@ -887,7 +887,7 @@ impl Diagnoser {
 fn retransmissions_without_capture(r: &tcpip::Resolved, b: &mut Builder, totals: &mut Totals) {
     for (time, cause) in r.retransmissions() {
         *totals.symptoms.entry("retransmission".to_string()).or_default() += 1;
-        let flow = r.endpoints(cause.connection).map(|(local, remote)| FlowKey {
+        let flow = r.endpoints(cause.epoch).map(|(local, remote)| FlowKey {
             protocol: 6,
             client: local.ip(),
             client_port: local.port(),

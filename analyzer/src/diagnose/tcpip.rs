@@ -107,7 +107,10 @@ impl Mechanism {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetransmitCause {
     pub mechanism: Mechanism,
+    /// The connection handle, as printed.
     pub connection: u64,
+    /// Which connection of that handle (see [`Resolved`]).
+    pub epoch: usize,
     /// The sequence number sent again.
     pub seq: u32,
     /// The retransmission timeout in force, ms.
@@ -295,22 +298,33 @@ impl TcpipJoin {
                 },
             },
         };
-        let mut connections: HashMap<u64, (SocketAddr, SocketAddr)> = HashMap::new();
-        let mut by_connection: HashMap<u64, Vec<usize>> = HashMap::new();
+        // A handle is a kernel address, reused once its connection is gone:
+        // other endpoints under a known handle start a new connection.
+        let mut epochs: Vec<Epoch> = Vec::new();
+        let mut current: HashMap<u64, usize> = HashMap::new();
         for (i, r) in self.trace.records.iter().enumerate() {
-            if let Some(c) = r.event.connection() {
-                by_connection.entry(c).or_default().push(i);
-                if let Some(ends) = r.event.endpoints() {
-                    connections.insert(c, ends);
+            let Some(handle) = r.event.connection() else { continue };
+            let ends = r.event.endpoints();
+            let e = match current.get(&handle) {
+                Some(&e) if ends.is_none() || epochs[e].ends.is_none() || epochs[e].ends == ends => e,
+                _ => {
+                    epochs.push(Epoch {
+                        handle,
+                        ends: None,
+                        events: Vec::new(),
+                    });
+                    current.insert(handle, epochs.len() - 1);
+                    epochs.len() - 1
                 }
+            };
+            epochs[e].ends = epochs[e].ends.or(ends);
+            epochs[e].events.push(i);
+        }
+        let mut by_endpoints: HashMap<(SocketAddr, SocketAddr), Vec<usize>> = HashMap::new();
+        for (e, epoch) in epochs.iter().enumerate() {
+            if let Some(ends) = epoch.ends {
+                by_endpoints.entry(ends).or_default().push(e);
             }
-        }
-        let mut by_endpoints: HashMap<(SocketAddr, SocketAddr), Vec<u64>> = HashMap::new();
-        for (&c, &ends) in &connections {
-            by_endpoints.entry(ends).or_default().push(c);
-        }
-        for v in by_endpoints.values_mut() {
-            v.sort_unstable();
         }
         Resolved {
             trace: self.trace,
@@ -319,8 +333,7 @@ impl TcpipJoin {
             pairs: self.pairs.len() as u64,
             agreeing,
             candidates: self.candidates,
-            connections,
-            by_connection,
+            epochs,
             by_endpoints,
         }
     }
@@ -350,7 +363,16 @@ fn consensus(pairs: &[FileTime]) -> Option<(FileTime, u64)> {
     best.map(|(n, o)| (o, n as u64))
 }
 
-/// The trace with its clock aligned and its events indexed.
+/// One connection: a handle from its first event until the handle shows up
+/// with other endpoints.
+struct Epoch {
+    handle: u64,
+    ends: Option<(SocketAddr, SocketAddr)>,
+    /// Its records, in time order.
+    events: Vec<usize>,
+}
+
+/// The trace with its clock aligned and its events indexed by connection.
 pub struct Resolved {
     pub trace: Arc<TcpipTrace>,
     /// Capture time − netsh time.
@@ -359,9 +381,8 @@ pub struct Resolved {
     pairs: u64,
     agreeing: u64,
     candidates: HashMap<AddrKey, Vec<Candidate>>,
-    connections: HashMap<u64, (SocketAddr, SocketAddr)>,
-    by_connection: HashMap<u64, Vec<usize>>,
-    by_endpoints: HashMap<(SocketAddr, SocketAddr), Vec<u64>>,
+    epochs: Vec<Epoch>,
+    by_endpoints: HashMap<(SocketAddr, SocketAddr), Vec<usize>>,
 }
 
 impl Resolved {
@@ -387,9 +408,9 @@ impl Resolved {
         }
     }
 
-    /// The endpoints of a connection handle.
-    pub fn endpoints(&self, connection: u64) -> Option<(SocketAddr, SocketAddr)> {
-        self.connections.get(&connection).copied()
+    /// The local and remote endpoints of a connection (an `epoch` of a [`RetransmitCause`]).
+    pub fn endpoints(&self, epoch: usize) -> Option<(SocketAddr, SocketAddr)> {
+        self.epochs.get(epoch)?.ends
     }
 
     /// The drop events, each with the captured packet it dropped when found.
@@ -464,17 +485,17 @@ impl Resolved {
     }
 
     /// A connection's events before `from` and from it on (its list is in time order).
-    fn events_from(&self, connection: u64, from: FileTime) -> (&[usize], &[usize]) {
-        let list = self.by_connection.get(&connection).map(Vec::as_slice).unwrap_or(&[]);
+    fn events_from(&self, epoch: usize, from: FileTime) -> (&[usize], &[usize]) {
+        let list = self.epochs.get(epoch).map(|e| e.events.as_slice()).unwrap_or(&[]);
         let split = list.partition_point(|&i| self.trace.records[i].time < from);
         list.split_at(split)
     }
 
     /// The connections of a flow (either way round).
-    fn connections_of(&self, flow: &FlowKey) -> Vec<u64> {
+    fn connections_of(&self, flow: &FlowKey) -> Vec<usize> {
         let a = SocketAddr::new(flow.client, flow.client_port);
         let b = SocketAddr::new(flow.server, flow.server_port);
-        let mut out: Vec<u64> = Vec::new();
+        let mut out: Vec<usize> = Vec::new();
         for k in [(a, b), (b, a)] {
             out.extend(self.by_endpoints.get(&k).into_iter().flatten());
         }
@@ -485,7 +506,7 @@ impl Resolved {
     pub fn retransmission(&self, flow: &FlowKey, seq: u32, time: FileTime) -> Option<RetransmitCause> {
         let t = time - self.offset;
         let recs = &self.trace.records;
-        let mut best: Option<(FileTime, u64, usize)> = None;
+        let mut best: Option<(FileTime, usize, usize)> = None;
         for c in self.connections_of(flow) {
             let (_, events) = self.events_from(c, t - SEND_WINDOW);
             for &i in events {
@@ -505,18 +526,18 @@ impl Resolved {
                 }
             }
         }
-        let (_, connection, anchor) = best?;
-        self.cause_at(connection, recs[anchor].time, seq)
+        let (_, epoch, anchor) = best?;
+        self.cause_at(epoch, recs[anchor].time, seq)
     }
 
     /// The cause of the transmission of `seq` logged at `at` on a connection.
     /// Events about other sequence numbers logged meanwhile are not its cause.
-    pub fn cause_at(&self, connection: u64, at: FileTime, seq: u32) -> Option<RetransmitCause> {
+    pub fn cause_at(&self, epoch: usize, at: FileTime, seq: u32) -> Option<RetransmitCause> {
         let recs = &self.trace.records;
         let mut lines = Vec::new();
         let (mut expired, mut tlp, mut fast, mut marked) = (false, false, false, false);
         let mut rto = None;
-        let (earlier, events) = self.events_from(connection, at - CAUSE_WINDOW);
+        let (earlier, events) = self.events_from(epoch, at - CAUSE_WINDOW);
         // Without a send event's RTO, the delay the retransmit timer was last started with.
         let mut last_started = earlier.iter().rev().take(256).find_map(|&i| match &recs[i].event {
             TcpipEvent::Timer(t) if t.timer.code == 0 => t.expire_ms,
@@ -573,7 +594,8 @@ impl Resolved {
         };
         Some(RetransmitCause {
             mechanism,
-            connection,
+            connection: self.epochs[epoch].handle,
+            epoch,
             seq,
             rto_ms: rto.or(last_started),
             tail_loss_probe: tlp && expired,
@@ -585,27 +607,31 @@ impl Resolved {
     /// loss probes without a mark), per connection: for a trace without a capture.
     pub fn retransmissions(&self) -> Vec<(FileTime, RetransmitCause)> {
         let mut out: Vec<(FileTime, RetransmitCause)> = Vec::new();
-        for r in &self.trace.records {
-            let seq = match &r.event {
-                TcpipEvent::RexmitMark(m) => m.start,
-                TcpipEvent::TlpSend(p) => p.tail_probe_seq,
-                _ => continue,
-            };
-            let Some(c) = r.event.connection() else { continue };
-            // One transmission logs a TLP send and a rexmit mark µs apart: count it once.
-            let at = r.time + self.offset;
-            if out
-                .iter()
-                .rev()
-                .take(16)
-                .any(|(t, x)| x.connection == c && x.seq == seq && (at - *t).abs() <= CAUSE_WINDOW)
-            {
-                continue;
-            }
-            if let Some(cause) = self.cause_at(c, r.time, seq) {
-                out.push((at, cause));
+        for (e, epoch) in self.epochs.iter().enumerate() {
+            let first = out.len();
+            for &i in &epoch.events {
+                let r = &self.trace.records[i];
+                let seq = match &r.event {
+                    TcpipEvent::RexmitMark(m) => m.start,
+                    TcpipEvent::TlpSend(p) => p.tail_probe_seq,
+                    _ => continue,
+                };
+                // One transmission logs a TLP send and a rexmit mark µs apart: count it once.
+                let at = r.time + self.offset;
+                if out[first..]
+                    .iter()
+                    .rev()
+                    .take(16)
+                    .any(|(t, x)| x.seq == seq && (at - *t).abs() <= CAUSE_WINDOW)
+                {
+                    continue;
+                }
+                if let Some(cause) = self.cause_at(e, r.time, seq) {
+                    out.push((at, cause));
+                }
             }
         }
+        out.sort_by_key(|(t, _)| *t);
         out
     }
 }
@@ -738,6 +764,51 @@ mod tests {
         assert_eq!(cause(vec![send(SEQ + 1460)]).unwrap().lines, vec![2, 3, 4]);
     }
 
+    /// Windows reuses a handle once its connection is gone: events under it
+    /// belong to the connection whose endpoints came last before them.
+    #[test]
+    fn a_reused_handle_is_two_connections() {
+        let mut second = send(SEQ);
+        if let TcpipEvent::Send(s) = &mut second {
+            s.remote = "10.0.0.3:443".parse().unwrap();
+            s.rto = 400;
+        }
+        let trace = Arc::new(TcpipTrace {
+            records: vec![
+                rec(1, SEC - 10, timer(None)),
+                rec(2, SEC, send(SEQ)),
+                rec(3, SEC + 5, mark(SEQ)),
+                rec(4, 5 * SEC, second),
+                rec(5, 5 * SEC + 5, mark(SEQ)),
+            ],
+            ..Default::default()
+        });
+        let r = TcpipJoin::new(trace, Some(0)).resolve(None);
+        let flow = |server: &str| FlowKey {
+            protocol: 6,
+            client: "10.0.0.1".parse().unwrap(),
+            client_port: 50000,
+            server: server.parse().unwrap(),
+            server_port: 443,
+            vlan: None,
+        };
+        let first = r.retransmission(&flow("10.0.0.2"), SEQ, SEC + 20).unwrap();
+        assert_eq!(
+            (first.mechanism, first.rto_ms, first.epoch),
+            (Mechanism::RetransmitTimer, Some(250), 0)
+        );
+        let later = r.retransmission(&flow("10.0.0.3"), SEQ, 5 * SEC + 20).unwrap();
+        assert_eq!(
+            (later.mechanism, later.rto_ms, later.epoch),
+            (Mechanism::FastRetransmit, Some(400), 1)
+        );
+        assert_eq!(later.connection, C);
+        assert_eq!(r.endpoints(1).unwrap().1, "10.0.0.3:443".parse().unwrap());
+        // The old connection's events are not the new one's: nothing at 5 s on the first flow.
+        assert_eq!(r.retransmission(&flow("10.0.0.2"), SEQ, 5 * SEC + 20), None);
+        assert_eq!(r.retransmissions().len(), 2);
+    }
+
     #[test]
     fn an_expiry_long_before_the_send_is_not_its_cause() {
         let trace = Arc::new(TcpipTrace {
@@ -749,11 +820,11 @@ mod tests {
             ..Default::default()
         });
         let r = TcpipJoin::new(trace, Some(0)).resolve(None);
-        let c = r.cause_at(C, SEC, SEQ).unwrap();
+        let c = r.cause_at(0, SEC, SEQ).unwrap();
         assert_eq!(c.mechanism, Mechanism::FastRetransmit);
         assert_eq!(c.lines, vec![2, 3]);
         // Nothing names the segment as sent again: no cause at all.
-        assert_eq!(r.cause_at(C, SEC, SEQ + 1), None);
+        assert_eq!(r.cause_at(0, SEC, SEQ + 1), None);
     }
 
     #[test]
