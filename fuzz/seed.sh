@@ -48,6 +48,11 @@ for p in "$tmp"/part-*; do
     { printf '\xff\xfe'; sed 's/$/\r/' "$p" | iconv -f UTF-8 -t UTF-16LE; } > "$text/real-utf16-$n.txt"
 done
 
+echo "== netsh trace text: the article's TCP/IP lines, in both encodings"
+cp analyzer/tests/fixtures/diagnose-packet-loss.NetTrace.txt "$text/nettrace-utf8.txt"
+{ printf '\xff\xfe'; sed 's/$/\r/' analyzer/tests/fixtures/diagnose-packet-loss.NetTrace.txt | iconv -f UTF-8 -t UTF-16LE; } \
+    > "$text/nettrace-utf16.txt"
+
 echo "== every kind of etl2txt line"
 cat > "$text/every-kind.txt" <<'LINES'
 [00]1864.06A4::2021-06-03 19:19:55.454004600 [MSNT_SystemTrace] Event: Header, ProviderVersion: 19042, NumberOfProcessors: 4, EventsLost: 0, StartTime: 132672017954540046, BuffersLost: 0, LogFileNameString: C:\a.etl

@@ -9,6 +9,9 @@
 //! drop-reason catalog ([`pktmon::catalog`]) and the event decoders
 //! ([`pktmon::events`]) — exists once and serves the analyzer and the Wireshark
 //! plugin alike.
+//!
+//! Beside the captures, [`tcpip`] reads the Microsoft-Windows-TCPIP events of
+//! `netsh trace` text, which [`diagnose`] joins to a capture of the same host.
 
 pub mod diagnose;
 pub mod error;
@@ -20,6 +23,7 @@ pub mod packets;
 pub mod pktmon;
 pub mod sink;
 pub mod source;
+pub mod tcpip;
 pub mod time;
 
 pub use error::{Diagnostic, Diagnostics, Error, Location, Severity};

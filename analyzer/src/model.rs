@@ -38,6 +38,8 @@ pub enum InputKind {
     Pcap,
     /// `pktmon etl2txt` text.
     Text,
+    /// `netsh trace convert` text: Microsoft-Windows-TCPIP events, no packets.
+    NetshText,
 }
 
 impl InputKind {
@@ -50,12 +52,13 @@ impl InputKind {
             InputKind::PcapngPlain => "pcapng without PktMon metadata (pktmon etl2pcap output?)",
             InputKind::Pcap => "pcap without PktMon metadata",
             InputKind::Text => "pktmon etl2txt text",
+            InputKind::NetshText => "netsh trace text (Microsoft-Windows-TCPIP events, no packets)",
         }
     }
 
     /// Whether the format carries any per-packet PktMon metadata at all.
     pub fn has_metadata(self) -> bool {
-        !matches!(self, InputKind::PcapngPlain | InputKind::Pcap)
+        !matches!(self, InputKind::PcapngPlain | InputKind::Pcap | InputKind::NetshText)
     }
 }
 

@@ -114,7 +114,7 @@ fn the_same_seed_gives_the_same_bytes_and_another_seed_other_bytes() {
             .map(|(_, p)| p.clone())
             .chain([wa.truth_file.clone()])
             .collect();
-        assert_eq!(names.len(), 6);
+        assert_eq!(names.len(), 7);
         for p in &names {
             let name = p.file_name().unwrap();
             let x = std::fs::read(p).unwrap();
@@ -881,6 +881,7 @@ fn finding(v: &serde_json::Value) -> Finding {
         pktmon_filter: None,
         explanation: s("explanation"),
         next_step: s("next_step"),
+        tcpip: None,
     }
 }
 
@@ -989,6 +990,7 @@ fn score_matches_by_locality_cause_and_flow() {
         pktmon_filter: None,
         explanation: String::new(),
         next_step: String::new(),
+        tcpip: None,
     };
     // Same flow written the other way round still matches.
     let s = generate::score(

@@ -13,11 +13,14 @@ use pktmon::packets::{Grouper, HopKey};
 use pktmon::sink::pcapng::{ConvertOptions, PcapngConverter};
 use pktmon::sink::report::{self, FailOn, InputResult};
 use pktmon::source;
+use pktmon::tcpip::TcpipTrace;
 
 use super::emit;
 
 pub struct DiagnoseArgs {
     pub inputs: Vec<PathBuf>,
+    pub nettrace: Option<PathBuf>,
+    pub time_offset: Option<f64>,
     pub json: Option<PathBuf>,
     pub jsonl: Option<PathBuf>,
     pub csv: Option<PathBuf>,
@@ -120,16 +123,145 @@ fn read_pipelined(path: &Path, d: &mut Diagnoser) -> Result<source::ReadOutcome,
     })
 }
 
-/// Diagnoses one file.
-pub fn diagnose_file(path: &Path) -> InputResult {
+/// One diagnosis to run: a capture with the netsh trace of its host if any,
+/// or a netsh trace text on its own (`tcpip` then holds it, read, or `None` when it could not be read).
+#[derive(Clone)]
+pub struct Job {
+    pub path: PathBuf,
+    pub netsh_alone: bool,
+    pub tcpip: Option<Arc<TcpipTrace>>,
+    /// Why a netsh text beside captures was not joined to them.
+    pub note: Option<String>,
+}
+
+/// Which netsh trace goes with which capture: `--nettrace` with all of them;
+/// otherwise a netsh text with the captures of its folder when it is the only
+/// netsh text there. A netsh text joined to no capture is diagnosed alone.
+pub fn plan(files: &[PathBuf], nettrace: Option<&Path>) -> Result<Vec<Job>, String> {
+    let netsh = |p: &Path| matches!(source::detect(p), Ok(source::Detected::NetshText));
+    let read = |p: &Path| pktmon::tcpip::reader::read(p).ok().map(Arc::new);
+    let given = match nettrace {
+        Some(p) => Some(Arc::new(pktmon::tcpip::reader::read(p).map_err(|e| e.to_string())?)),
+        None => None,
+    };
+    let is_netsh: Vec<bool> = files.iter().map(|f| netsh(f)).collect();
+    let folder = |p: &Path| p.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut per_folder: std::collections::HashMap<PathBuf, Vec<usize>> = Default::default();
+    for (i, f) in files.iter().enumerate() {
+        if is_netsh[i] {
+            per_folder.entry(folder(f)).or_default().push(i);
+        }
+    }
+    let captures_in = |dir: &Path| files.iter().zip(&is_netsh).any(|(f, &n)| !n && folder(f) == dir);
+    let mut paired: std::collections::HashMap<PathBuf, Option<Arc<TcpipTrace>>> = Default::default();
+    if given.is_none() {
+        for (dir, list) in &per_folder {
+            if let [only] = list.as_slice() {
+                if captures_in(dir) {
+                    paired.insert(dir.clone(), read(&files[*only]));
+                }
+            }
+        }
+    }
+    let mut jobs = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        if is_netsh[i] {
+            let joined = given.is_none() && paired.get(&folder(f)).is_some_and(Option::is_some);
+            if !joined {
+                let dir = folder(f);
+                let others = per_folder.get(&dir).map_or(0, Vec::len);
+                let note = (given.is_none() && others > 1 && captures_in(&dir)).then(|| {
+                    format!(
+                        "{}: diagnosed alone: {others} netsh trace texts beside the captures of its folder, so which \
+                         belongs to them is not clear (join one with --nettrace)",
+                        f.display()
+                    )
+                });
+                jobs.push(Job {
+                    path: f.clone(),
+                    netsh_alone: true,
+                    tcpip: read(f),
+                    note,
+                });
+            }
+        } else {
+            let tcpip = given.clone().or_else(|| paired.get(&folder(f)).cloned().flatten());
+            jobs.push(Job {
+                path: f.clone(),
+                netsh_alone: false,
+                tcpip,
+                note: None,
+            });
+        }
+    }
+    Ok(jobs)
+}
+
+/// Problems of a read as warning lines, and whether any was an error.
+fn problems(d: &pktmon::error::Diagnostics) -> (Vec<String>, bool) {
+    let mut warnings: Vec<String> = d.items.iter().map(|x| x.to_string()).collect();
+    if d.suppressed > 0 {
+        warnings.push(format!("({} more problems not shown)", d.suppressed));
+    }
+    (warnings, d.items.iter().any(|x| x.severity == Severity::Error))
+}
+
+/// Runs one job.
+pub fn run_job(job: &Job, offset: Option<FileTime>) -> InputResult {
+    let mut r = if job.netsh_alone {
+        diagnose_netsh(&job.path, job.tcpip.as_ref(), offset)
+    } else {
+        diagnose_file(&job.path, job.tcpip.as_ref(), offset)
+    };
+    r.warnings.extend(job.note.clone());
+    r
+}
+
+/// Diagnoses a netsh trace text alone (its drop events and retransmissions).
+fn diagnose_netsh(path: &Path, trace: Option<&Arc<TcpipTrace>>, offset: Option<FileTime>) -> InputResult {
+    let trace = match trace {
+        Some(t) => t.clone(),
+        None => match pktmon::tcpip::reader::read(path) {
+            Ok(t) => Arc::new(t),
+            Err(e) => {
+                return InputResult {
+                    file: path.display().to_string(),
+                    diagnosis: None,
+                    error: Some(e.to_string()),
+                    warnings: Vec::new(),
+                }
+            }
+        },
+    };
+    let info = CaptureInfo {
+        file: path.display().to_string(),
+        kind: Some(InputKind::NetshText),
+        ..Default::default()
+    };
+    let (warnings, damaged) = problems(&trace.diagnostics);
+    let d = Diagnoser::new(None).with_tcpip(trace, offset);
+    InputResult {
+        file: path.display().to_string(),
+        diagnosis: Some(d.finish(&info)),
+        error: damaged.then(|| "the input was damaged; results hold what could be salvaged".to_string()),
+        warnings,
+    }
+}
+
+/// Diagnoses one capture, with the netsh trace of its host when given.
+pub fn diagnose_file(path: &Path, tcpip: Option<&Arc<TcpipTrace>>, offset: Option<FileTime>) -> InputResult {
     let mut d = Diagnoser::new(None);
+    if let Some(t) = tcpip {
+        d = d.with_tcpip(t.clone(), offset);
+    }
     match read_pipelined(path, &mut d) {
         Ok(outcome) => {
-            let mut warnings: Vec<String> = outcome.diagnostics.items.iter().map(|x| x.to_string()).collect();
-            if outcome.diagnostics.suppressed > 0 {
-                warnings.push(format!("({} more problems not shown)", outcome.diagnostics.suppressed));
+            let (mut warnings, mut damaged) = problems(&outcome.diagnostics);
+            if let Some(t) = tcpip {
+                let (w, e) = problems(&t.diagnostics);
+                warnings.extend(w);
+                damaged |= e;
             }
-            let damaged = outcome.diagnostics.items.iter().any(|x| x.severity == Severity::Error);
             InputResult {
                 file: path.display().to_string(),
                 diagnosis: Some(d.finish(&outcome.info)),
@@ -146,8 +278,8 @@ pub fn diagnose_file(path: &Path) -> InputResult {
     }
 }
 
-/// Runs `diagnose_file` over all files on `jobs` threads, keeping input order.
-fn run_all(files: &[PathBuf], jobs: usize) -> Vec<InputResult> {
+/// Runs the jobs on `threads` threads, keeping their order.
+fn run_all(files: &[Job], jobs: usize, offset: Option<FileTime>) -> Vec<InputResult> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let finished = AtomicBool::new(false);
@@ -173,7 +305,7 @@ fn run_all(files: &[PathBuf], jobs: usize) -> Vec<InputResult> {
                 s.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(f) = files.get(i) else { break };
-                    let r = diagnose_file(f);
+                    let r = run_job(f, offset);
                     if let Ok(mut v) = results.lock() {
                         v[i] = Some(r);
                     }
@@ -195,10 +327,26 @@ pub fn diagnose(args: DiagnoseArgs) -> i32 {
         eprintln!("error: no input files");
         return 2;
     }
+    let offset = match args.time_offset {
+        // Ten years either way is beyond any clock or zone difference of one host.
+        Some(s) if !s.is_finite() || s.abs() > 3.2e8 => {
+            eprintln!("error: --time-offset {s}: expected seconds, at most ten years either way");
+            return 2;
+        }
+        Some(s) => Some((s * 1e7).round() as FileTime),
+        None => None,
+    };
+    let jobs_planned = match plan(&files, args.nettrace.as_deref()) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let results = run_all(&files, jobs);
+    let results = run_all(&jobs_planned, jobs, offset);
     let mut code = 0;
     for r in &results {
         for w in &r.warnings {

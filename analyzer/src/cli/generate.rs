@@ -20,6 +20,9 @@ pub enum FormatArg {
     Etl2pcapng,
     /// `pktmon etl2txt --hex` text, UTF-16LE with CRLF as pktmon writes it, and a UTF-8 copy.
     Txt,
+    /// netsh trace text (DIR/<scenario>.NetTrace.txt): the Microsoft-Windows-TCPIP events of the same
+    /// traffic (send events, retransmit timers, retransmit marks, drop events), in the machine's local time.
+    Nettrace,
     /// Every form.
     All,
     /// Nothing: run the generator alone (to time it).
@@ -76,6 +79,7 @@ pub fn generate(args: GenerateArgs) -> i32 {
             FormatArg::Pcapng => &[Format::Pcapng],
             FormatArg::Etl2pcapng => &[Format::Etl2pcapng],
             FormatArg::Txt => &[Format::Txt, Format::TxtUtf8],
+            FormatArg::Nettrace => &[Format::NetTrace],
             FormatArg::All => &Format::ALL,
             FormatArg::None => &[],
         };

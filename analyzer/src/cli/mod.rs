@@ -25,7 +25,8 @@ mod install;
     long_about = "Read Windows Packet Monitor (PktMon) captures on any OS.\n\n\
 Inputs are detected from their content, not their name: PktMon's own .etl (compressed or not), \
 pcapng from `pktmon etl2pcap`, from microsoft/etl2pcapng or from this tool's `convert`, any pcapng \
-whose packet comments carry PktMon lines, classic pcap, and `pktmon etl2txt` text (UTF-16LE or UTF-8).\n\n\
+whose packet comments carry PktMon lines, classic pcap, and `pktmon etl2txt` text (UTF-16LE or UTF-8). \
+`diagnose` also reads netsh trace text (NetTrace.txt): Microsoft-Windows-TCPIP drop, timer and send events.\n\n\
 Exit codes: 0 success; 1 a diagnose --fail-on condition held; 2 an input could not be read or was damaged (everything that could be \
 salvaged is still printed or written, and each problem names the file and the byte offset or line)."
 )]
@@ -111,9 +112,22 @@ enum Command {
     /// invalid_packet, congestion, unreachable, session_loss, mtu, other) with its evidence. Drops PktMon's
     /// counters record beyond the drop events captured (per component and direction) are a finding of their own.
     /// Takes files and folders (walked recursively), processed in parallel.
+    ///
+    /// netsh trace text (NetTrace.txt from `netsh trace convert`) is read too: its TCP/IP drop events
+    /// join the findings with their discard reason, and each retransmission is linked to the TCP/IP
+    /// event that caused it (retransmit timer, tail loss probe, fast retransmit). A NetTrace.txt is
+    /// joined to the captures in its own folder when it is the only netsh text of the inputs there (`diagnose
+    /// PktMon.etl NetTrace.txt`), or to every capture with --nettrace; otherwise it is diagnosed alone.
     Diagnose {
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
+        /// Join this netsh trace text to every capture of the run (files of one host).
+        #[arg(long, value_name = "FILE")]
+        nettrace: Option<PathBuf>,
+        /// Seconds to add to netsh trace times to get capture times (netsh prints local time, e.g.
+        /// -3600 for a UTC+1 machine's trace beside its ETL). Default: found from events both files saw.
+        #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+        time_offset: Option<f64>,
         /// Write a JSON summary (schema_version, inputs, totals, findings, drop summary); `-` for standard output.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -142,7 +156,8 @@ enum Command {
         no_verdict: bool,
     },
     /// Write a PktMon capture with planted causes of loss (deterministic from a seed) as ETL, converter
-    /// pcapng, etl2pcapng-style pcapng and etl2txt text, with DIR/<scenario>.truth.json naming what was planted.
+    /// pcapng, etl2pcapng-style pcapng, etl2txt text and the netsh trace text of the same traffic, with
+    /// DIR/<scenario>.truth.json naming what was planted.
     Generate(generate::GenerateArgs),
     /// Read every record of a file and nothing more (benchmark floor); --decompress-only for ETL buffers.
     #[command(hide = true)]
@@ -240,6 +255,8 @@ pub fn run() -> i32 {
         Command::Drops { files, format, output } => drops(&files, format, output.as_deref()),
         Command::Diagnose {
             inputs,
+            nettrace,
+            time_offset,
             json,
             jsonl,
             csv,
@@ -247,6 +264,8 @@ pub fn run() -> i32 {
             jobs,
         } => diagnose::diagnose(diagnose::DiagnoseArgs {
             inputs,
+            nettrace,
+            time_offset,
             json,
             jsonl,
             csv,

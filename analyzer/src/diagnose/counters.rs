@@ -177,10 +177,13 @@ impl CounterCheck {
                         component: Some(c),
                         component_name: name,
                         direction,
+                        tcpip_layer: None,
+                        tcpip_reason: None,
                     },
                     missing,
                 )],
                 pktmon_filter: Some(format!("pktmon.drop && pktmon.component_id == {c}")),
+                tcpip: None,
                 explanation,
                 next_step: "Capture the drops themselves: `pktmon start --capture --type drop` (or `--type all`, \
                             the default) without packet filters, then `pktmon stop`; between captures, `pktmon \

@@ -12,7 +12,10 @@
 //! a NIC). [`Diagnoser::finish`] then correlates each symptom with the local
 //! drop records of the same packet or flow and names a cause.
 
+pub mod tcpip;
+
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -20,6 +23,8 @@ use crate::flows::{self, FlowAnalyzer, FlowKey, PacketInput, RetransmitTrigger, 
 use crate::model::*;
 use crate::packets::{Grouper, HopKey};
 use crate::pktmon::catalog::{drop_category, drop_location_name, next_step, DropCategory};
+use crate::tcpip::{DropLayer, TcpipTrace};
+use tcpip::{Mechanism, RetransmitCause, TcpipJoin, TcpipSummary};
 
 mod counters;
 
@@ -119,6 +124,24 @@ pub struct DropRef {
     pub component: Option<u16>,
     pub component_name: String,
     pub direction: String,
+    /// For a drop event of a netsh trace: the layer whose discard-reason
+    /// table `tcpip_reason` is from (`reason` stays empty: it is PktMon's numbering).
+    pub tcpip_layer: Option<DropLayer>,
+    pub tcpip_reason: Option<u32>,
+}
+
+/// The lines of a netsh trace a finding rests on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TcpipEvidence {
+    pub file: String,
+    /// What sent the segments again: `retransmit_timer`, `tail_loss_probe` or `fast_retransmit`.
+    pub mechanism: Option<Mechanism>,
+    /// Connection handles (`0x…`) of the events.
+    pub connections: Vec<String>,
+    /// The retransmission timeout in force, ms.
+    pub rto_ms: Option<u64>,
+    /// Line numbers of the events in `file`.
+    pub lines: Vec<u64>,
 }
 
 /// One diagnosed cause of loss, with its evidence.
@@ -147,6 +170,8 @@ pub struct Finding {
     pub pktmon_filter: Option<String>,
     pub explanation: String,
     pub next_step: String,
+    /// Microsoft-Windows-TCPIP events of a netsh trace behind the finding.
+    pub tcpip: Option<TcpipEvidence>,
 }
 
 /// Most evidence frames kept per finding.
@@ -174,6 +199,10 @@ struct DropRecord {
     flow: Option<FlowKey>,
     reference: DropRef,
     category: DropCategory,
+    /// The netsh trace line of a TCP/IP drop event.
+    tcpip_line: Option<u64>,
+    /// Packets the record stands for: 1, or a TCP/IP drop event's count.
+    packets: u64,
 }
 
 /// Totals of a diagnosis.
@@ -200,6 +229,8 @@ pub struct Diagnosis {
     pub totals: Totals,
     pub findings: Vec<Finding>,
     pub drop_rows: Vec<crate::sink::drops::DropRow>,
+    /// The netsh trace joined to this input, and how.
+    pub tcpip: Option<TcpipSummary>,
 }
 
 /// Component types that are network adapters (the packet reached or came from the wire there).
@@ -226,6 +257,7 @@ pub struct Diagnoser {
     build_known: bool,
     /// PktMon's drop counters against the drop events recorded.
     counters: counters::CounterCheck,
+    tcpip: Option<TcpipJoin>,
 }
 
 impl Default for Diagnoser {
@@ -249,7 +281,16 @@ impl Diagnoser {
             catalog: None,
             build_known: false,
             counters: Default::default(),
+            tcpip: None,
         }
+    }
+
+    /// Joins the Microsoft-Windows-TCPIP events of a netsh trace of the same
+    /// host; `offset` (capture time − netsh time, 100-ns ticks) is found from
+    /// shared events when not given.
+    pub fn with_tcpip(mut self, trace: Arc<TcpipTrace>, offset: Option<FileTime>) -> Diagnoser {
+        self.tcpip = Some(TcpipJoin::new(trace, offset));
+        self
     }
 
     fn packet(&mut self, ctx: &Context<'_>, a: &Appearance) {
@@ -271,6 +312,9 @@ impl Diagnoser {
                 },
                 ..Default::default()
             });
+            if let Some(j) = &mut self.tcpip {
+                j.observe(p, frame, a.time, a.link_type, &a.payload);
+            }
             self.flows.push(&PacketInput {
                 packet: p,
                 appearance: a.index,
@@ -320,8 +364,12 @@ impl Diagnoser {
                                 .unwrap_or_else(|| x.to_string())
                         })
                         .unwrap_or_default(),
+                    tcpip_layer: None,
+                    tcpip_reason: None,
                 },
                 category,
+                tcpip_line: None,
+                packets: 1,
             });
         }
         if let Some(c) = a.component_id {
@@ -364,6 +412,9 @@ impl Diagnoser {
         diag.totals.packets = self.packets.len() as u64;
         diag.totals.drop_events = self.drops.len() as u64;
         diag.totals.flows = report.flows.len() as u64;
+        let resolved = self.tcpip.take().map(|j| j.resolve(info.timezone_bias_minutes));
+        let drops_matched = resolved.as_ref().map_or(0, |r| self.add_tcpip_drops(r));
+        let mut explained_by_tcpip = 0;
         let mut b = Builder::default();
         let has_paths = nic != 0;
         let black_holes = black_hole_flows(&report);
@@ -379,6 +430,7 @@ impl Diagnoser {
                         symptom: "suspected PMTU black hole",
                         flow: Some(*flow),
                         drop: None,
+                        mechanism: None,
                     };
                     let mut frames = vec![s.appearance + 1];
                     frames.extend(
@@ -404,7 +456,20 @@ impl Diagnoser {
                 .symptoms
                 .entry(symptom_name(&s.kind).to_string())
                 .or_default() += 1;
-            self.classify(s, has_paths, nic, &ctx, &mut b, &mut drop_explained);
+            let tcpip = resolved.as_ref();
+            self.classify(
+                s,
+                has_paths,
+                nic,
+                &ctx,
+                &mut b,
+                &mut drop_explained,
+                tcpip,
+                &mut explained_by_tcpip,
+            );
+        }
+        if let (Some(r), true) = (&resolved, self.packets.is_empty()) {
+            retransmissions_without_capture(r, &mut b, &mut diag.totals);
         }
         // Local drops no symptom explained: findings of their own.
         for (i, d) in self.drops.iter().enumerate() {
@@ -418,13 +483,19 @@ impl Diagnoser {
                 symptom: "local drop",
                 flow: d.flow,
                 drop: Some(d.reference.clone()),
+                mechanism: None,
             };
+            if let (Some(line), Some(r)) = (d.tcpip_line, &resolved) {
+                b.cite(&key, &r.trace.file, None, &[line]);
+            }
+            // "dropped 3 packet(s)": one event, three packets.
+            b.more_packets(&key, &d.reference, d.packets - 1);
             b.add(key, d.time, &[d.frame], &[(i, &d.reference)], || {
                 (
                     format!(
                         "{} dropped packets: {}{}.",
                         component_label(&d.reference),
-                        d.reference.reason_text,
+                        reason_label(&d.reference),
                         if d.reference.location.is_empty() {
                             String::new()
                         } else {
@@ -441,6 +512,7 @@ impl Diagnoser {
         diag.findings = b.finish();
         let counted = std::mem::take(&mut self.counters).findings(&self.components, info);
         counters::merge(&mut diag.findings, counted);
+        diag.tcpip = resolved.map(|r| r.summary(drops_matched, explained_by_tcpip));
         let catalog = self
             .catalog
             .take()
@@ -455,6 +527,58 @@ impl Diagnoser {
             }
         }
         diag
+    }
+
+    /// Turns the drop events of a netsh trace into drop records, tied to the
+    /// captured packet each dropped when found. A packet PktMon already saw
+    /// dropped keeps its PktMon record (the same drop, seen twice) and gains
+    /// the netsh line as evidence. Returns how many events matched a packet.
+    fn add_tcpip_drops(&mut self, r: &tcpip::Resolved) -> u64 {
+        let mut matched = 0;
+        for d in r.drops() {
+            if let Some(c) = d.packet {
+                matched += 1;
+                if let Some(&first) = self.drops_of(c.packet).first() {
+                    let rec = &mut self.drops[first as usize];
+                    rec.tcpip_line = rec.tcpip_line.or(Some(d.line));
+                    continue;
+                }
+            }
+            let reason = crate::tcpip::reasons::reason(d.layer, d.code);
+            let reason_text = match (d.text.is_empty(), reason) {
+                (false, _) => d.text.clone(),
+                (true, Some(known)) => known.text.to_string(),
+                (true, None) => d.code.to_string(),
+            };
+            let index = self.drops.len() as u32;
+            if let Some(c) = d.packet {
+                self.drops_of.entry(c.packet).or_default().push(index);
+                if let Some(p) = self.packets.get_mut(c.packet) {
+                    p.dropped = true;
+                }
+            }
+            self.drops.push(DropRecord {
+                packet: d.packet.map_or(usize::MAX, |c| c.packet),
+                frame: d.packet.map_or(0, |c| c.frame),
+                time: d.time,
+                flow: Some(d.flow),
+                reference: DropRef {
+                    reason: None,
+                    reason_text,
+                    location: String::new(),
+                    location_name: None,
+                    component: None,
+                    component_name: format!("tcpip.sys ({} layer)", d.layer.as_str()),
+                    direction: d.direction.clone().unwrap_or_default(),
+                    tcpip_layer: Some(d.layer),
+                    tcpip_reason: Some(d.code),
+                },
+                category: crate::tcpip::reasons::category(d.layer, d.code),
+                tcpip_line: Some(d.line),
+                packets: d.count.max(1),
+            });
+        }
+        matched
     }
 
     /// Whether a packet the symptom is about was dropped on this host.
@@ -478,6 +602,7 @@ impl Diagnoser {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn classify(
         &self,
         s: &Symptom,
@@ -486,7 +611,10 @@ impl Diagnoser {
         fc: &FlowContext,
         b: &mut Builder,
         explained: &mut [bool],
+        tcpip: Option<&tcpip::Resolved>,
+        explained_by_tcpip: &mut u64,
     ) {
+        let mut retransmit_cause: Option<RetransmitCause> = None;
         let frame = s.appearance + 1;
         let mut frames: Vec<u64> = vec![frame];
         for &r in &s.related_packets {
@@ -521,7 +649,12 @@ impl Diagnoser {
                 symptom: symptom_name(&s.kind),
                 flow: s.flow,
                 drop: Some(d.reference.clone()),
+                mechanism: None,
             };
+            let lines: Vec<u64> = involved.iter().filter_map(|&i| self.drops[i].tcpip_line).collect();
+            if let (false, Some(r)) = (lines.is_empty(), tcpip) {
+                b.cite(&key, &r.trace.file, None, &lines);
+            }
             let refs: Vec<(usize, &DropRef)> = involved.iter().map(|&i| (i, &self.drops[i].reference)).collect();
             b.add(key, s.time, &frames, &refs, || {
                 (
@@ -529,7 +662,7 @@ impl Diagnoser {
                         "A local drop on this host explains the {}: {} dropped it ({}).",
                         symptom_name(&s.kind),
                         component_label(&d.reference),
-                        d.reference.reason_text
+                        reason_label(&d.reference)
                     ),
                     next_step(d.category).to_string(),
                 )
@@ -555,6 +688,7 @@ impl Diagnoser {
                     symptom: "retransmission after packet too big",
                     flow: Some(*flow),
                     drop: None,
+                    mechanism: None,
                 };
                 b.add(key, s.time, &frames, &[], || {
                     (
@@ -572,11 +706,14 @@ impl Diagnoser {
                 let sent_here = self.packets.get(s.packet).and_then(|p| p.sent);
                 let original_left =
                     s.related_packets.iter().any(|&p| self.packets.get(p).is_some_and(|x| x.components & nic != 0));
-                let how = match trigger {
-                    RetransmitTrigger::Fast => "after duplicate ACKs (fast retransmission)",
-                    RetransmitTrigger::Timeout => "after a retransmission timeout",
-                    RetransmitTrigger::TailLossProbe => "as a tail loss probe",
-                    RetransmitTrigger::Unknown => "",
+                // The TCP/IP events say what sent it again; timing only guesses.
+                retransmit_cause = tcpip.and_then(|r| r.retransmission(s.flow.as_ref()?, s.seq?, s.time));
+                let how = match (&retransmit_cause, trigger) {
+                    (Some(c), _) => c.describe(),
+                    (None, RetransmitTrigger::Fast) => "after duplicate ACKs (fast retransmission)".to_string(),
+                    (None, RetransmitTrigger::Timeout) => "after a retransmission timeout".to_string(),
+                    (None, RetransmitTrigger::TailLossProbe) => "as a tail loss probe".to_string(),
+                    (None, RetransmitTrigger::Unknown) => String::new(),
                 };
                 // Sent by this host: lost beyond it if its first copy reached the NIC;
                 // if it never did and nothing recorded a drop, this capture cannot tell.
@@ -759,8 +896,51 @@ impl Diagnoser {
             symptom: symptom_name(&s.kind),
             flow: s.flow,
             drop: None,
+            mechanism: retransmit_cause.as_ref().map(|c| c.mechanism),
         };
+        if let (Some(c), Some(r)) = (&retransmit_cause, tcpip) {
+            *explained_by_tcpip += 1;
+            b.cite(&key, &r.trace.file, Some(c), &c.lines);
+        }
         b.add(key, s.time, &frames, &[], || (explanation.clone(), step.to_string()));
+    }
+}
+
+/// A netsh trace without a capture: the retransmissions its events show,
+/// per connection and mechanism. Whether a layer below tcpip.sys dropped the
+/// segments on this host is not in the trace, so the locality stays unknown.
+fn retransmissions_without_capture(r: &tcpip::Resolved, b: &mut Builder, totals: &mut Totals) {
+    for (time, cause) in r.retransmissions() {
+        *totals.symptoms.entry("retransmission".to_string()).or_default() += 1;
+        let flow = r.endpoints(cause.epoch).map(|(local, remote)| FlowKey {
+            protocol: 6,
+            client: local.ip(),
+            client_port: local.port(),
+            server: remote.ip(),
+            server_port: remote.port(),
+            vlan: None,
+        });
+        let key = FindingKey {
+            locality: Locality::Unknown,
+            cause: Cause::Congestion,
+            symptom: "retransmission",
+            flow,
+            drop: None,
+            mechanism: Some(cause.mechanism),
+        };
+        b.cite(&key, &r.trace.file, Some(&cause), &cause.lines);
+        b.add(key, time, &[], &[], || {
+            (
+                format!(
+                    "TCP sent segments again {}. Without a packet capture of the same time, whether a layer \
+                     below TCP/IP on this host dropped them cannot be told.",
+                    cause.describe()
+                ),
+                "Capture packets with PktMon alongside (`pktmon start --capture`) to see where the segments were \
+                 lost; without local drops the loss is on the path or at the peer."
+                    .to_string(),
+            )
+        });
     }
 }
 
@@ -768,6 +948,9 @@ impl Diagnoser {
 /// but some say the peer acted: "INET: received RST" (1210) is TCP discarding
 /// a reset the other end (or a middlebox) sent, a remote session loss.
 fn drop_locality(d: &DropRef) -> Locality {
+    if let (Some(layer), Some(code)) = (d.tcpip_layer, d.tcpip_reason) {
+        return crate::tcpip::reasons::locality(layer, code);
+    }
     let remote_reset = d.reason == Some(1210) || (d.reason.is_none() && d.reason_text.contains("received RST"));
     if remote_reset {
         Locality::Remote
@@ -780,7 +963,29 @@ fn component_label(d: &DropRef) -> String {
     match (d.component, d.component_name.is_empty()) {
         (Some(id), false) => format!("{} (component {id})", d.component_name),
         (Some(id), true) => format!("component {id}"),
-        (None, _) => "a component".to_string(),
+        (None, false) => d.component_name.clone(),
+        (None, true) => "a component".to_string(),
+    }
+}
+
+/// The reason of a drop as a finding states it: with its number and table
+/// for a netsh trace's drop event (`Inspection drop (IP discard reason 9, Send)`).
+fn reason_label(d: &DropRef) -> String {
+    match (d.tcpip_layer, d.tcpip_reason) {
+        (Some(layer), Some(code)) => format!(
+            "{} ({} discard reason {code}{})",
+            d.reason_text,
+            match layer {
+                DropLayer::Network => "IP",
+                DropLayer::Transport => "INET",
+            },
+            if d.direction.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", d.direction)
+            }
+        ),
+        _ => d.reason_text.clone(),
     }
 }
 
@@ -819,12 +1024,17 @@ struct FindingKey {
     symptom: &'static str,
     flow: Option<FlowKey>,
     drop: Option<DropRef>,
+    /// What the TCP/IP events say sent the segments again.
+    mechanism: Option<Mechanism>,
 }
 
 #[derive(Default)]
 struct Builder {
     order: Vec<FindingKey>,
     acc: HashMap<FindingKey, Acc>,
+    tcpip: HashMap<FindingKey, TcpipEvidence>,
+    /// Packets beyond one per drop record (multi-packet TCP/IP drop events).
+    extra: HashMap<FindingKey, BTreeMap<DropRef, u64>>,
 }
 
 struct Acc {
@@ -836,9 +1046,45 @@ struct Acc {
     drop_ids: std::collections::HashSet<usize>,
     explanation: String,
     next_step: String,
+    tcpip: Option<TcpipEvidence>,
 }
 
 impl Builder {
+    /// Counts packets beyond one that a drop record stands for (before its `add`).
+    fn more_packets(&mut self, key: &FindingKey, drop: &DropRef, n: u64) {
+        if n > 0 {
+            *self
+                .extra
+                .entry(key.clone())
+                .or_default()
+                .entry(drop.clone())
+                .or_default() += n;
+        }
+    }
+
+    /// Adds netsh trace lines to a finding's evidence (before or after its `add`).
+    fn cite(&mut self, key: &FindingKey, file: &str, cause: Option<&RetransmitCause>, lines: &[u64]) {
+        let evidence = self.tcpip.entry(key.clone()).or_insert_with(|| TcpipEvidence {
+            file: file.to_string(),
+            mechanism: cause.map(|c| c.mechanism),
+            connections: Vec::new(),
+            rto_ms: None,
+            lines: Vec::new(),
+        });
+        if let Some(c) = cause {
+            let handle = format!("0x{:016X}", c.connection);
+            if !evidence.connections.contains(&handle) {
+                evidence.connections.push(handle);
+            }
+            evidence.rto_ms = evidence.rto_ms.or(c.rto_ms);
+        }
+        for &l in lines {
+            if evidence.lines.len() < MAX_FRAMES && !evidence.lines.contains(&l) {
+                evidence.lines.push(l);
+            }
+        }
+    }
+
     fn add(
         &mut self,
         key: FindingKey,
@@ -861,13 +1107,15 @@ impl Builder {
                     drop_ids: std::collections::HashSet::new(),
                     explanation,
                     next_step,
+                    tcpip: None,
                 })
             }
         };
         acc.count += 1;
         acc.first = acc.first.min(time);
         acc.last = acc.last.max(time);
-        for &f in frames {
+        // Frame 0: a netsh drop event no captured packet matched.
+        for &f in frames.iter().filter(|&&f| f != 0) {
             if acc.frames.len() < MAX_FRAMES && !acc.frames.contains(&f) {
                 acc.frames.push(f);
             }
@@ -885,13 +1133,22 @@ impl Builder {
             .order
             .iter()
             .map(|k| {
-                let a = self.acc.remove(k).expect("every key has an accumulator");
+                let mut a = self.acc.remove(k).expect("every key has an accumulator");
+                for (d, n) in self.extra.remove(k).unwrap_or_default() {
+                    a.count += n;
+                    *a.drops.entry(d).or_default() += n;
+                }
                 let mut frames = a.frames;
                 frames.sort_unstable();
-                let pktmon_filter = (!a.drops.is_empty()).then(|| {
-                    let terms: Vec<String> = a
-                        .drops
-                        .keys()
+                let tcpip = self.tcpip.remove(k).or(a.tcpip).map(|mut t| {
+                    t.lines.sort_unstable();
+                    t
+                });
+                // Drop events of a netsh trace have no PktMon fields to filter on.
+                let pktmon_drops: Vec<&DropRef> = a.drops.keys().filter(|d| d.tcpip_layer.is_none()).collect();
+                let pktmon_filter = (!pktmon_drops.is_empty()).then(|| {
+                    let terms: Vec<String> = pktmon_drops
+                        .iter()
                         .map(|d| {
                             let mut t = Vec::new();
                             if let Some(r) = d.reason {
@@ -923,12 +1180,17 @@ impl Builder {
                     first_time: crate::time::format_utc(a.first),
                     last_time: crate::time::format_utc(a.last),
                     first: a.first,
-                    display_filter: frame_filter(&frames),
+                    display_filter: if frames.is_empty() {
+                        String::new()
+                    } else {
+                        frame_filter(&frames)
+                    },
                     frames,
                     drops: a.drops.into_iter().collect(),
                     pktmon_filter,
                     explanation: a.explanation,
                     next_step: a.next_step,
+                    tcpip,
                 }
             })
             .collect();

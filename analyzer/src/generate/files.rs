@@ -25,15 +25,19 @@ pub enum Format {
     Txt,
     /// The same text in UTF-8 with LF.
     TxtUtf8,
+    /// netsh trace text (`netsh trace convert`): the Microsoft-Windows-TCPIP
+    /// events of the same traffic (UTF-16LE with BOM and CRLF, local time).
+    NetTrace,
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Etl,
         Format::Pcapng,
         Format::Etl2pcapng,
         Format::Txt,
         Format::TxtUtf8,
+        Format::NetTrace,
     ];
 
     /// The file name suffix.
@@ -44,6 +48,7 @@ impl Format {
             Format::Etl2pcapng => "etl2pcapng.pcapng",
             Format::Txt => "txt",
             Format::TxtUtf8 => "utf8.txt",
+            Format::NetTrace => "NetTrace.txt",
         }
     }
 
@@ -54,6 +59,7 @@ impl Format {
             Format::Etl2pcapng => "etl2pcapng",
             Format::Txt => "txt",
             Format::TxtUtf8 => "txt-utf8",
+            Format::NetTrace => "nettrace",
         }
     }
 }
@@ -160,8 +166,14 @@ pub fn write(opts: &GenOptions, dir: &Path, formats: &[Format]) -> io::Result<Wr
         true => Some(Etl2TxtWriter::new(&path(Format::TxtUtf8), TextEncoding::Utf8).map_err(|e| err(dir, e))?),
         false => None,
     };
+    let mut nettrace = formats
+        .contains(&Format::NetTrace)
+        .then(super::nettrace::Collector::default);
     let truth = {
         let mut sinks: Vec<&mut dyn RecordSink> = Vec::new();
+        if let Some(s) = nettrace.as_mut() {
+            sinks.push(s);
+        }
         if let Some(s) = etl.as_mut() {
             sinks.push(s);
         }
@@ -205,6 +217,12 @@ pub fn write(opts: &GenOptions, dir: &Path, formats: &[Format]) -> io::Result<Wr
             s.finish().map_err(|e| err(&p, e))?;
             files.push((f, p));
         }
+    }
+    if let Some(c) = nettrace {
+        let p = path(Format::NetTrace);
+        let mut events = c.events(&truth);
+        super::nettrace::write_file(&p, &mut events).map_err(|e| err(&p, e))?;
+        files.push((Format::NetTrace, p));
     }
     let truth_file = dir.join(format!("{stem}.truth.json"));
     let json = serde_json::to_string_pretty(&truth).map_err(|e| io::Error::other(e.to_string()))? + "\n";

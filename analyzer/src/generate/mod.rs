@@ -24,6 +24,7 @@
 //! hash map into the output.
 
 pub mod files;
+pub mod nettrace;
 pub mod rng;
 mod scenarios;
 pub mod stack;

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::diagnose::tcpip::OffsetSource;
 use crate::diagnose::{Cause, Diagnosis, Finding, Locality};
 use crate::sink::drops::{to_csv, DropRow};
 
@@ -60,6 +61,8 @@ struct InputSummary<'a> {
     totals: Option<&'a crate::diagnose::Totals>,
     error: Option<&'a str>,
     warnings: &'a [String],
+    /// The netsh trace joined to this input (or read alone), and the time offset used.
+    tcpip: Option<&'a crate::diagnose::tcpip::TcpipSummary>,
 }
 
 pub fn merged_totals(results: &[InputResult]) -> MergedTotals {
@@ -111,6 +114,7 @@ pub fn json_summary(results: &[InputResult]) -> String {
                 totals: r.diagnosis.as_ref().map(|d| &d.totals),
                 error: r.error.as_deref(),
                 warnings: &r.warnings,
+                tcpip: r.diagnosis.as_ref().and_then(|d| d.tcpip.as_ref()),
             })
             .collect(),
         totals: merged_totals(results),
@@ -145,7 +149,7 @@ fn csv_field(s: &str) -> String {
 /// `findings.csv`.
 pub fn findings_csv(results: &[InputResult]) -> String {
     let mut out = String::from(
-        "file,locality,cause,symptom,count,flow,first_time,last_time,drop_reasons,components,frames,display_filter,explanation,next_step\n",
+        "file,locality,cause,symptom,count,flow,first_time,last_time,drop_reasons,components,frames,display_filter,explanation,next_step,tcpip\n",
     );
     for ff in all_findings(results) {
         let f = ff.finding;
@@ -172,11 +176,27 @@ pub fn findings_csv(results: &[InputResult]) -> String {
             csv_field(&f.display_filter),
             csv_field(&f.explanation),
             csv_field(&f.next_step),
+            csv_field(&f.tcpip.as_ref().map(tcpip_cell).unwrap_or_default()),
         ];
         out.push_str(&fields.join(","));
         out.push('\n');
     }
     out
+}
+
+/// `retransmit_timer 0xFFFFE189BD811AA0 NetTrace.txt:2 3 4`.
+fn tcpip_cell(t: &crate::diagnose::TcpipEvidence) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(m) = t.mechanism {
+        parts.push(m.as_str().to_string());
+    }
+    parts.extend(t.connections.iter().cloned());
+    if let Some(ms) = t.rto_ms {
+        parts.push(format!("rto={ms}ms"));
+    }
+    let lines: Vec<String> = t.lines.iter().map(u64::to_string).collect();
+    parts.push(format!("{}:{}", t.file, lines.join(" ")));
+    parts.join(" ")
 }
 
 /// `drops.csv`: the drop summary of every input.
@@ -226,7 +246,48 @@ pub fn text_report(results: &[InputResult]) -> String {
             "   {} appearances, {} packets, {} drop events, {} flows",
             d.totals.appearances, d.totals.packets, d.totals.drop_events, d.totals.flows
         );
-        if !d.has_pktmon_metadata {
+        if let Some(t) = &d.tcpip {
+            let _ = writeln!(
+                out,
+                "   netsh trace {}: {} TCP/IP events ({} drop events, {} retransmit timer expiries, {} tail loss probes), \
+                 {} other TCP/IP lines, {} lines of other providers",
+                t.file,
+                t.events,
+                t.drop_events,
+                t.retransmit_timer_expiries,
+                t.tail_loss_probes,
+                t.tcpip_other_lines,
+                t.lines_per_provider
+                    .iter()
+                    .filter(|(p, _)| p.as_str() != crate::tcpip::PROVIDER)
+                    .map(|(_, n)| n)
+                    .sum::<u64>()
+            );
+            if d.totals.appearances > 0 {
+                let _ = writeln!(
+                    out,
+                    "   time offset {:+.3} s ({}); {} drop events matched a captured packet, {} retransmissions linked to their TCP/IP events",
+                    t.time_offset_seconds,
+                    match t.time_offset_source {
+                        OffsetSource::Given => "given".to_string(),
+                        OffsetSource::SharedEvents =>
+                            format!("{} of {} shared events agree", t.offset_agreeing, t.offset_pairs),
+                        OffsetSource::TimeZone =>
+                            "no shared events: the capture's time zone, as netsh prints local time".to_string(),
+                        OffsetSource::Assumed => "no shared events: clocks taken as equal".to_string(),
+                    },
+                    t.drops_matched,
+                    t.retransmissions_explained
+                );
+            }
+        }
+        if d.tcpip.is_some() && d.totals.appearances == 0 {
+            let _ = writeln!(
+                out,
+                "   note: no packets: causes are told from tcpip.sys's own events (drops below it cannot be seen); \
+                 times are as netsh printed them, the machine's local time"
+            );
+        } else if !d.has_pktmon_metadata {
             let _ = writeln!(
                 out,
                 "   note: no PktMon metadata in this file: local drops cannot be seen, so causes are told from protocol symptoms only"
@@ -251,6 +312,25 @@ pub fn text_report(results: &[InputResult]) -> String {
                 f.count
             );
             for (drop, n) in &f.drops {
+                if let (Some(layer), Some(code)) = (drop.tcpip_layer, drop.tcpip_reason) {
+                    let _ = writeln!(
+                        out,
+                        "      drop: {} discard reason {code} {}{} by {} (netsh trace) ×{n}",
+                        if layer == crate::tcpip::DropLayer::Network {
+                            "IP"
+                        } else {
+                            "INET"
+                        },
+                        drop.reason_text,
+                        if drop.direction.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", {}", drop.direction)
+                        },
+                        drop.component_name
+                    );
+                    continue;
+                }
                 let _ = writeln!(
                     out,
                     "      drop: {}{} at {}{} by {}{} ×{n}",
@@ -275,27 +355,51 @@ pub fn text_report(results: &[InputResult]) -> String {
             let _ = writeln!(out, "      when: {} – {}", f.first_time, f.last_time);
             let _ = writeln!(out, "      why:  {}", f.explanation);
             let _ = writeln!(out, "      next: {}", f.next_step);
-            let shown: Vec<String> = f.frames.iter().take(TEXT_FRAMES).map(|n| n.to_string()).collect();
-            let more = f.frames.len().saturating_sub(TEXT_FRAMES);
-            let _ = writeln!(
-                out,
-                "      evidence: {}{}",
-                if shown.is_empty() {
-                    "no frames".to_string()
-                } else {
-                    format!("frames {}", shown.join(", "))
-                },
-                if more > 0 {
-                    format!(" and {more} more")
-                } else {
-                    String::new()
+            if let Some(t) = &f.tcpip {
+                let lines: Vec<String> = t.lines.iter().take(TEXT_FRAMES).map(|n| n.to_string()).collect();
+                let more = t.lines.len().saturating_sub(TEXT_FRAMES);
+                let _ = writeln!(
+                    out,
+                    "      tcp/ip: {}{}{} line{} {}{}",
+                    t.mechanism.map(|m| format!("{} ", m.as_str())).unwrap_or_default(),
+                    if t.connections.is_empty() {
+                        String::new()
+                    } else {
+                        format!("connection {} ", t.connections.join(", "))
+                    },
+                    t.file,
+                    if t.lines.len() == 1 { "" } else { "s" },
+                    lines.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            if f.frames.is_empty() {
+                if f.tcpip.is_none() {
+                    let _ = writeln!(out, "      evidence: no frames");
                 }
-            );
-            let _ = writeln!(
-                out,
-                "      filter: {}",
-                f.pktmon_filter.as_deref().unwrap_or(&f.display_filter)
-            );
+            } else {
+                let shown: Vec<String> = f.frames.iter().take(TEXT_FRAMES).map(|n| n.to_string()).collect();
+                let more = f.frames.len().saturating_sub(TEXT_FRAMES);
+                let _ = writeln!(
+                    out,
+                    "      evidence: frames {}{}",
+                    shown.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                );
+                let _ = writeln!(
+                    out,
+                    "      filter: {}",
+                    f.pktmon_filter.as_deref().unwrap_or(&f.display_filter)
+                );
+            }
         }
         let _ = writeln!(out);
     }

@@ -32,6 +32,8 @@ pub enum Detected {
     Pcapng,
     Pcap,
     Text,
+    /// `netsh trace convert` text (TCP/IP events; read by [`crate::tcpip::reader`]).
+    NetshText,
 }
 
 /// Decides what a file is from its content.
@@ -67,13 +69,17 @@ pub fn detect(path: &Path) -> Result<Detected, Error> {
     if crate::etl::looks_like_etl(&head) {
         return Ok(Detected::Etl);
     }
+    // netsh text has etl2txt's line prefix too; its `YYYY/MM/DD-` times tell them apart.
+    if crate::tcpip::reader::looks_like_netsh(&head) {
+        return Ok(Detected::NetshText);
+    }
     if text::looks_like_text(&head) {
         return Ok(Detected::Text);
     }
     Err(Error::new(
         path.display().to_string(),
         Location::Offset(0),
-        "not a PktMon capture: expected a PktMon .etl, a pcapng/pcap file or pktmon etl2txt text",
+        "not a PktMon capture: expected a PktMon .etl, a pcapng/pcap file, pktmon etl2txt text or netsh trace text",
     ))
 }
 
@@ -83,6 +89,11 @@ pub fn read(path: &Path, sink: &mut dyn RecordSink) -> Result<ReadOutcome, Error
         Detected::Etl => etl::read(path, sink),
         Detected::Pcapng | Detected::Pcap => pcapng::read(path, sink),
         Detected::Text => text::read(path, sink),
+        Detected::NetshText => Err(Error::new(
+            path.display().to_string(),
+            Location::File,
+            "is netsh trace text (TCP/IP events), not a packet capture: only `diagnose` reads it",
+        )),
     }
 }
 

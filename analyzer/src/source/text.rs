@@ -58,7 +58,7 @@ const SYSTEM_TRACE_PROVIDER: &str = "MSNT_SystemTrace";
 // ---------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
+pub(crate) enum Encoding {
     Utf8,
     Utf16Le,
 }
@@ -68,7 +68,7 @@ enum Encoding {
 /// Without a BOM, UTF-16LE is recognised by its zero high bytes: etl2txt lines
 /// start with an ASCII prefix (`[00]0000.0000::2021-…`), so even a file in
 /// Chinese has mostly zero odd bytes at its start, while UTF-8 text has none.
-fn sniff_encoding(head: &[u8]) -> (Encoding, usize) {
+pub(crate) fn sniff_encoding(head: &[u8]) -> (Encoding, usize) {
     if head.starts_with(&[0xFF, 0xFE]) {
         return (Encoding::Utf16Le, 2);
     }
@@ -87,7 +87,7 @@ fn sniff_encoding(head: &[u8]) -> (Encoding, usize) {
 
 /// Incremental decoder: bytes arrive in arbitrary chunks, so a UTF-8 sequence,
 /// a UTF-16 code unit or a surrogate pair may be split between two of them.
-struct Decoder {
+pub(crate) struct Decoder {
     encoding: Encoding,
     /// Bytes of an incomplete UTF-8 sequence or UTF-16 code unit.
     carry: Vec<u8>,
@@ -96,7 +96,7 @@ struct Decoder {
 }
 
 impl Decoder {
-    fn new(encoding: Encoding) -> Self {
+    pub(crate) fn new(encoding: Encoding) -> Self {
         Decoder {
             encoding,
             carry: Vec::new(),
@@ -105,7 +105,7 @@ impl Decoder {
     }
 
     /// Appends the text of `bytes` to `out`, keeping an incomplete tail for the next call.
-    fn decode(&mut self, bytes: &[u8], out: &mut String) {
+    pub(crate) fn decode(&mut self, bytes: &[u8], out: &mut String) {
         match self.encoding {
             Encoding::Utf8 => self.decode_utf8(bytes, out),
             Encoding::Utf16Le => self.decode_utf16le(bytes, out),
@@ -113,7 +113,7 @@ impl Decoder {
     }
 
     /// Ends the input: an incomplete tail becomes one replacement character.
-    fn finish(&mut self, out: &mut String) {
+    pub(crate) fn finish(&mut self, out: &mut String) {
         if self.high_surrogate.take().is_some() {
             out.push(char::REPLACEMENT_CHARACTER);
         }
@@ -247,7 +247,7 @@ pub fn looks_like_text(head: &[u8]) -> bool {
 /// `YYYY/MM/DD-HH:MM:SS.fffffffff`) as a FILETIME, without any zone: the caller
 /// decides what zone it is in. Digits beyond the 7th (100 ns) are dropped;
 /// impossible dates such as Feb 30 are rejected.
-fn parse_time(text: &str) -> Option<FileTime> {
+pub(crate) fn parse_time(text: &str) -> Option<FileTime> {
     let text = text.trim();
     let date = text.get(..10)?;
     if !matches!(text.as_bytes().get(10), Some(b' ' | b'-')) {
