@@ -76,8 +76,10 @@ type Batch = Vec<(Option<Arc<ContextSnapshot>>, Record)>;
 /// first packet, for drops and for records other than packets; those get a
 /// copy of it as it was then, and every other packet travels alone.
 fn read_pipelined(path: &Path, d: &mut Diagnoser) -> Result<source::ReadOutcome, pktmon::error::Error> {
-    const BATCH: usize = 512;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(16);
+    const BATCH: usize = 4096;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+    // Digested packets go back to be freed on the thread that allocated them.
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<Batch>();
     std::thread::scope(|s| {
         let reader = s.spawn(move || {
             let mut batch: Batch = Vec::with_capacity(BATCH);
@@ -95,8 +97,15 @@ fn read_pipelined(path: &Path, d: &mut Diagnoser) -> Result<source::ReadOutcome,
                 });
                 batch.push((snapshot, record));
                 if batch.len() == BATCH {
+                    let next = match done_rx.try_recv() {
+                        Ok(mut old) => {
+                            old.clear();
+                            old
+                        }
+                        Err(_) => Vec::with_capacity(BATCH),
+                    };
                     // The receiver stops only when this thread is done.
-                    let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                    let _ = tx.send(std::mem::replace(&mut batch, next));
                 }
             };
             let outcome = source::read(path, &mut forward);
@@ -105,10 +114,10 @@ fn read_pipelined(path: &Path, d: &mut Diagnoser) -> Result<source::ReadOutcome,
         });
         let schemas = Default::default();
         let mut current: Option<Arc<ContextSnapshot>> = None;
-        for batch in rx {
-            for (snapshot, record) in batch {
+        for mut batch in rx {
+            for (snapshot, record) in batch.iter_mut() {
                 if snapshot.is_some() {
-                    current = snapshot;
+                    current = snapshot.take();
                 }
                 let Some(snap) = current.as_deref() else { continue };
                 let ctx = Context {
@@ -116,8 +125,14 @@ fn read_pipelined(path: &Path, d: &mut Diagnoser) -> Result<source::ReadOutcome,
                     catalog: &snap.catalog,
                     schemas: &schemas,
                 };
-                d.record(&ctx, record);
+                if matches!(record, Record::Packet(_)) {
+                    d.packet_record(&ctx, record);
+                } else {
+                    // Rare (components, counters, filters): a copy keeps the batch whole.
+                    d.record(&ctx, record.clone());
+                }
             }
+            let _ = done_tx.send(batch);
         }
         reader.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
     })

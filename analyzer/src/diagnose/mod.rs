@@ -1292,6 +1292,19 @@ pub fn frame_filter(frames: &[u64]) -> String {
     format!("frame.number in {{{}}}", list.join(","))
 }
 
+impl Diagnoser {
+    /// Takes in a packet without taking it over, so that a caller reading on
+    /// another thread can hand the packet back to be freed where it was
+    /// allocated (freeing across threads contends on the allocator's lock).
+    /// Any other record is left to [`RecordSink::record`].
+    pub fn packet_record(&mut self, ctx: &Context<'_>, record: &Record) {
+        if let Record::Packet(a) = record {
+            self.counters.record(ctx, record);
+            self.packet(ctx, a);
+        }
+    }
+}
+
 impl RecordSink for Diagnoser {
     fn record(&mut self, ctx: &Context<'_>, record: Record) {
         self.counters.record(ctx, &record);

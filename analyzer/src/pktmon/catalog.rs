@@ -291,7 +291,7 @@ pub struct Catalog {
     pub maps: BTreeMap<String, BTreeMap<u32, String>>,
     /// Map → trimmed text → lowest code, built on the first reverse lookup:
     /// readers of text and comments look a direction and a type up per line.
-    reverse: std::sync::OnceLock<BTreeMap<String, std::collections::HashMap<String, u32>>>,
+    reverse: std::sync::OnceLock<BTreeMap<String, rustc_hash::FxHashMap<String, u32>>>,
 }
 
 impl Catalog {
@@ -393,7 +393,7 @@ impl Catalog {
             self.maps
                 .iter()
                 .map(|(name, entries)| {
-                    let mut by_text = std::collections::HashMap::new();
+                    let mut by_text = rustc_hash::FxHashMap::default();
                     for (&code, text) in entries {
                         by_text.entry(text.trim().to_string()).or_insert(code);
                     }
