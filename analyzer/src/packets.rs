@@ -112,16 +112,31 @@ impl HopKey {
     /// [`HopKey::of`] for an appearance whose bytes are held elsewhere
     /// (see `pktmon::frame::metadata_from_frame`).
     pub fn with_payload(a: &Appearance, payload: &[u8]) -> HopKey {
-        let net = &payload[network_offset(a.link_type, payload)..];
+        let mut k = Self::from_ids(a.time, a.group_id, a.pkt_number, a.appearance, a.link_type, payload);
+        k.is_drop = a.is_drop();
+        k
+    }
+
+    /// The key of a frame known only by its ids (see
+    /// `pktmon::frame::packet_ids_from_frame`); not a drop.
+    pub fn from_ids(
+        time: FileTime,
+        group_id: Option<u64>,
+        pkt_number: Option<u16>,
+        appearance: Option<u16>,
+        link_type: LinkType,
+        payload: &[u8],
+    ) -> HopKey {
+        let net = &payload[network_offset(link_type, payload)..];
         let n = net.len().min(FINGERPRINT_BYTES);
         let mut h = FxHasher::default();
         net[..n].hash(&mut h);
         HopKey {
-            time: a.time,
-            group_id: a.group_id,
-            pkt_number: a.pkt_number,
-            appearance: a.appearance,
-            is_drop: a.is_drop(),
+            time,
+            group_id,
+            pkt_number,
+            appearance,
+            is_drop: false,
             fingerprint: h.finish(),
             fingerprint_len: n as u16,
         }

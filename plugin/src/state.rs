@@ -11,7 +11,7 @@
 use pktmon::model::{Appearance, FileTime, LinkType};
 use pktmon::packets::{Grouper, HopKey};
 use pktmon::pktmon::catalog::{drop_category, drop_location_name, Catalog};
-use pktmon::pktmon::frame::{metadata_from_frame, FrameFacts, MetadataSource};
+use pktmon::pktmon::frame::{metadata_from_frame, packet_ids_from_frame, FrameFacts, MetadataSource};
 
 use crate::fields::Field;
 
@@ -140,7 +140,7 @@ impl CaptureState {
         let (path, appearance) = match self.frames.get(index) {
             Some(path) => (*path, None),
             None => {
-                let (path, appearance) = self.first_pass(f, index);
+                let (path, appearance) = self.first_pass(f, index, wanted);
                 (path, appearance)
             }
         };
@@ -199,7 +199,7 @@ impl CaptureState {
     /// Reads a frame met for the first time and places it on its packet's
     /// path (frames come in order on the first pass; a gap is filled with
     /// frames without metadata).
-    fn first_pass(&mut self, f: &FrameInput<'_>, index: usize) -> (FramePath, Option<Appearance>) {
+    fn first_pass(&mut self, f: &FrameInput<'_>, index: usize, wanted: bool) -> (FramePath, Option<Appearance>) {
         let plain = FramePath {
             packet: NO_PACKET,
             hop: 0,
@@ -210,25 +210,57 @@ impl CaptureState {
         while self.frames.len() < index {
             self.frames.push(plain);
         }
+        // Most frames are only placed on their paths: when the fields are not
+        // shown, their ids are all that is read (drops are read whole).
+        if !wanted {
+            let facts = Self::facts(f);
+            if let (Some(ids), Some(link)) = (packet_ids_from_frame(&facts), f.link_type) {
+                if !ids.is_drop {
+                    let key = HopKey::from_ids(
+                        f.time,
+                        Some(ids.group_id),
+                        Some(ids.pkt_number),
+                        Some(ids.appearance),
+                        link,
+                        f.data,
+                    );
+                    let path = self.place(f.number, f.time, &key);
+                    return (path, None);
+                }
+            }
+        }
         let (a, source) = metadata_from_frame(&Self::facts(f), &self.catalog);
-        let packet = if source == MetadataSource::None {
-            None
-        } else {
-            let (p, _) = self.grouper.assign(&HopKey::with_payload(&a, f.data));
-            u32::try_from(p).ok().filter(|&p| p != NO_PACKET)
-        };
-        let Some(packet) = packet else {
+        if source == MetadataSource::None {
             self.frames.push(plain);
             return (plain, None);
+        }
+        let path = self.place(f.number, a.time, &HopKey::with_payload(&a, f.data));
+        (path, Some(a))
+    }
+
+    /// Puts a frame with metadata on its packet's path.
+    fn place(&mut self, number: u32, time: FileTime, key: &HopKey) -> FramePath {
+        let (p, _) = self.grouper.assign(key);
+        let Some(packet) = u32::try_from(p).ok().filter(|&p| p != NO_PACKET) else {
+            // More packets than frame numbers can name: the frame stays off any path.
+            let plain = FramePath {
+                packet: NO_PACKET,
+                hop: 0,
+                prev: 0,
+                next: 0,
+                time,
+            };
+            self.frames.push(plain);
+            return plain;
         };
         self.metadata_frames += 1;
         if packet as usize == self.packets.len() {
             self.packets.push(PacketPath {
-                first: f.number,
+                first: number,
                 last: 0,
                 count: 0,
                 dropped_in: 0,
-                first_time: a.time,
+                first_time: time,
             });
         }
         let pp = &mut self.packets[packet as usize];
@@ -237,18 +269,18 @@ impl CaptureState {
             hop: pp.count,
             prev: pp.last,
             next: 0,
-            time: a.time,
+            time,
         };
         if let Some(prev) = pp.last.checked_sub(1).and_then(|i| self.frames.get_mut(i as usize)) {
-            prev.next = f.number;
+            prev.next = number;
         }
-        pp.last = f.number;
+        pp.last = number;
         pp.count += 1;
-        if a.is_drop() {
-            pp.dropped_in = f.number;
+        if key.is_drop {
+            pp.dropped_in = number;
         }
         self.frames.push(path);
-        (path, Some(a))
+        path
     }
 
     fn fields_of(&self, f: &FrameInput<'_>, r: &Appearance, path: &FramePath) -> Dissection {

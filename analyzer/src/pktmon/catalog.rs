@@ -291,7 +291,7 @@ pub struct Catalog {
     pub maps: BTreeMap<String, BTreeMap<u32, String>>,
     /// Map → trimmed text → lowest code, built on the first reverse lookup:
     /// readers of text and comments look a direction and a type up per line.
-    reverse: std::sync::OnceLock<BTreeMap<String, rustc_hash::FxHashMap<String, u32>>>,
+    reverse: std::sync::OnceLock<rustc_hash::FxHashMap<String, rustc_hash::FxHashMap<String, u32>>>,
 }
 
 impl Catalog {
@@ -401,12 +401,8 @@ impl Catalog {
                 })
                 .collect()
         });
-        let key = if self.maps.contains_key(map) {
-            map
-        } else {
-            canonical_map_name(map)
-        };
-        if let Some(&code) = reverse.get(key).and_then(|m| m.get(wanted)) {
+        let by_text = reverse.get(map).or_else(|| reverse.get(canonical_map_name(map)));
+        if let Some(&code) = by_text.and_then(|m| m.get(wanted)) {
             return Some(code);
         }
         let entries = self.map(map)?;

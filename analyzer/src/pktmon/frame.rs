@@ -8,7 +8,7 @@
 use crate::model::*;
 use crate::pktmon::catalog::{Catalog, MAP_DIRECTION, MAP_DROP_REASON, MAP_PACKET_TYPE};
 use crate::pktmon::events::link_type_for;
-use crate::pktmon::text::{parse_packet_message, parse_prefix, PacketLine};
+use crate::pktmon::text::{parse_packet_ids, parse_packet_message, parse_prefix, PacketIds, PacketLine};
 
 /// What a packet block carries that can hold PktMon metadata.
 #[derive(Debug, Clone, Default)]
@@ -92,6 +92,23 @@ pub fn find_packet_line(comments: &[&str]) -> Option<FoundLine> {
         }
         parse_packet_message(l).map(|line| FoundLine { line, origin: None })
     })
+}
+
+/// What grouping needs of a frame, read from its first PktMon line without
+/// the rest of the metadata. `None` unless that line is plainly English
+/// (the caller then reads the frame whole with [`metadata_from_frame`]).
+pub fn packet_ids_from_frame(f: &FrameFacts<'_>) -> Option<PacketIds> {
+    let line = f
+        .comments
+        .iter()
+        .flat_map(|c| c.lines())
+        .map(|l| l.trim_start_matches('\u{feff}'))
+        .find(|l| l.contains("PktGroupId"))?;
+    let message = parse_prefix(line).map_or(line, |p| p.message);
+    let mut ids = parse_packet_ids(message)?;
+    // As apply_options: a dropping verdict makes a drop of any line.
+    ids.is_drop |= f.verdict;
+    Some(ids)
 }
 
 /// The numeric drop reason of a `DropReasonCode <n>` comment.

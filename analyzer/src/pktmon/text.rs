@@ -307,6 +307,42 @@ fn parse_english_template(message: &str) -> Option<PacketLine> {
     c.0.trim().is_empty().then_some(line)
 }
 
+/// What grouping needs of a packet line: its ids and whether it is a drop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketIds {
+    pub is_drop: bool,
+    pub group_id: u64,
+    pub pkt_number: u16,
+    pub appearance: u16,
+}
+
+/// The ids of an English packet or drop line, read without the rest of it
+/// (for a first pass that only places packets on their paths). `None` when
+/// the line is not plainly English; [`parse_packet_message`] then decides.
+/// Where this answers, it agrees with [`parse_packet_message`] (a test holds
+/// it to that).
+pub fn parse_packet_ids(message: &str) -> Option<PacketIds> {
+    if !message.is_ascii() {
+        return None;
+    }
+    let (is_drop, body) = match message.strip_prefix("Drop: ") {
+        Some(rest) => (true, rest),
+        None => (false, message),
+    };
+    let mut c = TemplateCursor(body);
+    let ids = PacketIds {
+        is_drop,
+        group_id: c.number("PktGroupId")?,
+        pkt_number: c.number("PktNumber")?,
+        appearance: c.number("Appearance")?,
+    };
+    // The general reader takes any line naming a drop's fields for a drop.
+    if !c.at("Direction") || (!is_drop && (message.contains("DropReason") || message.contains("DropLocation"))) {
+        return None;
+    }
+    Some(ids)
+}
+
 /// Reads `Label value, ` items off the front of an English template.
 struct TemplateCursor<'a>(&'a str);
 
@@ -325,13 +361,30 @@ impl<'a> TemplateCursor<'a> {
         }
         // All ASCII (checked by the caller), so byte offsets are char boundaries.
         let rest = &self.0[label.len() + 1..];
-        let (value, rest) = match rest.bytes().position(|b| b == b',') {
-            Some(i) => (&rest[..i], rest[i + 1..].trim_start_matches(' ')),
-            None => (rest, ""),
+        let bytes = rest.as_bytes();
+        // One pass to the comma: where the value starts and ends, and whether
+        // whitespace sits inside it (then it is not a one-word value).
+        let (mut start, mut end, mut inner_space) = (None, 0, false);
+        let mut i = 0;
+        while i < bytes.len() && bytes[i] != b',' {
+            let b = bytes[i];
+            if b.is_ascii_whitespace() {
+                inner_space |= b != b' ';
+            } else {
+                if start.is_some() && end < i {
+                    inner_space = true;
+                }
+                start.get_or_insert(i);
+                end = i + 1;
+            }
+            i += 1;
+        }
+        self.0 = match bytes.get(i) {
+            Some(_) => rest[i + 1..].trim_start_matches(' '),
+            None => "",
         };
-        self.0 = rest;
-        let value = value.trim_matches(' ');
-        (!value.is_empty() && !value.bytes().any(|b| b.is_ascii_whitespace())).then_some(value)
+        let start = start?;
+        (!inner_space).then(|| &rest[start..end])
     }
 
     fn text(&mut self, label: &str) -> Option<&'a str> {
@@ -538,6 +591,22 @@ mod tests {
                 parse_english_template(m).is_some(),
                 "English line not read in one pass: {m}"
             );
+            assert!(parse_packet_ids(m).is_some(), "ids not read from an English line: {m}");
+        }
+        for m in rendered.iter().map(String::as_str).chain(odd) {
+            if let Some(ids) = parse_packet_ids(m) {
+                let full = parse_packet_message(m).expect("a line with ids is a packet line");
+                assert_eq!(
+                    (
+                        ids.is_drop,
+                        Some(ids.group_id),
+                        Some(ids.pkt_number),
+                        Some(ids.appearance)
+                    ),
+                    (full.is_drop, full.group_id, full.pkt_number, full.appearance),
+                    "{m}"
+                );
+            }
         }
         assert!(answered >= rendered.len() + 2, "{answered}");
     }
