@@ -72,14 +72,14 @@ pub fn verdict_is_drop(kind: u8, value: Option<u64>) -> bool {
 /// A PktMon line found in a frame's comments; `origin` is (CPU, PID, TID)
 /// when the comment held a whole etl2txt line with its prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FoundLine {
-    pub line: PacketLine,
+pub struct FoundLine<'a> {
+    pub line: PacketLine<'a>,
     pub origin: Option<(u16, u32, u32)>,
 }
 
 /// The first line of any comment that parses as a PktMon packet or drop
 /// message, with or without the `[CC]PID.TID::time [Provider] ` prefix.
-pub fn find_packet_line(comments: &[&str]) -> Option<FoundLine> {
+pub fn find_packet_line<'a>(comments: &[&'a str]) -> Option<FoundLine<'a>> {
     comments.iter().flat_map(|c| c.lines()).find_map(|l| {
         let l = l.trim_start_matches('\u{feff}');
         if let Some(p) = parse_prefix(l) {
@@ -129,7 +129,7 @@ fn code_from_text(catalog: &Catalog, map: &str, text: &str) -> Option<u32> {
 }
 
 /// Fills an appearance from a parsed PktMon line.
-fn apply_line(a: &mut Appearance, line: &PacketLine, reason_code: Option<u32>, catalog: &Catalog) {
+fn apply_line(a: &mut Appearance, line: &PacketLine<'_>, reason_code: Option<u32>, catalog: &Catalog) {
     a.group_id = line.group_id;
     a.pkt_number = line.pkt_number;
     a.appearance = line.appearance;

@@ -7,6 +7,7 @@
 //! Ethernet , Component 84, Edge 1, Filter 0, OriginalSize 54, LoggedSize 54 `.
 //! Map texts carry a trailing space (hence `Tx ,`); unmapped values print as numbers.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use crate::model::Appearance;
@@ -164,19 +165,20 @@ pub fn parse_prefix(line: &str) -> Option<LinePrefix<'_>> {
 
 /// The fields of a packet or drop message, as text gives them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PacketLine {
+pub struct PacketLine<'a> {
     pub is_drop: bool,
     pub group_id: Option<u64>,
     pub pkt_number: Option<u16>,
     pub appearance: Option<u16>,
-    /// Map text as printed, trimmed (e.g. "Rx").
-    pub direction: Option<String>,
-    pub packet_type: Option<String>,
+    /// Map text as printed, trimmed (e.g. "Rx"); borrowed from the line
+    /// where it can be, so reading a line allocates nothing.
+    pub direction: Option<Cow<'a, str>>,
+    pub packet_type: Option<Cow<'a, str>>,
     pub component_id: Option<u16>,
     pub edge_id: Option<u16>,
     pub filter_id: Option<u16>,
     /// Reason text as printed, trimmed (a number when the formatter had no text).
-    pub drop_reason: Option<String>,
+    pub drop_reason: Option<Cow<'a, str>>,
     pub drop_location: Option<u32>,
     pub original_size: Option<u32>,
     pub logged_size: Option<u32>,
@@ -251,7 +253,7 @@ fn english_label(label: &str) -> Option<Field> {
 /// another UI language: PktGroupId, DropReason and DropLocation are never
 /// translated, and the other fields are found by their position in the
 /// template. Returns `None` when the message is not a packet line.
-pub fn parse_packet_message(message: &str) -> Option<PacketLine> {
+pub fn parse_packet_message(message: &str) -> Option<PacketLine<'_>> {
     parse_english_template(message).or_else(|| parse_any_template(message))
 }
 
@@ -260,7 +262,7 @@ pub fn parse_packet_message(message: &str) -> Option<PacketLine> {
 /// numbers. `None` on anything else (another language, a garbled or
 /// abbreviated field, non-ASCII text), which [`parse_any_template`] then reads;
 /// both give the same result wherever this one answers (a test holds them to it).
-fn parse_english_template(message: &str) -> Option<PacketLine> {
+fn parse_english_template(message: &str) -> Option<PacketLine<'_>> {
     if !message.is_ascii() {
         return None;
     }
@@ -276,8 +278,8 @@ fn parse_english_template(message: &str) -> Option<PacketLine> {
     line.group_id = Some(c.number("PktGroupId")?);
     line.pkt_number = Some(c.number("PktNumber")?);
     line.appearance = Some(c.number("Appearance")?);
-    line.direction = Some(c.text("Direction")?.to_string());
-    line.packet_type = Some(c.text("Type")?.to_string());
+    line.direction = Some(Cow::Borrowed(c.text("Direction")?));
+    line.packet_type = Some(Cow::Borrowed(c.text("Type")?));
     line.component_id = Some(c.number("Component")?);
     if c.at("Edge") {
         line.edge_id = Some(c.number("Edge")?);
@@ -290,7 +292,7 @@ fn parse_english_template(message: &str) -> Option<PacketLine> {
         if reason.is_empty() || reason.contains("DropLocation") {
             return None;
         }
-        line.drop_reason = Some(reason.to_string());
+        line.drop_reason = Some(Cow::Borrowed(reason));
         c.0 = &after[end + 2..];
         let hex = c.value("DropLocation")?.strip_prefix("0x")?;
         line.drop_location = Some(u32::from_str_radix(hex, 16).ok()?);
@@ -408,7 +410,7 @@ impl<'a> TemplateCursor<'a> {
 }
 
 /// Any template: labels in another UI language, abbreviated or garbled fields.
-fn parse_any_template(message: &str) -> Option<PacketLine> {
+fn parse_any_template(message: &str) -> Option<PacketLine<'static>> {
     let start = message.find("PktGroupId")?;
     let prefix = message[..start].trim();
     let mut line = PacketLine {
@@ -434,7 +436,7 @@ fn parse_any_template(message: &str) -> Option<PacketLine> {
         };
         let reason = reason.trim().trim_end_matches(',').trim();
         if !reason.is_empty() {
-            line.drop_reason = Some(reason.to_string());
+            line.drop_reason = Some(Cow::Owned(reason.to_string()));
         }
         let rest_start = r + "DropReason".len() + reason_len_in(body, r);
         items_text = format!("{}{}", &body[..r], &body[rest_start.min(body.len())..]);
@@ -487,7 +489,7 @@ fn parse_any_template(message: &str) -> Option<PacketLine> {
         let last = item.split_whitespace().last().unwrap_or("");
         let text_value = || {
             let v = item[first.len()..].trim();
-            (!v.is_empty()).then(|| v.to_string())
+            (!v.is_empty()).then(|| Cow::Owned(v.to_string()))
         };
         match field {
             Field::GroupId => line.group_id = last.parse().ok(),
