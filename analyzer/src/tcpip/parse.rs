@@ -320,10 +320,12 @@ fn timer_value(m: &str) -> Option<(Coded, &str)> {
     while let Some(i) = m[from..].find("Timer)") {
         let close = from + i + "Timer".len();
         let open = m[..close].rfind('(')?;
+        // After the last character that is not a digit (which may take several bytes).
         let digits_start = m[..open]
-            .rfind(|c: char| !c.is_ascii_digit())
-            .map(|j| j + 1)
-            .unwrap_or(0);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !c.is_ascii_digit())
+            .map_or(0, |(j, c)| j + c.len_utf8());
         if digits_start < open {
             if let Some((c, rest)) = coded_at(&m[digits_start..]) {
                 return Some((c, rest));
@@ -441,6 +443,29 @@ mod tests {
         for cut in 0..m.len() {
             if m.is_char_boundary(cut) {
                 let _ = parse_message(&m[..cut]);
+            }
+        }
+    }
+
+    /// Found by the text_reader fuzzer: a multi-byte character right before a
+    /// timer's code was cut through. Every line of Microsoft's article with any
+    /// one character replaced by a multi-byte one parses or fails, never panics.
+    #[test]
+    fn multi_byte_characters_anywhere_never_panic() {
+        let crash = "TCP: Connection 0xFFFFE189BD811AA0 ┰(RetransmitTimer) timer started. Scheduled to expire in 300 \
+                     ms. Processor 31: LastInterruptTime 305324952689 100-ns ticks; LastMicrosecondCount 3053 = 2(TimerFired).";
+        let _ = parse_message(crash);
+        let article = include_str!("../../tests/fixtures/diagnose-packet-loss.NetTrace.txt");
+        for line in article.lines() {
+            let Some(p) = crate::pktmon::text::parse_prefix(line.trim_start_matches('\u{feff}')) else {
+                continue;
+            };
+            let m = p.message;
+            for (i, c) in m.char_indices() {
+                for wide in ['┰', 'é', '中', '😀'] {
+                    let changed = format!("{}{wide}{}", &m[..i], &m[i + c.len_utf8()..]);
+                    let _ = parse_message(&changed);
+                }
             }
         }
     }
