@@ -230,7 +230,8 @@ fn fields_wanted(tree: *mut ws::proto_tree) -> bool {
         return false;
     }
     // proto_field_is_referenced only reads the tree and the field registry; it never throws.
-    let referenced = |id: c_int| unsafe { ws::proto_field_is_referenced(tree, id) } != 0;
+    // gboolean (an int) in 4.0, bool from 4.4 on: i64::from takes both.
+    let referenced = |id: c_int| i64::from(unsafe { ws::proto_field_is_referenced(tree, id) }) != 0;
     referenced(PROTO.load(Relaxed)) || HF.iter().any(|hf| referenced(hf.load(Relaxed)))
 }
 
