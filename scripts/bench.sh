@@ -6,10 +6,10 @@
 #
 #   * on ≥1M-frame converter pcapngs (baseline at scale, and mix at scale):
 #     diagnose vs tshark vs tcptrace vs a bare read vs cat (wall time, frames/s,
-#     MB/s, peak RSS, ratios);
+#     MB/s, peak RSS, ratios; diagnose, tshark and the bare read are medians of three);
 #   * on a ≥500 MB PktMon ETL of whole frames, and on one of pktmon's default
 #     128-byte frames: convert vs bare decompression and vs writing as many
-#     bytes as convert wrote, convert's peak RSS;
+#     bytes as convert wrote, convert's peak RSS (medians of three);
 #   * tshark with and without the pktmon plugin, same arguments (medians of
 #     three runs, wall and CPU time): -q -z expert,note, and -V on 200k frames;
 #   * the generator's own throughput.
@@ -180,10 +180,10 @@ pcapng_table() { # title file
   say ""
   say "| tool | command | wall s | frames/s | MB/s | peak RSS MB | time ÷ diagnose |"
   say "|---|---|---:|---:|---:|---:|---:|"
-  measure "$BIN" diagnose "$f"; local TD=$T MD=$M
-  measure "$BIN" bench-read "$f"; local TB=$T MB_=$M
+  median3 "$BIN" diagnose "$f"; local TD=$T MD=$M
+  median3 "$BIN" bench-read "$f"; local TB=$T MB_=$M
   measure cat "$f"; local TC=$T MC=$M
-  measure "${TSHARK_PLAIN[@]}" -q -z expert,note -r "$f"; local TT=$T MT=$M
+  median3 "${TSHARK_PLAIN[@]}" -q -z expert,note -r "$f"; local TT=$T MT=$M
   local TR=nan MR=0 tcptrace_note=""
   measure tcptrace -n "$f"
   if grep -q "PCAP error" "$WORK/stderr.log"; then
@@ -238,14 +238,14 @@ etl_table() { # file shape
   say ""
   say "| step | command | wall s | CPU s | ETL MB/s | appearances/s | peak RSS MB |"
   say "|---|---|---:|---:|---:|---:|---:|"
-  measure "$BIN" bench-read --decompress-only "$etl"; local TX=$T CX=$C MX=$M
-  measure "$BIN" bench-read "$etl"; local TP=$T CP=$C MP=$M
-  measure "$BIN" convert "$etl" -o "$WORK/big.pcapng"; local TV=$T CV=$C MV=$M
+  median3 "$BIN" bench-read --decompress-only "$etl"; local TX=$T CX=$C MX=$M
+  median3 "$BIN" bench-read "$etl"; local TP=$T CP=$C MP=$M
+  median3 "$BIN" convert "$etl" -o "$WORK/big.pcapng"; local TV=$T CV=$C MV=$M
   local out_bytes
   out_bytes=$(size_of "$WORK/big.pcapng")
   rm -f "$WORK/big.pcapng"
   # The peer for the output side: writing the same number of bytes to the same disk.
-  measure sh -c "head -c $out_bytes /dev/zero > '$WORK/zeros'"; local TW=$T CW=$C MW=$M
+  median3 sh -c "head -c $out_bytes /dev/zero > '$WORK/zeros'"; local TW=$T CW=$C MW=$M
   rm -f "$WORK/zeros"
   etl_row() { say "| $1 | \`$2\` | $3 | $4 | $(calc "$etl_bytes / 1048576 / $3" "%.0f") | $(calc "$etl_frames / $3" "%.0f") | $(calc "$5 / 1024" "%.0f") |"; }
   etl_row "bare decompression" "bench-read --decompress-only F" "$TX" "$CX" "$MX"
