@@ -487,6 +487,33 @@ fn comment_only_pcapng_is_parsed() {
     );
 }
 
+/// A packet's PktMon line may follow any number of other comments (the reader
+/// keeps the first few in place and the rest in a list: both are searched).
+#[test]
+fn the_pktmon_line_is_found_among_many_comments() {
+    let tmp = TempDir::new("many-comments");
+    let path = tmp.path("many.pcapng");
+    let mut f = Vec::new();
+    write_shb(&mut f, &Options::default()).unwrap();
+    write_idb(&mut f, 1, 0, &Options::default()).unwrap();
+    let frame = [0u8; 60];
+    for before in [0usize, 3, 4, 7] {
+        let mut o = Options::default();
+        for k in 0..before {
+            o.add_str(OPT_COMMENT, &format!("note {k}"));
+        }
+        o.add_str(OPT_COMMENT, ENGLISH_FLOW);
+        write_epb(&mut f, 0, 1_000_000 + before as u64, 60, &frame, &o).unwrap();
+    }
+    write(&path, &f);
+    let c = source::read_capture(&path).unwrap();
+    assert_eq!(c.appearances.len(), 4);
+    for a in &c.appearances {
+        assert_eq!(a.group_id, Some(562_949_953_422_193), "frame {}", a.index + 1);
+        assert_eq!(a.component_id, Some(11), "frame {}", a.index + 1);
+    }
+}
+
 /// A classic pcap header and records.
 fn pcap_file(big_endian: bool, nanos: bool, records: &[(u32, u32, &[u8], u32)]) -> Vec<u8> {
     let u32b = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };

@@ -411,10 +411,21 @@ type OptionList<'a> = Vec<(u16, &'a [u8])>;
 /// `Err` carries the options read before one that ran past the block.
 fn parse_options(bytes: &[u8], order: ByteOrder) -> Result<OptionList<'_>, OptionList<'_>> {
     let mut options = Vec::new();
+    if walk_options(bytes, order, |code, value| options.push((code, value))) {
+        Ok(options)
+    } else {
+        Err(options)
+    }
+}
+
+/// Calls `each` with every option (code, value) in file order, without
+/// collecting them (packet blocks come by the million); false if an option
+/// ran past the block (the ones before it were given).
+fn walk_options<'a>(bytes: &'a [u8], order: ByteOrder, mut each: impl FnMut(u16, &'a [u8])) -> bool {
     let mut pos = 0usize;
     while pos < bytes.len() {
         let (Some(code), Some(len)) = (order.u16(bytes, pos), order.u16(bytes, pos + 2)) else {
-            return Err(options);
+            return false;
         };
         if code == OPT_ENDOFOPT {
             break;
@@ -422,12 +433,12 @@ fn parse_options(bytes: &[u8], order: ByteOrder) -> Result<OptionList<'_>, Optio
         let start = pos + 4;
         let len = usize::from(len);
         let Some(value) = bytes.get(start..start + len) else {
-            return Err(options);
+            return false;
         };
-        options.push((code, value));
+        each(code, value);
         pos = start + len.next_multiple_of(4);
     }
-    Ok(options)
+    true
 }
 
 /// A string option: UTF-8 per the spec; trailing NULs (some writers add them) removed.
@@ -753,10 +764,15 @@ fn idb(reader: &mut Reader<'_>, section: &mut Section, offset: u64, body: &[u8],
     section.interfaces.push(iface);
 }
 
+const INLINE_COMMENTS: usize = 4;
+
 /// The options of a packet block that carry PktMon meaning.
 #[derive(Debug, Default)]
 struct PacketOptions<'a> {
-    comments: Vec<Cow<'a, str>>,
+    /// The first comments in place (a packet has one or two), any more in `more_comments`.
+    comments: [Cow<'a, str>; INLINE_COMMENTS],
+    comment_count: usize,
+    more_comments: Vec<Cow<'a, str>>,
     flags: Option<u32>,
     packet_id: Option<u64>,
     verdict: bool,
@@ -764,22 +780,28 @@ struct PacketOptions<'a> {
 }
 
 fn packet_options<'a>(reader: &mut Reader<'_>, offset: u64, bytes: &'a [u8], order: ByteOrder) -> PacketOptions<'a> {
-    let options = parse_options(bytes, order).unwrap_or_else(|partial| {
-        reader.warn(offset, "packet block options run past the block; the rest were ignored");
-        partial
-    });
     let mut out = PacketOptions::default();
-    for (code, value) in options {
-        match code {
-            OPT_COMMENT => out.comments.push(option_str(value)),
-            EPB_FLAGS => out.flags = order.u32(value, 0),
-            EPB_PACKETID => out.packet_id = order.u64(value, 0),
-            EPB_VERDICT => out.verdict |= verdict_is_drop(value, order),
-            EPB_PROCESSID_THREADID => {
-                out.process_thread = order.u32(value, 0).zip(order.u32(value, 4));
+    let complete = walk_options(bytes, order, |code, value| match code {
+        OPT_COMMENT => {
+            let text = option_str(value);
+            match out.comments.get_mut(out.comment_count) {
+                Some(slot) => {
+                    *slot = text;
+                    out.comment_count += 1;
+                }
+                None => out.more_comments.push(text),
             }
-            _ => {}
         }
+        EPB_FLAGS => out.flags = order.u32(value, 0),
+        EPB_PACKETID => out.packet_id = order.u64(value, 0),
+        EPB_VERDICT => out.verdict |= verdict_is_drop(value, order),
+        EPB_PROCESSID_THREADID => {
+            out.process_thread = order.u32(value, 0).zip(order.u32(value, 4));
+        }
+        _ => {}
+    });
+    if !complete {
+        reader.warn(offset, "packet block options run past the block; the rest were ignored");
     }
     out
 }
@@ -863,14 +885,29 @@ fn packet_block(reader: &mut Reader<'_>, section: &mut Section, offset: u64, blo
         Some(ts) => crate::time::filetime_from_unix_nanos(iface.unix_nanos(ts)),
         None => reader.last_time.unwrap_or(UNIX_EPOCH_FILETIME),
     };
-    let comments: Vec<&str> = options.comments.iter().map(|c| c.as_ref()).collect();
+    let mut inline = [""; INLINE_COMMENTS];
+    let listed: Vec<&str>;
+    let comments: &[&str] = if options.more_comments.is_empty() {
+        for (slot, c) in inline.iter_mut().zip(&options.comments[..options.comment_count]) {
+            *slot = c.as_ref();
+        }
+        &inline[..options.comment_count]
+    } else {
+        listed = options
+            .comments
+            .iter()
+            .chain(&options.more_comments)
+            .map(|c| c.as_ref())
+            .collect();
+        &listed
+    };
     let facts = FrameFacts {
         index: reader.next_index,
         time,
         link_type: Some(iface.link_type),
         data,
         original_len: original,
-        comments: &comments,
+        comments,
         packet_id: options.packet_id,
         verdict: options.verdict,
         flags: options.flags,
