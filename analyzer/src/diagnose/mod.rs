@@ -191,6 +191,77 @@ struct PacketSummary {
     appearances: u32,
 }
 
+/// How far back (capture time) a symptom may refer to a packet it has not
+/// named yet: retransmissions name their original, which TCP gives up
+/// resending within a minute or two.
+const SUMMARY_HORIZON: FileTime = 5 * 60 * 10_000_000;
+
+/// The summaries of the packets: those of the last [`SUMMARY_HORIZON`] in
+/// order, and older ones only where a symptom refers to them, so memory
+/// follows the traffic of the last minutes and the symptoms, not the file.
+#[derive(Default)]
+struct Summaries {
+    /// (time of the first appearance, summary); `recent[0]` is packet `first`.
+    recent: std::collections::VecDeque<(FileTime, PacketSummary)>,
+    first: usize,
+    /// Packets older than the horizon that symptoms refer to.
+    kept: HashMap<usize, PacketSummary>,
+    /// Recent packets that symptoms refer to: kept when they grow old.
+    wanted: std::collections::HashSet<usize>,
+}
+
+impl Summaries {
+    /// Packets summarised so far (the next new packet has this id).
+    fn count(&self) -> usize {
+        self.first + self.recent.len()
+    }
+
+    fn push(&mut self, time: FileTime, summary: PacketSummary) {
+        self.recent.push_back((time, summary));
+    }
+
+    fn get(&self, p: usize) -> Option<&PacketSummary> {
+        match p.checked_sub(self.first).and_then(|i| self.recent.get(i)) {
+            Some((_, s)) => Some(s),
+            None => self.kept.get(&p),
+        }
+    }
+
+    fn get_mut(&mut self, p: usize) -> Option<&mut PacketSummary> {
+        match p.checked_sub(self.first).and_then(|i| self.recent.get_mut(i)) {
+            Some((_, s)) => Some(s),
+            None => self.kept.get_mut(&p),
+        }
+    }
+
+    /// A symptom refers to packet `p`: keep its summary to the end.
+    fn want(&mut self, p: usize) {
+        if p >= self.first {
+            self.wanted.insert(p);
+        }
+    }
+
+    /// Lets go of the summaries first seen before `cutoff` that no symptom wants.
+    fn forget_before(&mut self, cutoff: FileTime) {
+        while let Some(&(t, summary)) = self.recent.front() {
+            if t >= cutoff {
+                break;
+            }
+            self.recent.pop_front();
+            if self.wanted.remove(&self.first) {
+                self.kept.insert(self.first, summary);
+            }
+            self.first += 1;
+        }
+    }
+
+    /// Summaries held now.
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.recent.len() + self.kept.len()
+    }
+}
+
 #[derive(Debug, Clone)]
 struct DropRecord {
     packet: usize,
@@ -243,7 +314,10 @@ fn is_nic_type(component_type: u16) -> bool {
 pub struct Diagnoser {
     grouper: Grouper,
     flows: FlowAnalyzer,
-    packets: Vec<PacketSummary>,
+    packets: Summaries,
+    /// Symptoms taken from the flow analysis while streaming (their packets are wanted).
+    symptoms: Vec<crate::flows::Symptom>,
+    packets_since_sweep: u32,
     drops: Vec<DropRecord>,
     components: ComponentTable,
     appearances: u64,
@@ -271,7 +345,9 @@ impl Diagnoser {
         Diagnoser {
             grouper: Grouper::new(os_build),
             flows: FlowAnalyzer::new(),
-            packets: Vec::new(),
+            packets: Summaries::default(),
+            symptoms: Vec::new(),
+            packets_since_sweep: 0,
             drops: Vec::new(),
             components: ComponentTable::default(),
             appearances: 0,
@@ -302,16 +378,19 @@ impl Diagnoser {
         self.appearances += 1;
         let (p, _) = self.grouper.assign(&HopKey::of(a));
         let frame = a.index + 1;
-        if p == self.packets.len() {
-            self.packets.push(PacketSummary {
-                first_frame: frame,
-                sent: match a.direction {
-                    Some(2) | Some(4) | Some(6) => Some(true),
-                    Some(1) | Some(3) | Some(5) => Some(false),
-                    _ => None,
+        if p == self.packets.count() {
+            self.packets.push(
+                a.time,
+                PacketSummary {
+                    first_frame: frame,
+                    sent: match a.direction {
+                        Some(2) | Some(4) | Some(6) => Some(true),
+                        Some(1) | Some(3) | Some(5) => Some(false),
+                        _ => None,
+                    },
+                    ..Default::default()
                 },
-                ..Default::default()
-            });
+            );
             if let Some(j) = &mut self.tcpip {
                 j.observe(p, frame, a.time, a.link_type, &a.payload);
             }
@@ -324,8 +403,23 @@ impl Diagnoser {
                 original_len: a.original_size,
             });
         }
-        let s = &mut self.packets[p];
-        s.appearances += 1;
+        self.packets_since_sweep += 1;
+        if self.packets_since_sweep >= 4096 {
+            self.packets_since_sweep = 0;
+            for s in self.flows.drain_symptoms() {
+                self.packets.want(s.packet);
+                for &r in &s.related_packets {
+                    self.packets.want(r);
+                }
+                self.symptoms.push(s);
+            }
+            self.packets.forget_before(a.time.saturating_sub(SUMMARY_HORIZON));
+        }
+        // A packet older than the horizon that no symptom wanted has no summary
+        // any more; its drops are still recorded.
+        if let Some(s) = self.packets.get_mut(p) {
+            s.appearances += 1;
+        }
         if let Some(d) = &a.drop {
             self.drop_counter.add(a, ctx.catalog);
             if self.catalog.is_none() {
@@ -341,7 +435,9 @@ impl Diagnoser {
                 .to_string();
             let category = drop_category(d.reason, Some(&reason_text));
             let flow = flows::parse(a.link_type, &a.payload).and_then(|v| v.flow_key());
-            s.dropped = true;
+            if let Some(s) = self.packets.get_mut(p) {
+                s.dropped = true;
+            }
             self.drops_of.entry(p).or_default().push(self.drops.len() as u32);
             self.drops.push(DropRecord {
                 packet: p,
@@ -375,10 +471,14 @@ impl Diagnoser {
         if let Some(c) = a.component_id {
             let next = self.component_bits.len();
             if let Some(&bit) = self.component_bits.get(&c) {
-                self.packets[p].components |= 1 << bit;
+                if let Some(s) = self.packets.get_mut(p) {
+                    s.components |= 1 << bit;
+                }
             } else if next < 64 {
                 self.component_bits.insert(c, next as u8);
-                self.packets[p].components |= 1 << next;
+                if let Some(s) = self.packets.get_mut(p) {
+                    s.components |= 1 << next;
+                }
             }
         }
     }
@@ -400,7 +500,11 @@ impl Diagnoser {
         }
         let nic = self.nic_mask();
         let flows = std::mem::take(&mut self.flows);
-        let report = flows.finish();
+        let mut report = flows.finish();
+        // The symptoms taken while streaming come first: they were decided first.
+        let rest = std::mem::take(&mut report.symptoms);
+        report.symptoms = std::mem::take(&mut self.symptoms);
+        report.symptoms.extend(rest);
         let mut diag = Diagnosis {
             file: info.file.clone(),
             kind: info.kind.map(|k| k.describe().to_string()).unwrap_or_default(),
@@ -409,7 +513,7 @@ impl Diagnoser {
             ..Default::default()
         };
         diag.totals.appearances = self.appearances;
-        diag.totals.packets = self.packets.len() as u64;
+        diag.totals.packets = self.packets.count() as u64;
         diag.totals.drop_events = self.drops.len() as u64;
         diag.totals.flows = report.flows.len() as u64;
         let resolved = self.tcpip.take().map(|j| j.resolve(info.timezone_bias_minutes));
@@ -468,7 +572,7 @@ impl Diagnoser {
                 &mut explained_by_tcpip,
             );
         }
-        if let (Some(r), true) = (&resolved, self.packets.is_empty()) {
+        if let (Some(r), true) = (&resolved, self.packets.count() == 0) {
             retransmissions_without_capture(r, &mut b, &mut diag.totals);
         }
         // Local drops no symptom explained: findings of their own.
@@ -1314,5 +1418,45 @@ impl RecordSink for Diagnoser {
             Record::Property { component_id, property } => self.components.add_property(component_id, property),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An hour of 100 packets a second: the summaries held stay at the
+    /// horizon's worth plus the packets symptoms refer to, which stay readable.
+    #[test]
+    fn summaries_follow_the_horizon_and_keep_what_symptoms_name() {
+        let mut s = Summaries::default();
+        let per_second = 100;
+        let tick = 10_000_000 / per_second as FileTime;
+        let mut peak = 0;
+        for p in 0..3600 * per_second {
+            let time = p as FileTime * tick;
+            assert_eq!(s.count(), p);
+            s.push(
+                time,
+                PacketSummary {
+                    first_frame: p as u64 + 1,
+                    ..Default::default()
+                },
+            );
+            if p % 10_000 == 0 {
+                s.want(p);
+            }
+            if p % 4096 == 0 {
+                s.forget_before(time - SUMMARY_HORIZON);
+                peak = peak.max(s.held());
+            }
+        }
+        let horizon_packets = (SUMMARY_HORIZON / tick) as usize;
+        assert!(peak <= horizon_packets + 4096 + 40, "held {peak}");
+        for p in (0..3600 * per_second).step_by(10_000) {
+            assert_eq!(s.get(p).map(|x| x.first_frame), Some(p as u64 + 1), "packet {p}");
+        }
+        assert!(s.get(1).is_none(), "an old packet no symptom named is forgotten");
+        assert_eq!(s.get(3600 * per_second - 1).map(|x| x.first_frame), Some(360_000));
     }
 }
