@@ -588,17 +588,9 @@ impl TextReader {
 
     /// Adds text to the current line, keeping at most [`MAX_LINE_BYTES`] of it.
     fn append(&mut self, piece: &str) {
-        let room = MAX_LINE_BYTES.saturating_sub(self.line.len());
-        if piece.len() <= room {
-            self.line.push_str(piece);
-            return;
+        if !append_capped(&mut self.line, piece, MAX_LINE_BYTES) {
+            self.line_overlong = true;
         }
-        let mut cut = room;
-        while !piece.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        self.line.push_str(&piece[..cut]);
-        self.line_overlong = true;
     }
 
     fn end_line(&mut self, sink: &mut dyn RecordSink) {
@@ -1177,10 +1169,25 @@ impl TextReader {
     }
 }
 
-/// Reads `pktmon etl2txt` text, pushing its records into `sink` in file order.
-/// Damaged lines are reported in the outcome's diagnostics and skipped; only
-/// an empty file, an unreadable one or one that is not etl2txt text is an `Err`.
-pub fn read(path: &Path, sink: &mut dyn RecordSink) -> Result<ReadOutcome, Error> {
+/// Appends `piece` to a line being read, keeping at most `max` bytes of it;
+/// false if some of it was cut off.
+pub(crate) fn append_capped(line: &mut String, piece: &str, max: usize) -> bool {
+    let room = max.saturating_sub(line.len());
+    if piece.len() <= room {
+        line.push_str(piece);
+        return true;
+    }
+    let mut cut = room;
+    while !piece.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    line.push_str(&piece[..cut]);
+    false
+}
+
+/// Opens a text input and reads its first bytes (up to 4 KiB), which
+/// `looks_like` must accept; `not_this` says what the file is not when it does not.
+pub(crate) fn open_text(path: &Path, looks_like: fn(&[u8]) -> bool, not_this: &str) -> Result<(File, Vec<u8>), Error> {
     let name = path.display().to_string();
     let mut file = File::open(path).map_err(|e| Error::io(path, &e))?;
     let mut head = Vec::with_capacity(HEAD_LEN);
@@ -1191,30 +1198,48 @@ pub fn read(path: &Path, sink: &mut dyn RecordSink) -> Result<ReadOutcome, Error
     if head.is_empty() {
         return Err(Error::new(name, Location::Offset(0), "file is empty"));
     }
-    if !looks_like_text(&head) {
-        return Err(Error::new(
-            name,
-            Location::Offset(0),
-            "not pktmon etl2txt text: no line in the first 4 KiB has the `[CC]PPPP.TTTT::` prefix or a PktGroupId \
-             field (or the bytes are not UTF-8/UTF-16 text)",
-        ));
+    if !looks_like(&head) {
+        return Err(Error::new(name, Location::Offset(0), not_this));
     }
-    let (encoding, bom) = sniff_encoding(&head);
-    let mut reader = TextReader::new(path, encoding);
-    reader.feed(&head[bom..], sink);
+    Ok((file, head))
+}
+
+/// Hands the rest of a text input to `each`, chunk by chunk; a read error
+/// names the file and the offset (`offset`: bytes already read).
+pub(crate) fn read_chunks(
+    path: &Path,
+    mut file: File,
+    mut offset: u64,
+    mut each: impl FnMut(&[u8]),
+) -> Result<(), Error> {
     let mut chunk = vec![0u8; CHUNK_LEN];
-    let mut offset = head.len() as u64;
     loop {
         match file.read(&mut chunk) {
-            Ok(0) => break,
+            Ok(0) => return Ok(()),
             Ok(n) => {
-                reader.feed(&chunk[..n], sink);
+                each(&chunk[..n]);
                 offset += n as u64;
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => return Err(Error::at(path, offset, e.to_string())),
         }
     }
+}
+
+/// Reads `pktmon etl2txt` text, pushing its records into `sink` in file order.
+/// Damaged lines are reported in the outcome's diagnostics and skipped; only
+/// an empty file, an unreadable one or one that is not etl2txt text is an `Err`.
+pub fn read(path: &Path, sink: &mut dyn RecordSink) -> Result<ReadOutcome, Error> {
+    let (file, head) = open_text(
+        path,
+        looks_like_text,
+        "not pktmon etl2txt text: no line in the first 4 KiB has the `[CC]PPPP.TTTT::` prefix or a PktGroupId \
+         field (or the bytes are not UTF-8/UTF-16 text)",
+    )?;
+    let (encoding, bom) = sniff_encoding(&head);
+    let mut reader = TextReader::new(path, encoding);
+    reader.feed(&head[bom..], sink);
+    read_chunks(path, file, head.len() as u64, |chunk| reader.feed(chunk, sink))?;
     Ok(reader.finish(sink))
 }
 

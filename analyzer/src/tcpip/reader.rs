@@ -8,18 +8,14 @@
 //! values do not parse is reported with its line number and skipped. Only a
 //! file that is not netsh trace text at all is an `Err`.
 
-use std::fs::File;
-use std::io::{ErrorKind, Read};
 use std::path::Path;
 
 use super::parse::parse_message;
 use super::*;
 use crate::error::{Error, Location};
 use crate::pktmon::text::parse_prefix;
-use crate::source::text::{parse_time, sniff_encoding, Decoder};
+use crate::source::text::{append_capped, open_text, parse_time, read_chunks, sniff_encoding, Decoder};
 
-const HEAD_LEN: usize = 4096;
-const CHUNK_LEN: usize = 64 * 1024;
 /// netsh lines are well under 4 KiB; a longer one is damage and is cut here.
 const MAX_LINE_BYTES: usize = 1 << 16;
 /// Damaged TCP/IP lines reported one by one before only counting them.
@@ -144,54 +140,30 @@ pub fn read_bytes(name: &str, bytes: &[u8]) -> TcpipTrace {
 /// Reads a netsh trace text file.
 pub fn read(path: &Path) -> Result<TcpipTrace, Error> {
     let name = path.display().to_string();
-    let mut file = File::open(path).map_err(|e| Error::io(path, &e))?;
-    let mut head = Vec::with_capacity(HEAD_LEN);
-    (&mut file)
-        .take(HEAD_LEN as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| Error::io(path, &e))?;
-    if head.is_empty() {
-        return Err(Error::new(name, Location::Offset(0), "file is empty"));
-    }
-    if !looks_like_netsh(&head) {
-        return Err(Error::new(
-            name,
-            Location::Offset(0),
-            "not netsh trace text: no line in the first 4 KiB has the `[CPU]PID.TID::YYYY/MM/DD-` prefix",
-        ));
-    }
+    let (file, head) = open_text(
+        path,
+        looks_like_netsh,
+        "not netsh trace text: no line in the first 4 KiB has the `[CPU]PID.TID::YYYY/MM/DD-` prefix",
+    )?;
     let (encoding, bom) = sniff_encoding(&head);
     let mut decoder = Decoder::new(encoding);
     let mut reader = LineReader::new(&name);
     let mut pending = String::new();
     let mut decoded = String::new();
-    let mut chunk = vec![0u8; CHUNK_LEN];
-    let mut bytes: &[u8] = &head[bom..];
-    let mut offset = head.len() as u64;
-    loop {
+    let mut take = |bytes: &[u8]| {
         decoded.clear();
         decoder.decode(bytes, &mut decoded);
         let mut rest = decoded.as_str();
         while let Some(end) = rest.find('\n') {
-            push_capped(&mut pending, &rest[..end]);
+            append_capped(&mut pending, &rest[..end], MAX_LINE_BYTES);
             reader.line(&pending);
             pending.clear();
             rest = &rest[end + 1..];
         }
-        push_capped(&mut pending, rest);
-        let n = loop {
-            match file.read(&mut chunk) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::at(path, offset, e.to_string())),
-            }
-        };
-        if n == 0 {
-            break;
-        }
-        offset += n as u64;
-        bytes = &chunk[..n];
-    }
+        append_capped(&mut pending, rest, MAX_LINE_BYTES);
+    };
+    take(&head[bom..]);
+    read_chunks(path, file, head.len() as u64, &mut take)?;
     decoded.clear();
     decoder.finish(&mut decoded);
     pending.push_str(&decoded);
@@ -199,13 +171,4 @@ pub fn read(path: &Path) -> Result<TcpipTrace, Error> {
         reader.line(&pending);
     }
     Ok(reader.finish())
-}
-
-fn push_capped(line: &mut String, piece: &str) {
-    let room = MAX_LINE_BYTES.saturating_sub(line.len());
-    let mut cut = piece.len().min(room);
-    while !piece.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    line.push_str(&piece[..cut]);
 }
