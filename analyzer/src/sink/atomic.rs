@@ -5,6 +5,17 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+/// A hidden work file in the target's folder (`.<name>.<pid>.<what>`), so the
+/// final rename stays on one file system.
+fn beside(target: &Path, what: &str) -> PathBuf {
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    dir.join(format!(".{name}.{}.{what}", std::process::id()))
+}
+
 /// A file being written; becomes `target` on [`AtomicFile::commit`], and
 /// disappears if dropped before that.
 pub struct AtomicFile {
@@ -15,20 +26,19 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     pub fn create(target: &Path) -> io::Result<AtomicFile> {
-        let dir = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = target
-            .file_name()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "output path has no file name"))?;
+        if target.file_name().is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "output path has no file name",
+            ));
+        }
         if target.is_dir() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "output path is a directory",
             ));
         }
-        let temp = dir.join(format!(".{}.{}.partial", name.to_string_lossy(), std::process::id()));
+        let temp = beside(target, "partial");
         let file = File::create(&temp)?;
         Ok(AtomicFile {
             target: target.to_path_buf(),
@@ -93,15 +103,7 @@ pub struct DeferredHeaderFile {
 
 impl DeferredHeaderFile {
     pub fn create(target: &Path) -> io::Result<DeferredHeaderFile> {
-        let dir = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let body_path = dir.join(format!(".{}.{}.body", name, std::process::id()));
+        let body_path = beside(target, "body");
         let body = BufWriter::with_capacity(1 << 20, File::create(&body_path)?);
         Ok(DeferredHeaderFile {
             target: target.to_path_buf(),
