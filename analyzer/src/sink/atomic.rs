@@ -2,26 +2,43 @@
 //! beside the target and is renamed over it only when complete.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
+
+use super::background::BackgroundWriter;
 use std::path::{Path, PathBuf};
 
 /// A hidden work file in the target's folder (`.<name>.<pid>.<what>`), so the
-/// final rename stays on one file system.
+/// final rename stays on one file system. Beside a device or pipe (`/dev/null`,
+/// `/dev/stdout`) it goes to the temporary folder instead.
 fn beside(target: &Path, what: &str) -> PathBuf {
-    let dir = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = if is_special(target) {
+        std::env::temp_dir()
+    } else {
+        target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
+    };
     let name = target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     dir.join(format!(".{name}.{}.{what}", std::process::id()))
 }
 
+/// An existing target that is neither a regular file nor a folder: a
+/// character device, a pipe, a socket. It cannot be replaced by a rename
+/// (that would put a regular file where `/dev/null` was), so it is written directly.
+fn is_special(target: &Path) -> bool {
+    std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
 /// A file being written; becomes `target` on [`AtomicFile::commit`], and
-/// disappears if dropped before that.
+/// disappears if dropped before that. A device or pipe is written directly:
+/// what reaches it cannot be taken back.
 pub struct AtomicFile {
     target: PathBuf,
-    temp: PathBuf,
-    writer: Option<BufWriter<File>>,
+    /// The work file renamed over the target; `None` for a device or pipe.
+    temp: Option<PathBuf>,
+    writer: Option<BackgroundWriter>,
 }
 
 impl AtomicFile {
@@ -38,25 +55,38 @@ impl AtomicFile {
                 "output path is a directory",
             ));
         }
-        let temp = beside(target, "partial");
-        let file = File::create(&temp)?;
+        let (temp, file) = if is_special(target) {
+            (None, std::fs::OpenOptions::new().write(true).open(target)?)
+        } else {
+            let temp = beside(target, "partial");
+            let file = File::create(&temp)?;
+            (Some(temp), file)
+        };
         Ok(AtomicFile {
             target: target.to_path_buf(),
             temp,
-            writer: Some(BufWriter::with_capacity(1 << 20, file)),
+            writer: Some(BackgroundWriter::new(file)),
         })
     }
 
-    pub fn writer(&mut self) -> &mut BufWriter<File> {
+    pub fn writer(&mut self) -> &mut BackgroundWriter {
         self.writer.as_mut().expect("writer present until commit")
     }
 
     pub fn commit(mut self) -> io::Result<()> {
         let w = self.writer.take().expect("writer present until commit");
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
+        let file = w.into_file()?;
+        let Some(temp) = self.temp.take() else {
+            return Ok(()); // a device or pipe: nothing to sync or rename
+        };
+        // Synced before the rename, so the target is whole even after a power loss.
+        let synced = file.sync_all();
         drop(file);
-        std::fs::rename(&self.temp, &self.target)
+        let done = synced.and_then(|()| std::fs::rename(&temp, &self.target));
+        if done.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        done
     }
 }
 
@@ -71,8 +101,9 @@ impl Write for AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if self.writer.take().is_some() {
-            let _ = std::fs::remove_file(&self.temp);
+        drop(self.writer.take());
+        if let Some(temp) = self.temp.take() {
+            let _ = std::fs::remove_file(temp);
         }
     }
 }
@@ -98,13 +129,13 @@ pub fn ensure_not_an_input(output: &Path, inputs: &[PathBuf]) -> Result<(), Stri
 pub struct DeferredHeaderFile {
     target: PathBuf,
     body_path: PathBuf,
-    body: Option<BufWriter<File>>,
+    body: Option<BackgroundWriter>,
 }
 
 impl DeferredHeaderFile {
     pub fn create(target: &Path) -> io::Result<DeferredHeaderFile> {
         let body_path = beside(target, "body");
-        let body = BufWriter::with_capacity(1 << 20, File::create(&body_path)?);
+        let body = BackgroundWriter::new(File::create(&body_path)?);
         Ok(DeferredHeaderFile {
             target: target.to_path_buf(),
             body_path,
@@ -113,7 +144,7 @@ impl DeferredHeaderFile {
     }
 
     /// Where the body goes.
-    pub fn body(&mut self) -> &mut BufWriter<File> {
+    pub fn body(&mut self) -> &mut BackgroundWriter {
         self.body.as_mut().expect("body open until finish")
     }
 
@@ -121,7 +152,7 @@ impl DeferredHeaderFile {
     /// a temporary file: flushed, not synced (only the finished output is).
     pub fn finish(mut self, header: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
         let body = self.body.take().expect("body open until finish");
-        drop(body.into_inner().map_err(|e| e.into_error())?);
+        drop(body.into_file()?);
         let mut out = AtomicFile::create(&self.target)?;
         header(out.writer())?;
         let mut body = std::io::BufReader::with_capacity(1 << 20, File::open(&self.body_path)?);
@@ -133,5 +164,85 @@ impl DeferredHeaderFile {
 impl Drop for DeferredHeaderFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.body_path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("pktmon-atomic-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn entries(d: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn the_target_appears_only_on_commit_and_whole() {
+        let d = folder("commit");
+        let target = d.join("out.pcapng");
+        std::fs::write(&target, b"old").unwrap();
+        let mut f = AtomicFile::create(&target).unwrap();
+        let big = vec![7u8; 3 << 20]; // more than a chunk: the writing thread runs
+        f.write_all(&big).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"old", "target changed before commit");
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), big);
+        assert_eq!(entries(&d), vec!["out.pcapng"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn an_abandoned_output_leaves_the_old_target_and_no_work_file() {
+        let d = folder("drop");
+        let target = d.join("out.pcapng");
+        std::fs::write(&target, b"old").unwrap();
+        let mut f = AtomicFile::create(&target).unwrap();
+        f.write_all(&vec![1u8; 3 << 20]).unwrap();
+        drop(f);
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+        assert_eq!(entries(&d), vec!["out.pcapng"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_written_directly_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let null = Path::new("/dev/null");
+        if !null.exists() {
+            eprintln!("skipped: /dev/null does not exist here");
+            return;
+        }
+        let mut f = AtomicFile::create(null).unwrap();
+        f.write_all(&vec![0u8; 3 << 20]).unwrap();
+        f.commit().unwrap();
+        assert!(std::fs::metadata(null).unwrap().file_type().is_char_device());
+        let stray = std::fs::read_dir("/dev").unwrap().filter_map(|e| e.ok()).any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!(".null.{}.", std::process::id()))
+        });
+        assert!(!stray, "a work file was left in /dev");
+    }
+
+    #[test]
+    fn a_deferred_header_beside_a_device_uses_the_temporary_folder() {
+        let work = beside(Path::new("/dev/null"), "body");
+        if Path::new("/dev/null").exists() {
+            assert!(work.starts_with(std::env::temp_dir()), "{}", work.display());
+        }
+        let plain = beside(Path::new("some/dir/out.pcapng"), "body");
+        assert!(plain.starts_with("some/dir"), "{}", plain.display());
     }
 }

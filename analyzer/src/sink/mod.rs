@@ -1,5 +1,6 @@
 //! Writers: converted pcapng, etl2txt text, drop summaries, diagnosis reports.
 pub mod atomic;
+pub mod background;
 pub mod drops;
 pub mod etl2pcapng;
 pub mod pcapng;
