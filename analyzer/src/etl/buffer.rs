@@ -12,7 +12,7 @@ pub const FLAG_COMPRESSED: u16 = 0x40;
 pub const TYPE_HEADER: u16 = 4;
 
 /// The fields of a buffer header this reader uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BufferHeader {
     /// Where the buffer starts in the file.
     pub file_offset: u64,

@@ -91,7 +91,22 @@ impl LogfileHeader {
                 } else {
                     10_000_000
                 };
-                let delta = (raw as i128 - self.header_timestamp as i128) * 10_000_000 / freq;
+                // Every record is converted: 64-bit arithmetic while it cannot
+                // overflow (QPC runs at 10 MHz on current Windows), 128-bit otherwise.
+                let exact = raw
+                    .checked_sub(self.header_timestamp)
+                    .and_then(|d| {
+                        if freq == 10_000_000 {
+                            Some(d)
+                        } else {
+                            d.checked_mul(10_000_000)
+                        }
+                    })
+                    .map(|d| if freq == 10_000_000 { d } else { d / freq as i64 });
+                let delta = match exact {
+                    Some(d) => d as i128,
+                    None => (raw as i128 - self.header_timestamp as i128) * 10_000_000 / freq,
+                };
                 (self.start_time as i128 + delta).clamp(i64::MIN as i128, i64::MAX as i128) as i64
             }
         }

@@ -5,10 +5,11 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::mpsc;
 
 use super::buffer::*;
 use super::logfile::LogfileHeader;
-use super::record::{walk, RecordKind, RecordSpan, TraceRecord};
+use super::record::{walk, RecordKind, RecordSpan, TraceRecord, WalkError};
 use super::xpress;
 use crate::error::{Diagnostics, Error, Location};
 
@@ -239,52 +240,29 @@ impl EtlFile {
         Ok(())
     }
 
-    /// Reads a buffer and produces its record area (uncompressed bytes after the
-    /// 0x48-byte header, up to SavedOffset) in `area`.
-    fn load_area(&mut self, h: &BufferHeader, scratch: &mut Vec<u8>, area: &mut Vec<u8>) -> Result<(), String> {
-        let payload_len = h.payload_len();
+    /// Reads a buffer's bytes as stored in the file (header included) into
+    /// `stored`, after checking the sizes its header claims.
+    fn read_stored(&mut self, h: &BufferHeader, stored: &mut Vec<u8>) -> Result<(), String> {
         if (h.saved_offset as usize) < BUFFER_HEADER_SIZE {
             return Err(format!("buffer's SavedOffset {} is inside its header", h.saved_offset));
         }
-        if payload_len > MAX_BUFFER_BYTES {
+        if h.payload_len() > MAX_BUFFER_BYTES {
             return Err(format!(
                 "buffer claims {} bytes of data, more than the {} this reader accepts",
-                payload_len, MAX_BUFFER_BYTES
+                h.payload_len(),
+                MAX_BUFFER_BYTES
             ));
         }
-        scratch.resize(h.size_on_disk as usize, 0);
-        self.read_at(h.file_offset, scratch)
-            .map_err(|e| format!("read failed: {e}"))?;
-        let stored = &scratch[BUFFER_HEADER_SIZE..];
-        if h.is_compressed() {
-            if self.compression_format != COMPRESSION_XPRESS {
-                return Err(format!(
-                    "buffer is compressed with {} (format {}), which this reader does not support",
-                    match self.compression_format {
-                        2 => "LZNT1",
-                        4 => "XPRESS Huffman",
-                        _ => "an unknown method",
-                    },
-                    self.compression_format
-                ));
-            }
-            xpress::decompress_into(stored, payload_len, area).map_err(|e| {
-                format!(
-                    "corrupt compressed buffer (file offset of compressed data {}): {e}",
-                    h.file_offset + BUFFER_HEADER_SIZE as u64 + e.input_offset as u64
-                )
-            })?;
-        } else {
-            if payload_len > stored.len() {
-                return Err(format!(
-                    "buffer's SavedOffset {} is past its size {}",
-                    h.saved_offset, h.size_on_disk
-                ));
-            }
-            area.clear();
-            area.extend_from_slice(&stored[..payload_len]);
-        }
-        Ok(())
+        stored.resize(h.size_on_disk as usize, 0);
+        self.read_at(h.file_offset, stored)
+            .map_err(|e| format!("read failed: {e}"))
+    }
+
+    /// Reads a buffer and produces its record area (uncompressed bytes after the
+    /// 0x48-byte header, up to SavedOffset) in `area`.
+    fn load_area(&mut self, h: &BufferHeader, scratch: &mut Vec<u8>, area: &mut Vec<u8>) -> Result<(), String> {
+        self.read_stored(h, scratch)?;
+        unpack(h, self.compression_format, scratch, area)
     }
 
     /// Decompresses every buffer and counts the bytes, doing nothing else: the
@@ -303,10 +281,10 @@ impl EtlFile {
     /// Delivers every record of every buffer in one time order: the per-CPU
     /// buffer streams are merged by timestamp, ties kept in file order (this
     /// reproduces the order of `pktmon etl2txt`). Holds one uncompressed
-    /// buffer per CPU at a time. Damaged buffers are reported in
-    /// `self.diagnostics` and skipped; everything else is delivered.
+    /// buffer per CPU at a time, plus the one a second thread decompresses
+    /// ahead (that of the stream that will run out first). Damaged buffers
+    /// are reported in `self.diagnostics` and skipped; everything else is delivered.
     pub fn read_records(&mut self, mut f: impl FnMut(&MergedRecord<'_>)) -> ReadStats {
-        let mut stats = ReadStats::default();
         // One stream per processor, buffers in sequence order.
         let mut by_cpu: Vec<(u16, Vec<usize>)> = Vec::new();
         for (i, b) in self.buffers.iter().enumerate() {
@@ -315,7 +293,7 @@ impl EtlFile {
                 None => by_cpu.push((b.processor, vec![i])),
             }
         }
-        let mut streams: Vec<Stream> = by_cpu
+        let streams: Vec<Stream> = by_cpu
             .into_iter()
             .map(|(cpu, mut idx)| {
                 let bufs = &self.buffers;
@@ -330,71 +308,185 @@ impl EtlFile {
                 }
             })
             .collect();
-        let mut scratch = Vec::new();
+        // A file of a buffer or two is not worth a thread.
+        if self.buffers.len() <= 2 {
+            return self.merge(streams, None, &mut f);
+        }
+        std::thread::scope(|scope| {
+            let (jobs, job_rx) = mpsc::channel::<Unpacking>();
+            let (done_tx, done) = mpsc::channel::<Unpacking>();
+            let format = self.compression_format;
+            let spawned = std::thread::Builder::new()
+                .name("etl buffers".into())
+                .spawn_scoped(scope, move || {
+                    for mut job in job_rx {
+                        job.run(format);
+                        if done_tx.send(job).is_err() {
+                            break;
+                        }
+                    }
+                });
+            let ahead = spawned.ok().map(|_| Ahead {
+                jobs,
+                done,
+                in_flight: None,
+                spare: Unpacking::default(),
+            });
+            self.merge(streams, ahead, &mut f)
+        })
+    }
+
+    fn merge(
+        &mut self,
+        mut streams: Vec<Stream>,
+        mut ahead: Option<Ahead>,
+        f: &mut impl FnMut(&MergedRecord<'_>),
+    ) -> ReadStats {
+        let mut stats = ReadStats::default();
+        let mut scratch = Unpacking::default();
         let mut heap = BinaryHeap::new();
-        for (s, st) in streams.iter_mut().enumerate() {
-            if self.advance(st, &mut scratch, &mut stats) {
+        for s in 0..streams.len() {
+            if self.advance(&mut streams, s, &mut scratch, &mut ahead, &mut stats) {
+                let st = &streams[s];
                 heap.push(Reverse((st.spans[0].timestamp, st.current, 0usize, s)));
             }
         }
-        while let Some(Reverse((_, buf_idx, cursor, s))) = heap.pop() {
-            {
-                let st = &streams[s];
-                let span = st.spans[cursor];
-                let bytes = &st.area[span.pos as usize..(span.pos + span.len) as usize];
-                match TraceRecord::parse(span.kind, bytes) {
-                    Some(record) if record.kind == RecordKind::Message => stats.messages_skipped += 1,
-                    Some(record) => {
-                        stats.records += 1;
-                        f(&MergedRecord {
-                            cpu: st.cpu,
-                            record,
-                            buffer_offset: self.buffers[buf_idx].file_offset,
-                            offset_in_buffer: span.pos + BUFFER_HEADER_SIZE as u32,
-                        });
-                    }
-                    None => self.diagnostics.error(
-                        &self.name,
-                        Location::Offset(self.buffers[buf_idx].file_offset),
-                        format!(
-                            "record at offset {} of this buffer has a damaged header (extended data items run past the record); skipped",
-                            span.pos as usize + BUFFER_HEADER_SIZE
+        self.read_ahead(&streams, &mut ahead);
+        while let Some(Reverse(mut head)) = heap.pop() {
+            // Records of one CPU come in runs: while this stream's next record
+            // still sorts before every other stream's, it is delivered without
+            // going through the heap (same order, fewer heap operations).
+            loop {
+                let (_, buf_idx, cursor, s) = head;
+                {
+                    let st = &streams[s];
+                    let span = st.spans[cursor];
+                    let bytes = &st.area[span.pos as usize..(span.pos + span.len) as usize];
+                    match TraceRecord::parse(span.kind, bytes) {
+                        Some(record) if record.kind == RecordKind::Message => stats.messages_skipped += 1,
+                        Some(record) => {
+                            stats.records += 1;
+                            f(&MergedRecord {
+                                cpu: st.cpu,
+                                record,
+                                buffer_offset: self.buffers[buf_idx].file_offset,
+                                offset_in_buffer: span.pos + BUFFER_HEADER_SIZE as u32,
+                            });
+                        }
+                        None => self.diagnostics.error(
+                            &self.name,
+                            Location::Offset(self.buffers[buf_idx].file_offset),
+                            format!(
+                                "record at offset {} of this buffer has a damaged header (extended data items run past the record); skipped",
+                                span.pos as usize + BUFFER_HEADER_SIZE
+                            ),
                         ),
-                    ),
+                    }
                 }
-            }
-            let st = &mut streams[s];
-            st.cursor += 1;
-            if st.cursor < st.spans.len() {
-                heap.push(Reverse((st.spans[st.cursor].timestamp, st.current, st.cursor, s)));
-            } else if self.advance(&mut streams[s], &mut scratch, &mut stats) {
-                let st = &streams[s];
-                heap.push(Reverse((st.spans[0].timestamp, st.current, 0, s)));
+                let st = &mut streams[s];
+                st.cursor += 1;
+                if st.cursor < st.spans.len() {
+                    let next = (st.spans[st.cursor].timestamp, st.current, st.cursor, s);
+                    if heap.peek().is_none_or(|Reverse(other)| next < *other) {
+                        head = next;
+                        continue;
+                    }
+                    heap.push(Reverse(next));
+                } else {
+                    if self.advance(&mut streams, s, &mut scratch, &mut ahead, &mut stats) {
+                        let st = &streams[s];
+                        heap.push(Reverse((st.spans[0].timestamp, st.current, 0, s)));
+                    }
+                    self.read_ahead(&streams, &mut ahead);
+                }
+                break;
             }
         }
         stats
     }
 
-    /// Loads the next non-empty buffer of a stream; false when the stream is done.
-    fn advance(&mut self, st: &mut Stream, scratch: &mut Vec<u8>, stats: &mut ReadStats) -> bool {
+    /// Starts unpacking, on the second thread, the next buffer of the stream
+    /// whose current buffer ends earliest: the merge will ask for it first.
+    fn read_ahead(&mut self, streams: &[Stream], ahead: &mut Option<Ahead>) {
+        let Some(a) = ahead else { return };
+        if a.in_flight.is_some() {
+            return;
+        }
+        let next = streams
+            .iter()
+            .enumerate()
+            .filter(|(_, st)| !st.pending.is_empty())
+            .min_by_key(|(_, st)| st.spans.last().map_or(i64::MIN, |s| s.timestamp));
+        let Some((s, st)) = next else { return };
+        let mut job = std::mem::take(&mut a.spare);
+        job.buffer = st.pending[0];
+        job.header = self.buffers[job.buffer];
+        job.result = self.read_stored(&job.header, &mut job.stored).map(|()| None);
+        a.in_flight = Some(s);
+        if job.result.is_err() {
+            // Nothing to unpack: the error is delivered when the stream asks.
+            a.spare = job;
+            return;
+        }
+        if let Err(mpsc::SendError(job)) = a.jobs.send(job) {
+            a.spare = job;
+            a.in_flight = None;
+        }
+    }
+
+    /// Loads the next non-empty buffer of stream `s`; false when the stream is done.
+    fn advance(
+        &mut self,
+        streams: &mut [Stream],
+        s: usize,
+        scratch: &mut Unpacking,
+        ahead: &mut Option<Ahead>,
+        stats: &mut ReadStats,
+    ) -> bool {
+        let st = &mut streams[s];
         while let Some(i) = st.pending.pop_front() {
             let h = self.buffers[i];
             st.current = i;
             st.cursor = 0;
-            st.spans.clear();
-            if let Err(msg) = self.load_area(&h, scratch, &mut st.area) {
-                stats.buffers_skipped += 1;
-                self.diagnostics.error(
-                    &self.name,
-                    Location::Offset(h.file_offset),
-                    format!("{msg}; buffer skipped"),
-                );
-                continue;
+            // The buffer unpacked ahead, or this one unpacked here.
+            let mut was_ahead = false;
+            if let Some(a) = ahead.as_mut().filter(|a| a.in_flight == Some(s)) {
+                a.in_flight = None;
+                if a.spare.result.is_err() && a.spare.buffer == i {
+                    was_ahead = true; // its read failed; the error is in `spare`
+                } else if let Ok(job) = a.done.recv() {
+                    a.spare = job;
+                    was_ahead = true;
+                } else {
+                    // The thread is gone: unpack here from now on.
+                    *ahead = None;
+                }
             }
+            let unpacked = match ahead {
+                Some(a) if was_ahead => &mut a.spare,
+                _ => scratch.load(self, i),
+            };
+            debug_assert_eq!(unpacked.buffer, i);
+            // The stream takes the unpacked buffer; its old one is reused for the next.
+            std::mem::swap(&mut st.area, &mut unpacked.area);
+            std::mem::swap(&mut st.spans, &mut unpacked.spans);
+            let walked = std::mem::replace(&mut unpacked.result, Ok(None));
+            let walk_error = match walked {
+                Ok(e) => e,
+                Err(msg) => {
+                    stats.buffers_skipped += 1;
+                    st.spans.clear();
+                    self.diagnostics.error(
+                        &self.name,
+                        Location::Offset(h.file_offset),
+                        format!("{msg}; buffer skipped"),
+                    );
+                    continue;
+                }
+            };
             stats.buffers_read += 1;
             stats.uncompressed_bytes += st.area.len() as u64;
-            let spans = &mut st.spans;
-            if let Err(e) = walk(&st.area, |s: RecordSpan| spans.push(s)) {
+            if let Some(e) = walk_error {
                 let where_ = if h.is_compressed() {
                     format!(
                         "offset {} of the uncompressed buffer at file offset {}",
@@ -422,8 +514,103 @@ impl EtlFile {
             }
         }
         st.area = Vec::new();
+        st.spans = Vec::new();
         false
     }
+}
+
+/// Turns a buffer's stored bytes into its record area. No file access, so
+/// it runs on either thread.
+fn unpack(h: &BufferHeader, compression_format: u16, stored: &[u8], area: &mut Vec<u8>) -> Result<(), String> {
+    let payload_len = h.payload_len();
+    let stored = &stored[BUFFER_HEADER_SIZE..];
+    if h.is_compressed() {
+        if compression_format != COMPRESSION_XPRESS {
+            return Err(format!(
+                "buffer is compressed with {} (format {}), which this reader does not support",
+                match compression_format {
+                    2 => "LZNT1",
+                    4 => "XPRESS Huffman",
+                    _ => "an unknown method",
+                },
+                compression_format
+            ));
+        }
+        xpress::decompress_into(stored, payload_len, area).map_err(|e| {
+            format!(
+                "corrupt compressed buffer (file offset of compressed data {}): {e}",
+                h.file_offset + BUFFER_HEADER_SIZE as u64 + e.input_offset as u64
+            )
+        })
+    } else {
+        if payload_len > stored.len() {
+            return Err(format!(
+                "buffer's SavedOffset {} is past its size {}",
+                h.saved_offset, h.size_on_disk
+            ));
+        }
+        area.clear();
+        area.extend_from_slice(&stored[..payload_len]);
+        Ok(())
+    }
+}
+
+/// One buffer on its way from the file to a stream: stored bytes in,
+/// record area and record spans out. The vectors are reused buffer after buffer.
+struct Unpacking {
+    buffer: usize,
+    header: BufferHeader,
+    stored: Vec<u8>,
+    area: Vec<u8>,
+    spans: Vec<RecordSpan>,
+    /// Err: the buffer is unusable; Ok(Some): walking stopped early.
+    result: Result<Option<WalkError>, String>,
+}
+
+impl Default for Unpacking {
+    fn default() -> Self {
+        Unpacking {
+            buffer: usize::MAX,
+            header: BufferHeader::default(),
+            stored: Vec::new(),
+            area: Vec::new(),
+            spans: Vec::new(),
+            result: Ok(None),
+        }
+    }
+}
+
+impl Unpacking {
+    /// Decompresses and walks `stored` (already read, unless `result` is an error).
+    fn run(&mut self, compression_format: u16) {
+        self.spans.clear();
+        if self.result.is_err() {
+            return;
+        }
+        self.result = unpack(&self.header, compression_format, &self.stored, &mut self.area).map(|()| {
+            let spans = &mut self.spans;
+            walk(&self.area, |s: RecordSpan| spans.push(s)).err()
+        });
+    }
+
+    /// Reads, decompresses and walks buffer `i` on this thread.
+    fn load(&mut self, etl: &mut EtlFile, i: usize) -> &mut Unpacking {
+        self.buffer = i;
+        self.header = etl.buffers[i];
+        self.result = etl.read_stored(&self.header, &mut self.stored).map(|()| None);
+        self.run(etl.compression_format);
+        self
+    }
+}
+
+/// The second thread's side of the merge: at most one buffer in flight.
+struct Ahead {
+    jobs: mpsc::Sender<Unpacking>,
+    done: mpsc::Receiver<Unpacking>,
+    /// The stream whose next buffer is being unpacked.
+    in_flight: Option<usize>,
+    /// The job last returned (or not sent), reused for the next request.
+    spare: Unpacking,
 }
 
 struct Stream {

@@ -106,8 +106,11 @@ fn error(input_offset: usize, output_offset: usize, kind: XpressErrorKind) -> Xp
 ///
 /// On error, `out` holds the `output_offset` bytes decoded before the fault.
 pub fn decompress_into(input: &[u8], expected_len: usize, out: &mut Vec<u8>) -> Result<(), XpressError> {
-    out.clear();
-    if out.try_reserve_exact(expected_len).is_err() {
+    // The decoder writes every byte of a successful output, so a reused
+    // vector's old bytes need no zeroing (only its new tail is zeroed).
+    if out.len() > expected_len {
+        out.truncate(expected_len);
+    } else if out.try_reserve_exact(expected_len - out.len()).is_err() {
         return Err(error(0, 0, XpressErrorKind::OutputOverrun));
     }
     out.resize(expected_len, 0);
