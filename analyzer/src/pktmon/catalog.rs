@@ -287,11 +287,37 @@ fn newest_drop_reasons() -> &'static BTreeMap<u32, &'static str> {
 /// raw, trailing spaces included.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    /// Change through [`Catalog::set_map`], which keeps the reverse index right.
-    pub maps: BTreeMap<String, BTreeMap<u32, String>>,
+    /// Changed only through [`Catalog::set_map`], which keeps `hot` and the
+    /// reverse index right.
+    maps: BTreeMap<String, BTreeMap<u32, String>>,
     /// Map → trimmed text → lowest code, built on the first reverse lookup:
     /// readers of text and comments look a direction and a type up per line.
     reverse: std::sync::OnceLock<rustc_hash::FxHashMap<String, rustc_hash::FxHashMap<String, u32>>>,
+    /// Direction and packet-type texts of small codes, by code: every
+    /// rendered packet line looks both up.
+    hot: HotTexts,
+}
+
+/// Codes below this are kept in [`HotTexts`] (real ones are below 10).
+const HOT_CODES: usize = 16;
+
+#[derive(Debug, Clone, Default)]
+struct HotTexts {
+    direction: [Option<Box<str>>; HOT_CODES],
+    packet_type: [Option<Box<str>>; HOT_CODES],
+}
+
+impl HotTexts {
+    fn of(maps: &BTreeMap<String, BTreeMap<u32, String>>) -> HotTexts {
+        let table = |name: &str| {
+            let map = maps.get(name);
+            std::array::from_fn(|code| map.and_then(|m| m.get(&(code as u32))).map(|t| t.as_str().into()))
+        };
+        HotTexts {
+            direction: table(MAP_DIRECTION),
+            packet_type: table(MAP_PACKET_TYPE),
+        }
+    }
 }
 
 impl Catalog {
@@ -316,6 +342,7 @@ impl Catalog {
             .collect();
         maps.insert(MAP_DROP_REASON.to_owned(), drop_reasons);
         Catalog {
+            hot: HotTexts::of(&maps),
             maps,
             reverse: Default::default(),
         }
@@ -334,6 +361,7 @@ impl Catalog {
         }
         self.maps.insert(canonical_map_name(name).to_owned(), entries);
         self.reverse = Default::default();
+        self.hot = HotTexts::of(&self.maps);
     }
 
     /// The whole map called `name` (any accepted alias), if the catalog has it.
@@ -351,12 +379,18 @@ impl Catalog {
 
     /// Text of a `PKTMON_DIRECTION_TAG` (`DirTag`), e.g. 3 → `"Rx "`.
     pub fn direction(&self, v: u16) -> Option<&str> {
-        self.map_text(MAP_DIRECTION, u32::from(v))
+        match self.hot.direction.get(usize::from(v)) {
+            Some(hot) => hot.as_deref(),
+            None => self.map_text(MAP_DIRECTION, u32::from(v)),
+        }
     }
 
     /// Text of a `PKTMON_PACKET_TYPE`, e.g. 1 → `"Ethernet "`.
     pub fn packet_type(&self, v: u16) -> Option<&str> {
-        self.map_text(MAP_PACKET_TYPE, u32::from(v))
+        match self.hot.packet_type.get(usize::from(v)) {
+            Some(hot) => hot.as_deref(),
+            None => self.map_text(MAP_PACKET_TYPE, u32::from(v)),
+        }
     }
 
     /// Text of a `PKTMON_COMPONENT_TYPE`, e.g. 2 → `"Miniport "`; `None` for 11,
@@ -1060,6 +1094,14 @@ mod tests {
         c.set_map("Direction", direction);
         assert_eq!(c.direction(3), Some("Empfangen "));
         assert_eq!(c.direction(4), None, "the file's map replaces, not merges");
+        // Codes past the hot table come from the map itself.
+        let mut types = BTreeMap::new();
+        types.insert(1, "Ethernet (file) ".to_owned());
+        types.insert(4000, "Future type ".to_owned());
+        c.set_map("PacketType", types);
+        assert_eq!(c.packet_type(1), Some("Ethernet (file) "));
+        assert_eq!(c.packet_type(4000), Some("Future type "));
+        assert_eq!(c.packet_type(3), None);
         assert!(!c.maps.contains_key("Direction"));
 
         let mut reasons = BTreeMap::new();

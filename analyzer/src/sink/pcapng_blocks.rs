@@ -125,7 +125,7 @@ pub fn write_epb(
 #[derive(Debug, Default)]
 pub struct InterfaceTable {
     list: Vec<(Option<u16>, crate::model::LinkType)>,
-    index: std::collections::HashMap<(Option<u16>, crate::model::LinkType), u32>,
+    index: rustc_hash::FxHashMap<(Option<u16>, crate::model::LinkType), u32>,
 }
 
 impl InterfaceTable {
