@@ -369,6 +369,13 @@ pub struct Context<'a> {
 /// pcapng and etl2txt writers (stream out), and by counters.
 pub trait RecordSink {
     fn record(&mut self, ctx: &Context<'_>, record: Record);
+
+    /// Whether packets need their bytes. A sink that only indexes metadata
+    /// says no, and readers that can (the ETL reader) then leave `payload`
+    /// empty instead of copying every frame.
+    fn wants_payloads(&self) -> bool {
+        true
+    }
 }
 
 impl<F: FnMut(&Context<'_>, Record)> RecordSink for F {

@@ -590,7 +590,7 @@ fn extended_data_items_are_skipped_and_iterable() {
             if u16::from_le_bytes([activity[8], activity[9]]) != r.id {
                 bad.push(format!("event {}: RELATED_ACTIVITYID data {activity:02x?}", r.id));
             }
-            if let Err(e) = events::decode(r.id, r.payload, EventOrigin::default(), 0) {
+            if let Err(e) = events::decode(r.id, r.payload, EventOrigin::default(), 0, true) {
                 bad.push(format!("event {}: {}", r.id, e.0));
             }
         });
@@ -929,7 +929,7 @@ fn payload_encoders_invert_the_decoder() {
     };
     for (.., r) in &s.rundown {
         let (id, p) = payload::record(r);
-        let back = events::decode(id, &p, origin, 0).unwrap().unwrap();
+        let back = events::decode(id, &p, origin, 0, true).unwrap().unwrap();
         assert_eq!(format!("{back:?}"), format!("{r:?}"), "event {id}");
     }
     for a in &s.packets {
@@ -940,7 +940,7 @@ fn payload_encoders_invert_the_decoder() {
             process_id: a.process_id.unwrap(),
             thread_id: a.thread_id.unwrap(),
         };
-        let Some(Record::Packet(back)) = events::decode(id, &payload::packet(a), o, 0).unwrap() else {
+        let Some(Record::Packet(back)) = events::decode(id, &payload::packet(a), o, 0, true).unwrap() else {
             panic!("event {id} did not decode to a packet");
         };
         assert_eq!(&back, a);

@@ -47,7 +47,15 @@ pub struct EventOrigin {
 
 /// Decodes one PktMon event. `Ok(None)` for events the model does not hold
 /// (for example 10 DriverEntryFailed, or ids this version does not know).
-pub fn decode(event_id: u16, p: &[u8], origin: EventOrigin, index: u64) -> Result<Option<Record>, DecodeError> {
+/// `keep_payload`: copy each packet's bytes into its appearance (false for
+/// readers that need only the metadata; the link type is still sniffed).
+pub fn decode(
+    event_id: u16,
+    p: &[u8],
+    origin: EventOrigin,
+    index: u64,
+    keep_payload: bool,
+) -> Result<Option<Record>, DecodeError> {
     let need = |n: usize| {
         if p.len() < n {
             Err(short(event_id, n, p.len()))
@@ -64,7 +72,9 @@ pub fn decode(event_id: u16, p: &[u8], origin: EventOrigin, index: u64) -> Resul
         }))
     };
     match event_id {
-        EVENT_PACKET | EVENT_DROP => decode_packet(event_id, p, origin, index).map(|a| Some(Record::Packet(a))),
+        EVENT_PACKET | EVENT_DROP => {
+            decode_packet(event_id, p, origin, index, keep_payload).map(|a| Some(Record::Packet(a)))
+        }
         EVENT_COMPONENT => {
             need(4)?;
             let (name, next) = utf16z_at(p, 4).unwrap_or_default();
@@ -186,7 +196,13 @@ pub fn decode(event_id: u16, p: &[u8], origin: EventOrigin, index: u64) -> Resul
 /// Decodes event 160 (flow) or 170 (drop). A payload shorter than its
 /// LoggedPayloadSize says is an error (the caller reports it); the fixed part
 /// must be complete.
-pub fn decode_packet(event_id: u16, p: &[u8], origin: EventOrigin, index: u64) -> Result<Appearance, DecodeError> {
+pub fn decode_packet(
+    event_id: u16,
+    p: &[u8],
+    origin: EventOrigin,
+    index: u64,
+    keep_payload: bool,
+) -> Result<Appearance, DecodeError> {
     if p.len() < PACKET_HEADER_LEN {
         return Err(short(event_id, PACKET_HEADER_LEN, p.len()));
     }
@@ -218,7 +234,7 @@ pub fn decode_packet(event_id: u16, p: &[u8], origin: EventOrigin, index: u64) -
         original_size: u16_at(p, 30).unwrap_or(0) as u32,
         logged_size: logged as u32,
         link_type: link_type_for(packet_type, payload),
-        payload: payload.to_vec(),
+        payload: if keep_payload { payload.to_vec() } else { Vec::new() },
     })
 }
 
@@ -313,7 +329,18 @@ mod tests {
         p.extend_from_slice(&402u16.to_le_bytes());
         p.extend_from_slice(&4u16.to_le_bytes());
         p.extend_from_slice(&[0x45, 0, 0, 20]);
-        let a = decode_packet(EVENT_DROP, &p, EventOrigin::default(), 7).unwrap();
+        let without = decode_packet(EVENT_DROP, &p, EventOrigin::default(), 7, false).unwrap();
+        let a = decode_packet(EVENT_DROP, &p, EventOrigin::default(), 7, true).unwrap();
+        assert_eq!(a.payload, [0x45, 0, 0, 20]);
+        // Metadata-only decoding: the same appearance, bytes left out, link type still sniffed.
+        assert!(without.payload.is_empty());
+        assert_eq!(
+            Appearance {
+                payload: a.payload.clone(),
+                ..without
+            },
+            a
+        );
         assert_eq!(a.group_id, Some(8_444_249_301_423_149));
         assert_eq!(a.group_id.unwrap() >> 48, 30, "top 16 bits are the CPU");
         assert_eq!(
@@ -323,7 +350,7 @@ mod tests {
         let d = a.drop.unwrap();
         assert_eq!((d.reason, d.location), (Some(1204), Some(0xE000_460A)));
         assert_eq!((a.original_size, a.logged_size, a.payload.len()), (402, 4, 4));
-        assert!(decode_packet(EVENT_DROP, &p[..p.len() - 1], EventOrigin::default(), 0).is_err());
-        assert!(decode_packet(EVENT_PACKET, &p[..33], EventOrigin::default(), 0).is_err());
+        assert!(decode_packet(EVENT_DROP, &p[..p.len() - 1], EventOrigin::default(), 0, true).is_err());
+        assert!(decode_packet(EVENT_PACKET, &p[..33], EventOrigin::default(), 0, true).is_err());
     }
 }

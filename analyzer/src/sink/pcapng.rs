@@ -66,6 +66,10 @@ impl RecordSink for Prescan {
             _ => {}
         }
     }
+
+    fn wants_payloads(&self) -> bool {
+        false
+    }
 }
 
 enum Output {
@@ -139,7 +143,7 @@ impl PcapngConverter {
 
     fn write_packet(&mut self, ctx: &Context<'_>, a: &Appearance) -> io::Result<()> {
         let iface = self.interfaces.id(a.component_id, a.link_type);
-        let mut body: &mut dyn Write = match &mut self.out {
+        let body: &mut super::background::BackgroundWriter = match &mut self.out {
             Output::Direct { file, idbs_written } => {
                 // An interface the first read did not see (the input changed
                 // between the reads): pcapng allows its IDB here, before its first packet.
@@ -177,7 +181,7 @@ impl PcapngConverter {
             opts.add(EPB_VERDICT, &VERDICT_XDP_DROP);
         }
         let ts = crate::time::unix_ticks_100ns(a.time).max(0) as u64;
-        write_epb(&mut body, iface, ts, a.original_size, &a.payload, opts)?;
+        write_epb(body, iface, ts, a.original_size, &a.payload, opts)?;
         self.summary.frames += 1;
         if a.is_drop() {
             self.summary.drops += 1;

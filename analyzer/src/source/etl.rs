@@ -54,6 +54,7 @@ pub fn read(path: &Path, sink: &mut dyn RecordSink) -> Result<ReadOutcome, Error
     let name = etl.name().to_string();
     let mut diags = Diagnostics::default();
     let mut index = 0u64;
+    let keep_payloads = sink.wants_payloads();
     etl.read_records(|m: &MergedRecord<'_>| {
         let r = &m.record;
         match r.kind {
@@ -64,7 +65,7 @@ pub fn read(path: &Path, sink: &mut dyn RecordSink) -> Result<ReadOutcome, Error
                     process_id: r.process_id,
                     thread_id: r.thread_id,
                 };
-                match events::decode(r.id, r.payload, origin, index) {
+                match events::decode(r.id, r.payload, origin, index, keep_payloads) {
                     Ok(Some(mut record)) => {
                         if let Record::Packet(a) = &mut record {
                             index += 1;
