@@ -94,7 +94,54 @@ pub fn render_message(a: &Appearance, catalog: &Catalog, template: Option<&str>)
 /// [`render_message`] appended to `out`, so a caller rendering millions of
 /// lines reuses one buffer.
 pub fn render_message_into(out: &mut String, a: &Appearance, catalog: &Catalog, template: Option<&str>) {
-    let template = template.unwrap_or(if a.is_drop() { TEMPLATE_DROP } else { TEMPLATE_PACKET });
+    match template {
+        Some(t) => render_template(out, a, catalog, t),
+        None => render_english(out, a, catalog),
+    }
+}
+
+/// [`TEMPLATE_PACKET`] or [`TEMPLATE_DROP`] expanded with the literals in
+/// the code: the converter renders one per packet, and a template walked at
+/// run time copies its twenty-odd pieces through `memcpy` calls. A test holds
+/// it to the template.
+fn render_english(out: &mut String, a: &Appearance, catalog: &Catalog) {
+    if a.is_drop() {
+        out.push_str("Drop: ");
+    }
+    out.push_str("PktGroupId ");
+    opt(out, a.group_id);
+    out.push_str(", PktNumber ");
+    opt(out, a.pkt_number);
+    out.push_str(", Appearance ");
+    opt(out, a.appearance);
+    out.push_str(", Direction ");
+    placeholder(out, 4, a, catalog);
+    out.push_str(", Type ");
+    placeholder(out, 5, a, catalog);
+    out.push_str(", Component ");
+    opt(out, a.component_id);
+    if a.is_drop() {
+        out.push_str(", Filter ");
+        opt(out, a.filter_id);
+        out.push_str(", DropReason ");
+        placeholder(out, 9, a, catalog);
+        out.push_str(", DropLocation ");
+        placeholder(out, 10, a, catalog);
+    } else {
+        out.push_str(", Edge ");
+        opt(out, a.edge_id);
+        out.push_str(", Filter ");
+        opt(out, a.filter_id);
+    }
+    out.push_str(", OriginalSize ");
+    opt(out, Some(a.original_size));
+    out.push_str(", LoggedSize ");
+    opt(out, Some(a.logged_size));
+    out.push(' ');
+}
+
+/// Expands a `%n` template (the file's own, perhaps not English).
+fn render_template(out: &mut String, a: &Appearance, catalog: &Catalog, template: &str) {
     let mut rest = template;
     while let Some(i) = rest.bytes().position(|b| b == b'%') {
         out.push_str(&rest[..i]);
@@ -535,6 +582,70 @@ fn reason_len_in(body: &str, r: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn english_lines_are_the_templates_expanded() {
+        use crate::model::{Appearance, DropInfo, LinkType};
+        let catalog = Catalog::builtin(Some(26100));
+        let base = Appearance {
+            group_id: Some(8_444_249_301_423_149),
+            pkt_number: Some(3),
+            appearance: Some(12),
+            direction: Some(3),
+            packet_type: Some(1),
+            component_id: Some(84),
+            edge_id: Some(1),
+            filter_id: Some(0),
+            original_size: 1514,
+            logged_size: 128,
+            ..Appearance::bare(0, 0, LinkType::Ethernet, Vec::new(), 1514)
+        };
+        let drop = |reason, text: Option<&str>, location| DropInfo {
+            reason,
+            reason_text: text.map(str::to_string),
+            location,
+        };
+        let cases = [
+            base.clone(),
+            Appearance {
+                direction: Some(77),
+                packet_type: Some(9),
+                group_id: None,
+                ..base.clone()
+            },
+            Appearance {
+                drop: Some(drop(Some(1204), None, Some(0xE000_460A))),
+                ..base.clone()
+            },
+            Appearance {
+                drop: Some(drop(Some(987_654), Some("Vom Treiber verworfen"), None)),
+                edge_id: None,
+                ..base.clone()
+            },
+            Appearance {
+                drop: Some(drop(None, None, Some(1))),
+                direction: None,
+                packet_type: None,
+                component_id: None,
+                filter_id: None,
+                ..base.clone()
+            },
+        ];
+        for a in &cases {
+            let template = if a.is_drop() { TEMPLATE_DROP } else { TEMPLATE_PACKET };
+            let (mut fast, mut walked) = (String::new(), String::new());
+            render_english(&mut fast, a, &catalog);
+            render_template(&mut walked, a, &catalog, template);
+            assert_eq!(fast, walked);
+        }
+        let mut line = String::new();
+        render_english(&mut line, &cases[2], &catalog);
+        assert!(line.starts_with("Drop: PktGroupId 8444249301423149, PktNumber 3, Appearance 12, Direction Rx , Type Ethernet , Component 84, Filter 0, DropReason "), "{line}");
+        assert!(
+            line.ends_with(", DropLocation 0xE000460A, OriginalSize 1514, LoggedSize 128 "),
+            "{line}"
+        );
+    }
+
     use super::*;
 
     /// The one-pass English reader must agree with the general one on every

@@ -131,6 +131,12 @@ pub struct InterfaceTable {
 impl InterfaceTable {
     /// The interface of a (component, link type), added if new.
     pub fn id(&mut self, component: Option<u16>, link: crate::model::LinkType) -> u32 {
+        // A capture has a handful of interfaces: a scan beats hashing (asked once per packet).
+        if self.list.len() <= 16 {
+            if let Some(i) = self.list.iter().position(|&k| k == (component, link)) {
+                return i as u32;
+            }
+        }
         let next = self.list.len() as u32;
         *self.index.entry((component, link)).or_insert_with(|| {
             self.list.push((component, link));
