@@ -524,6 +524,14 @@ impl EtlFile {
 fn unpack(h: &BufferHeader, compression_format: u16, stored: &[u8], area: &mut Vec<u8>) -> Result<(), String> {
     let payload_len = h.payload_len();
     let stored = &stored[BUFFER_HEADER_SIZE..];
+    // Areas are sized in powers of two (PktMon's buffers are 16 MiB): regrown
+    // to each buffer's exact size, they fragmented glibc's heap, and reading a
+    // file twice peaked at 187 MB instead of 106 MB.
+    let uniform = payload_len.next_power_of_two().min(MAX_BUFFER_BYTES);
+    if area.capacity() < uniform {
+        area.clear();
+        area.reserve_exact(uniform);
+    }
     if h.is_compressed() {
         if compression_format != COMPRESSION_XPRESS {
             return Err(format!(
