@@ -213,3 +213,29 @@ fn convert_refuses_to_overwrite_its_input_and_leaves_no_partial_output() {
         .collect();
     assert_eq!(leftovers.len(), 2, "{leftovers:?}");
 }
+
+#[cfg(unix)]
+#[test]
+fn convert_streams_into_a_pipe_the_same_bytes_it_writes_to_a_file() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = TempDir::new("stream");
+    let etl = capture("demikernel-PktMon.etl");
+    let file = dir.path("out.pcapng");
+    let out = run(&["convert", etl.to_str().unwrap(), "-o", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Run with stdout a pipe: /dev/stdout is the pipe, written directly, not replaced.
+    let piped = run(&["convert", etl.to_str().unwrap(), "-o", "/dev/stdout"]);
+    assert_eq!(piped.status.code(), Some(0), "{}", stderr(&piped));
+    let written = std::fs::read(&file).unwrap();
+    assert!(written.len() > 10_000, "{} bytes", written.len());
+    assert!(
+        piped.stdout == written,
+        "pipe got {} bytes, file {}",
+        piped.stdout.len(),
+        written.len()
+    );
+    // /dev/null stays the device it was.
+    let null = run(&["convert", etl.to_str().unwrap(), "-o", "/dev/null"]);
+    assert_eq!(null.status.code(), Some(0), "{}", stderr(&null));
+    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+}

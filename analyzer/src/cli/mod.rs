@@ -77,7 +77,8 @@ enum Command {
     /// packet ids, drop verdicts, direction flags, and the etl2txt line as each packet's comment).
     Convert {
         input: PathBuf,
-        /// Output pcapng file (written whole or not at all; never an input).
+        /// Output pcapng file (written whole or not at all; never an input). A device or pipe
+        /// is written directly: `-o /dev/stdout` streams the pcapng.
         #[arg(short, long)]
         output: PathBuf,
         /// Leave out epb_verdict on drops (Wireshark 4.0 cannot re-save files that have it).
