@@ -1475,3 +1475,73 @@ fn writer_throughput() {
     assert_eq!(packets, n);
     assert!(etl.diagnostics.items.is_empty());
 }
+
+/// `file` with the (compressed) buffer at `offset` grown to `new_len` bytes of
+/// record area by the 0xFF padding that ends a buffer's records.
+fn with_area_grown(file: &[u8], offset: u64, new_len: usize) -> Vec<u8> {
+    let o = offset as usize;
+    let size = u32_at(file, o) as usize;
+    let saved = u32_at(file, o + 4) as usize;
+    assert!(u16_at(file, o + 0x34) & 0x40 != 0, "a compressed buffer");
+    let mut area = xpress::decompress(&file[o + 0x48..o + size], saved - 0x48).unwrap();
+    area.resize(new_len, 0xFF);
+    let packed = xpress::compress(&area);
+    let mut out = file[..o].to_vec();
+    out.extend_from_slice(&file[o..o + 0x48]);
+    out[o..o + 4].copy_from_slice(&((0x48 + packed.len()) as u32).to_le_bytes());
+    let saved = ((0x48 + new_len) as u32).to_le_bytes();
+    out[o + 4..o + 8].copy_from_slice(&saved);
+    out[o + 0x30..o + 0x34].copy_from_slice(&saved);
+    out.extend_from_slice(&packed);
+    out.extend_from_slice(&file[o + size..]);
+    out
+}
+
+#[test]
+fn streams_claiming_more_memory_than_allowed_are_skipped_and_the_rest_read() {
+    let dir = TempDir::new("budget");
+    let s = Scenario::new(EtlWriterOptions::default(), 6, 600, 4);
+    let mut bytes = s.bytes();
+    let etl = EtlFile::open(&dir.write("small.etl", &bytes)).unwrap();
+    // A few dozen compressed bytes can claim a huge buffer: those of CPUs 0-3 grow to 32 MiB.
+    let grown: Vec<u64> = etl
+        .buffers
+        .iter()
+        .filter(|b| b.processor <= 3 && b.is_compressed())
+        .map(|b| b.file_offset)
+        .collect();
+    assert_eq!(grown.len(), 4);
+    for &o in grown.iter().rev() {
+        bytes = with_area_grown(&bytes, o, 32 << 20);
+    }
+    let path = dir.write("claims.etl", &bytes);
+    let per_cpu = |budget: Option<usize>| {
+        let mut etl = EtlFile::open(&path).unwrap();
+        if let Some(b) = budget {
+            etl.area_budget = b;
+        }
+        let mut counts: BTreeMap<u16, usize> = BTreeMap::new();
+        etl.read_records(|m| *counts.entry(m.cpu).or_default() += 1);
+        (counts, etl.diagnostics.items.clone())
+    };
+    // The default budget holds six streams of at most 32 MiB.
+    let (all, diagnostics) = per_cpu(None);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    assert_eq!(all.keys().copied().collect::<Vec<_>>(), vec![0, 1, 2, 3, 4, 5]);
+    assert!(all.values().all(|&n| n > 50), "{all:?}");
+    // 100 MiB cannot hold four 32 MiB streams plus a buffer read ahead and a spare:
+    // the largest claims go (CPUs 3, 2, 1 in file order), every record of the rest is read.
+    let (kept, diagnostics) = per_cpu(Some(100 << 20));
+    let d = only_diagnostic(&diagnostics);
+    assert_eq!(d.severity, Severity::Error);
+    assert!(d.file.ends_with("claims.etl"), "{d:?}");
+    assert!(
+        d.message.contains("its 6 per-CPU buffer streams would hold")
+            && d.message.contains("more than the 100 MB")
+            && d.message.ends_with("the 3 buffers of CPU 1, 2, 3 are skipped"),
+        "{}",
+        d.message
+    );
+    let expected: BTreeMap<u16, usize> = all.into_iter().filter(|(cpu, _)| ![1, 2, 3].contains(cpu)).collect();
+    assert_eq!(kept, expected);
+}

@@ -19,6 +19,14 @@ pub const COMPRESSION_XPRESS: u16 = 3;
 /// Largest uncompressed buffer accepted, whatever a header claims.
 const MAX_BUFFER_BYTES: usize = 64 << 20;
 
+/// The merge holds one buffer per CPU at once. A few dozen bytes of XPRESS
+/// can claim 64 MB, so a hostile file of many "CPUs" could claim terabytes:
+/// what may be held at once is capped at this, or at [`AREA_BUDGET_PER_FILE_BYTE`]
+/// times the file's size if that is more. Real captures stay far below (a
+/// 16 MiB buffer per CPU; PktMon compresses them 4–8 times).
+pub const DEFAULT_AREA_BUDGET: usize = 4 << 30;
+pub const AREA_BUDGET_PER_FILE_BYTE: usize = 64;
+
 /// An open ETL file whose buffers have been indexed (headers only).
 pub struct EtlFile {
     name: String,
@@ -30,6 +38,8 @@ pub struct EtlFile {
     /// COMPRESSION_FORMAT_* of compressed buffers (from the first buffer's State).
     pub compression_format: u16,
     pub diagnostics: Diagnostics,
+    /// Bytes of uncompressed buffers the merge may hold at once (see [`DEFAULT_AREA_BUDGET`]).
+    pub area_budget: usize,
 }
 
 /// A record delivered by the merge, with where it came from.
@@ -88,6 +98,11 @@ impl EtlFile {
             buffers: Vec::new(),
             compression_format: 0,
             diagnostics: Diagnostics::default(),
+            area_budget: DEFAULT_AREA_BUDGET.max(
+                usize::try_from(len)
+                    .unwrap_or(usize::MAX)
+                    .saturating_mul(AREA_BUDGET_PER_FILE_BYTE),
+            ),
         };
         let stopped_early = etl.index_buffers()?;
         etl.read_logfile_header()?;
@@ -293,6 +308,7 @@ impl EtlFile {
                 None => by_cpu.push((b.processor, vec![i])),
             }
         }
+        self.keep_within_area_budget(&mut by_cpu);
         let streams: Vec<Stream> = by_cpu
             .into_iter()
             .map(|(cpu, mut idx)| {
@@ -334,6 +350,53 @@ impl EtlFile {
             });
             self.merge(streams, ahead, &mut f)
         })
+    }
+
+    /// Drops whole streams, those claiming the most first, until what the
+    /// merge may hold at once (each stream's largest buffer, plus the one read
+    /// ahead and one spare) fits [`EtlFile::area_budget`]. Reported as an error:
+    /// the events of those CPUs are missing.
+    fn keep_within_area_budget(&mut self, by_cpu: &mut Vec<(u16, Vec<usize>)>) {
+        let held = |idx: &[usize]| {
+            idx.iter()
+                .map(|&i| area_capacity(self.buffers[i].payload_len()))
+                .max()
+                .unwrap_or(0)
+        };
+        let mut claims: Vec<(usize, usize)> = by_cpu.iter().enumerate().map(|(s, (_, idx))| (held(idx), s)).collect();
+        let overhead = 2 * claims.iter().map(|c| c.0).max().unwrap_or(0);
+        let mut total: usize = claims.iter().map(|c| c.0).sum::<usize>() + overhead;
+        if total <= self.area_budget {
+            return;
+        }
+        claims.sort_unstable_by(|a, b| b.cmp(a));
+        let mut dropped = Vec::new();
+        for &(claim, s) in &claims {
+            if total <= self.area_budget {
+                break;
+            }
+            total -= claim;
+            dropped.push(s);
+        }
+        let claimed: usize = claims.iter().map(|c| c.0).sum::<usize>() + overhead;
+        dropped.sort_unstable();
+        let cpus: Vec<String> = dropped.iter().map(|&s| by_cpu[s].0.to_string()).collect();
+        let buffers: usize = dropped.iter().map(|&s| by_cpu[s].1.len()).sum();
+        for &s in dropped.iter().rev() {
+            by_cpu.remove(s);
+        }
+        self.diagnostics.error(
+            &self.name,
+            Location::File,
+            format!(
+                "its {} per-CPU buffer streams would hold {} MB of uncompressed buffers at once, more than the \
+                 {} MB this reader allows for a file of this size; the {buffers} buffers of CPU {} are skipped",
+                claims.len(),
+                claimed >> 20,
+                self.area_budget >> 20,
+                cpus.join(", ")
+            ),
+        );
     }
 
     fn merge(
@@ -527,7 +590,7 @@ fn unpack(h: &BufferHeader, compression_format: u16, stored: &[u8], area: &mut V
     // Areas are sized in powers of two (PktMon's buffers are 16 MiB): regrown
     // to each buffer's exact size, they fragmented glibc's heap, and reading a
     // file twice peaked at 187 MB instead of 106 MB.
-    let uniform = payload_len.next_power_of_two().min(MAX_BUFFER_BYTES);
+    let uniform = area_capacity(payload_len);
     if area.capacity() < uniform {
         area.clear();
         area.reserve_exact(uniform);
@@ -561,6 +624,11 @@ fn unpack(h: &BufferHeader, compression_format: u16, stored: &[u8], area: &mut V
         area.extend_from_slice(&stored[..payload_len]);
         Ok(())
     }
+}
+
+/// The capacity an area gets for a buffer of `payload_len` bytes.
+fn area_capacity(payload_len: usize) -> usize {
+    payload_len.next_power_of_two().min(MAX_BUFFER_BYTES)
 }
 
 /// One buffer on its way from the file to a stream: stored bytes in,
