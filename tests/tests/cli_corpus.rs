@@ -234,6 +234,32 @@ fn convert_streams_into_a_pipe_the_same_bytes_it_writes_to_a_file() {
         piped.stdout.len(),
         written.len()
     );
+    // Standard output redirected to a file: /dev/stdout leads to that file, which gets the
+    // bytes; the /dev/stdout link itself is left alone.
+    let redirected = dir.path("redirected.pcapng");
+    let status = std::process::Command::new(pktmon_tests::bin())
+        .args(["convert", etl.to_str().unwrap(), "-o", "/dev/stdout"])
+        .stdout(std::fs::File::create(&redirected).unwrap())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        std::fs::read(&redirected).unwrap() == written,
+        "redirected output differs"
+    );
+    if std::fs::symlink_metadata("/dev/stdout").is_ok_and(|m| m.file_type().is_symlink()) {
+        let leftovers: Vec<_> = std::fs::read_dir("/dev")
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".stdout."))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+    assert!(
+        std::fs::symlink_metadata("/dev/stdout").is_ok_and(|m| !m.is_file()),
+        "/dev/stdout was replaced"
+    );
     // /dev/null stays the device it was.
     let null = run(&["convert", etl.to_str().unwrap(), "-o", "/dev/null"]);
     assert_eq!(null.status.code(), Some(0), "{}", stderr(&null));

@@ -7,28 +7,52 @@ use std::io::{self, Write};
 use super::background::BackgroundWriter;
 use std::path::{Path, PathBuf};
 
-/// A hidden work file in the target's folder (`.<name>.<pid>.<what>`), so the
-/// final rename stays on one file system. Beside a device or pipe (`/dev/null`,
-/// `/dev/stdout`) it goes to the temporary folder instead.
-fn beside(target: &Path, what: &str) -> PathBuf {
-    let dir = if is_special(target) {
-        std::env::temp_dir()
-    } else {
-        target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf()
-    };
-    let name = target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    dir.join(format!(".{name}.{}.{what}", std::process::id()))
+/// Where an output goes.
+#[derive(Debug, PartialEq, Eq)]
+enum Destination {
+    /// A regular file (or none yet): a work file beside it is renamed over it.
+    Replace(PathBuf),
+    /// A device, pipe or socket (`/dev/null`, a FIFO, `/dev/stdout` on a
+    /// terminal or pipe), or a link that leads to no file path: written
+    /// directly. Renaming over it would put a regular file where the device
+    /// or link was.
+    Direct(PathBuf),
 }
 
-/// An existing target that is neither a regular file nor a folder: a
-/// character device, a pipe, a socket. It cannot be replaced by a rename
-/// (that would put a regular file where `/dev/null` was), so it is written directly.
-fn is_special(target: &Path) -> bool {
-    std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir())
+/// Follows symbolic links first: `-o /dev/stdout` with standard output
+/// redirected to a file writes that file and leaves `/dev/stdout` alone.
+fn destination(target: &Path) -> Destination {
+    let is_link = std::fs::symlink_metadata(target).is_ok_and(|m| m.file_type().is_symlink());
+    let resolved = if is_link {
+        match std::fs::canonicalize(target) {
+            Ok(p) => p,
+            Err(_) => return Destination::Direct(target.to_path_buf()),
+        }
+    } else {
+        target.to_path_buf()
+    };
+    match std::fs::metadata(&resolved) {
+        Ok(m) if !m.is_file() && !m.is_dir() => Destination::Direct(resolved),
+        _ => Destination::Replace(resolved),
+    }
+}
+
+/// A hidden work file (`.<name>.<pid>.<what>`) in the folder of the file the
+/// output replaces, so the final rename stays on one file system; in the
+/// temporary folder when the output is written directly.
+fn beside(target: &Path, what: &str) -> PathBuf {
+    let (dir, path) = match destination(target) {
+        Destination::Replace(p) => (
+            p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf(),
+            p,
+        ),
+        Destination::Direct(p) => (std::env::temp_dir(), p),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    dir.join(format!(".{name}.{}.{what}", std::process::id()))
 }
 
 /// A file being written; becomes `target` on [`AtomicFile::commit`], and
@@ -55,15 +79,23 @@ impl AtomicFile {
                 "output path is a directory",
             ));
         }
-        let (temp, file) = if is_special(target) {
-            (None, std::fs::OpenOptions::new().write(true).open(target)?)
-        } else {
-            let temp = beside(target, "partial");
-            let file = File::create(&temp)?;
-            (Some(temp), file)
+        let (target, temp, file) = match destination(target) {
+            Destination::Direct(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&path)?;
+                (path, None, file)
+            }
+            Destination::Replace(path) => {
+                let temp = beside(&path, "partial");
+                let file = File::create(&temp)?;
+                (path, Some(temp), file)
+            }
         };
         Ok(AtomicFile {
-            target: target.to_path_buf(),
+            target,
             temp,
             writer: Some(BackgroundWriter::new(file)),
         })
@@ -234,6 +266,32 @@ mod tests {
                 .starts_with(&format!(".null.{}.", std::process::id()))
         });
         assert!(!stray, "a work file was left in /dev");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_is_written_through_and_stays_a_link() {
+        let d = folder("link");
+        let real = d.join("real.pcapng");
+        std::fs::write(&real, b"old").unwrap();
+        let link = d.join("link.pcapng");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let mut f = AtomicFile::create(&link).unwrap();
+        f.write_all(b"new bytes").unwrap();
+        f.commit().unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read(&real).unwrap(), b"new bytes");
+        assert_eq!(entries(&d), vec!["link.pcapng", "real.pcapng"]);
+        // A link to nothing is written through too (creating its target), never replaced.
+        let dangling = d.join("dangling.pcapng");
+        std::os::unix::fs::symlink(d.join("missing.pcapng"), &dangling).unwrap();
+        assert!(matches!(destination(&dangling), Destination::Direct(_)));
+        let mut f = AtomicFile::create(&dangling).unwrap();
+        f.write_all(b"through").unwrap();
+        f.commit().unwrap();
+        assert!(std::fs::symlink_metadata(&dangling).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read(d.join("missing.pcapng")).unwrap(), b"through");
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
