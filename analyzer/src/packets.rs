@@ -39,6 +39,28 @@ const SHARED_WINDOW: FileTime = 10 * 10_000_000; // 10 s
 /// the per-CPU buffers, and pktmon, etl2pcapng and the converter write what
 /// ETW delivered sorted), so this only absorbs clock jitter.
 const FORGET_SLACK: FileTime = 100 * 10_000; // 100 ms
+
+/// Forgets the keys put in `order` before `cutoff` whose packet has not been
+/// seen since (a key seen again is queued again, so it stays).
+fn forget_before<K: Copy + Eq + std::hash::Hash>(
+    order: &mut VecDeque<(FileTime, K)>,
+    index: &mut FxHashMap<K, usize>,
+    cutoff: FileTime,
+    last_time: impl Fn(usize) -> Option<FileTime>,
+) {
+    while let Some(&(t, key)) = order.front() {
+        if t >= cutoff {
+            break;
+        }
+        order.pop_front();
+        if index
+            .get(&key)
+            .is_some_and(|&p| last_time(p).is_none_or(|last| last < cutoff))
+        {
+            index.remove(&key);
+        }
+    }
+}
 /// Forget in batches: a sweep per this many appearances.
 const SWEEP_EVERY: u32 = 4096;
 
@@ -342,33 +364,11 @@ impl Grouper {
         // need keeping no longer than a chain's window.
         let window = if self.chain_mode() { CHAIN_WINDOW } else { SHARED_WINDOW };
         let shared_cutoff = now.saturating_sub(window + FORGET_SLACK);
-        while let Some(&(t, key)) = self.shared_order.front() {
-            if t >= shared_cutoff {
-                break;
-            }
-            self.shared_order.pop_front();
-            let stale = self
-                .by_shared_id
-                .get(&key)
-                .is_some_and(|&p| self.open(p).is_none_or(|o| o.last_time < shared_cutoff));
-            if stale {
-                self.by_shared_id.remove(&key);
-            }
-        }
         let content_cutoff = now.saturating_sub(CONTENT_WINDOW + FORGET_SLACK);
-        while let Some(&(t, f)) = self.content_order.front() {
-            if t >= content_cutoff {
-                break;
-            }
-            self.content_order.pop_front();
-            let stale = self
-                .by_content
-                .get(&f)
-                .is_some_and(|&p| self.open(p).is_none_or(|o| o.last_time < content_cutoff));
-            if stale {
-                self.by_content.remove(&f);
-            }
-        }
+        let (packets, first) = (&self.packets, self.first_packet);
+        let last_time = |p: usize| Some(packets.get(p.checked_sub(first)?)?.last_time);
+        forget_before(&mut self.shared_order, &mut self.by_shared_id, shared_cutoff, last_time);
+        forget_before(&mut self.content_order, &mut self.by_content, content_cutoff, last_time);
         // Shared ids have the longest window: a packet older than it is done.
         // (`packet_count` and the ids handed out are unaffected.)
         while self.packets.front().is_some_and(|o| o.last_time < shared_cutoff) {

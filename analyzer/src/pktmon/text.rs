@@ -314,14 +314,7 @@ pub fn parse_packet_message(message: &str) -> Option<PacketLine<'_>> {
 /// abbreviated field, non-ASCII text), which [`parse_any_template`] then reads;
 /// both give the same result wherever this one answers (a test holds them to it).
 fn parse_english_template(message: &str) -> Option<PacketLine<'_>> {
-    if !message.is_ascii() {
-        return None;
-    }
-    let (is_drop, body) = match message.strip_prefix("Drop: ") {
-        Some(rest) => (true, rest),
-        None => (false, message),
-    };
-    let mut c = TemplateCursor(body);
+    let (is_drop, mut c) = english_start(message)?;
     let mut line = PacketLine {
         is_drop,
         ..Default::default()
@@ -375,14 +368,7 @@ pub struct PacketIds {
 /// Where this answers, it agrees with [`parse_packet_message`] (a test holds
 /// it to that).
 pub fn parse_packet_ids(message: &str) -> Option<PacketIds> {
-    if !message.is_ascii() {
-        return None;
-    }
-    let (is_drop, body) = match message.strip_prefix("Drop: ") {
-        Some(rest) => (true, rest),
-        None => (false, message),
-    };
-    let mut c = TemplateCursor(body);
+    let (is_drop, mut c) = english_start(message)?;
     let ids = PacketIds {
         is_drop,
         group_id: c.number("PktGroupId")?,
@@ -394,6 +380,18 @@ pub fn parse_packet_ids(message: &str) -> Option<PacketIds> {
         return None;
     }
     Some(ids)
+}
+
+/// Whether an English line is a drop, and a cursor after its `Drop: `;
+/// `None` for non-ASCII text, which no English line is.
+fn english_start(message: &str) -> Option<(bool, TemplateCursor<'_>)> {
+    if !message.is_ascii() {
+        return None;
+    }
+    Some(match message.strip_prefix("Drop: ") {
+        Some(rest) => (true, TemplateCursor(rest)),
+        None => (false, TemplateCursor(message)),
+    })
 }
 
 /// Reads `Label value, ` items off the front of an English template.
