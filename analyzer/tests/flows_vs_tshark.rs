@@ -308,11 +308,18 @@ fn recorded() -> Vec<Recorded> {
                     .symptoms
                     .iter()
                     .filter_map(|s| match s.kind {
-                        SymptomKind::Reset { by, idle_ms, ttl } => {
+                        SymptomKind::Reset {
+                            by,
+                            idle_ms,
+                            ttl,
+                            refused,
+                            carried_data,
+                            ..
+                        } => {
                             // The router's refusals are the first packets of their side (nothing
                             // to compare), and the server's own RST has the server's TTL.
                             assert_eq!(ttl, None, "{s:?}");
-                            Some((by, idle_ms))
+                            Some((by, idle_ms, refused, carried_data))
                         }
                         _ => None,
                     })
@@ -320,8 +327,11 @@ fn recorded() -> Vec<Recorded> {
                 assert_eq!(resets.len(), 3);
                 // Two SYNs refused at once by the router's reject rule, then the server's abort
                 // about 300 ms after its last packet.
-                assert!(resets[..2].iter().all(|&(by, idle)| by == Side::Server && idle < 5));
-                assert_eq!(resets[2].0, Side::Server);
+                // The two RSTs answering SYNs are refusals before any data; the abort is not.
+                assert!(resets[..2]
+                    .iter()
+                    .all(|&(by, idle, refused, data)| by == Side::Server && idle < 5 && refused && !data));
+                assert_eq!((resets[2].0, resets[2].2, resets[2].3), (Side::Server, false, true));
                 assert!((250..1000).contains(&resets[2].1), "{resets:?}");
             },
         },
@@ -1065,7 +1075,10 @@ fn reset_with_idle_time() {
             SymptomKind::Reset {
                 by: Side::Server,
                 idle_ms: 500,
-                ttl: None
+                ttl: None,
+                refused: false,
+                carried_data: true,
+                quiet_ms: 500,
             }
         );
         assert_eq!(x[0].packet, rst);

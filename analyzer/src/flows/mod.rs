@@ -75,6 +75,7 @@ pub use parse::{
 };
 
 use crate::model::{FileTime, LinkType};
+pub use table::{addr_bits, mix};
 use table::{Key, KeyMap};
 
 /// Which end of a flow.
@@ -99,7 +100,25 @@ pub struct FlowKey {
     pub vlan: Option<u16>,
 }
 
+/// `addr:port`, `[v6addr]:port`, or the bare address for port 0 (ICMP, other protocols).
+pub fn endpoint(a: &IpAddr, port: u16) -> String {
+    match (a, port) {
+        (_, 0) => a.to_string(),
+        (IpAddr::V6(_), p) => format!("[{a}]:{p}"),
+        (IpAddr::V4(_), p) => format!("{a}:{p}"),
+    }
+}
+
 impl FlowKey {
+    /// One end as text: the client's (`true`) or the server's.
+    pub fn endpoint_text(&self, client: bool) -> String {
+        if client {
+            endpoint(&self.client, self.client_port)
+        } else {
+            endpoint(&self.server, self.server_port)
+        }
+    }
+
     /// A Wireshark display filter that selects this flow's packets.
     pub fn display_filter(&self) -> String {
         let ip = |a: &IpAddr| if a.is_ipv4() { "ip.addr" } else { "ipv6.addr" };
@@ -171,10 +190,18 @@ pub enum SymptomKind {
     /// A RST; `idle_ms` since the flow's previous packet. `ttl`: (the RST's
     /// TTL, the TTL of the same side's previous packet) when they differ by
     /// more than a route change would: a device on the path sent it, not the peer.
+    /// `refused`: it answered the client's SYN (no SYN/ACK came first): the
+    /// connection was refused, not lost. `carried_data`: either side had sent
+    /// payload before it. `quiet_ms`: the silence before the packet the RST
+    /// answers, when the RST came within seconds of it (a request after a long
+    /// idle, answered by a device that forgot the session), else `idle_ms`.
     Reset {
         by: Side,
         idle_ms: u64,
         ttl: Option<(u8, u8)>,
+        refused: bool,
+        carried_data: bool,
+        quiet_ms: u64,
     },
     /// SYN (and its retries) never answered.
     SynUnanswered {
@@ -415,6 +442,8 @@ struct Flow {
     symptoms: u64,
     /// TTL (hop limit) of each side's latest packet other than a RST.
     ttl: [Option<u8>; 2],
+    /// The silence before the latest packet.
+    gap_before_last: FileTime,
     tcp: Option<Box<tcp::Conn>>,
 }
 
@@ -845,9 +874,13 @@ impl FlowAnalyzer {
 }
 
 fn new_flow(p: &PacketInput<'_>, fk: FlowKey, sender_is_lo: bool, tcp: Option<&TcpView<'_>>) -> Flow {
-    // The client is the SYN's sender; a SYN/ACK's or an echo reply's receiver; else the first sender.
+    // The client is the SYN's sender; a SYN/ACK's or an echo reply's receiver.
+    // A capture that starts mid-connection has no handshake: the side on a
+    // service's port is the server; else the first sender is the client.
     let sender_is_server = match tcp {
-        Some(t) => t.flags & (tcp_flags::SYN | tcp_flags::ACK) == (tcp_flags::SYN | tcp_flags::ACK),
+        Some(t) if t.has(tcp_flags::SYN) => t.has(tcp_flags::ACK),
+        Some(t) => serves_from(t.src_port, t.dst_port, true),
+        None if fk.protocol == 17 => serves_from(fk.client_port, fk.server_port, false),
         None => fk.client_port == 0 && fk.server_port != 0 && matches!(fk.protocol, 1 | 58),
     };
     let key = if sender_is_server {
@@ -873,8 +906,18 @@ fn new_flow(p: &PacketInput<'_>, fk: FlowKey, sender_is_lo: bool, tcp: Option<&T
         retransmissions: 0,
         symptoms: 0,
         ttl: [None; 2],
+        gap_before_last: 0,
         tcp: tcp.map(|_| Box::default()),
     }
+}
+
+/// Whether a packet from port `own` to port `other`, seen without a handshake,
+/// comes from the server: its port is a well-known one (below 1024) and the
+/// other's is not; for TCP also a registered port (below 49152) talking to
+/// one in Windows' ephemeral range (49152 and up), where clients' ports come from.
+fn serves_from(own: u16, other: u16, tcp: bool) -> bool {
+    const EPHEMERAL: u16 = 49152;
+    (own != 0 && own < 1024 && other >= 1024) || (tcp && own != 0 && own < EPHEMERAL && other >= EPHEMERAL)
 }
 
 /// How far a RST's TTL may be from its side's other packets and still be the peer's.
@@ -898,6 +941,8 @@ fn flow_packet_in(
     if !tcp.is_some_and(|t| t.has(tcp_flags::RST)) {
         f.ttl[s] = Some(ip.ttl);
     }
+    let quiet_before_last = f.gap_before_last;
+    f.gap_before_last = idle.max(0);
     f.last = f.last.max(p.time);
     f.packets[s] += 1;
     f.bytes[s] += ip.total_len as u64;
@@ -998,11 +1043,22 @@ fn flow_packet_in(
         let ttl = previous_ttl
             .filter(|&usual| usual.abs_diff(ip.ttl) > RESET_TTL_TOLERANCE)
             .map(|usual| (ip.ttl, usual));
+        let carried_data = conn.d[0].max_segment > 0 || conn.d[1].max_segment > 0;
+        let quiet_ms = if idle_ms < 5_000 && f.packets[0] + f.packets[1] > 2 {
+            idle_ms.max((quiet_before_last / 10_000) as u64)
+        } else {
+            idle_ms
+        };
+        // The server's first packet, answering the client's SYN: no SYN/ACK came before it.
+        let refused = s == 1 && conn.d[0].syns > 0 && conn.d[1].packets <= 1 && !carried_data;
         symptoms.push(mk(
             SymptomKind::Reset {
                 by: side_of(s),
                 idle_ms,
                 ttl,
+                refused,
+                carried_data,
+                quiet_ms,
             },
             Vec::new(),
             Some(t.seq),
