@@ -151,8 +151,22 @@ impl HopKey {
     ) -> HopKey {
         let net = &payload[network_offset(link_type, payload)..];
         let n = net.len().min(FINGERPRINT_BYTES);
+        // tcpip.sys logs the packet it drops with a rewritten IP header (TTL 1
+        // and IP id 0 seen on 26100), and a forwarded packet has its TTL
+        // lowered: the fields that change along the path are left out.
+        let mut bytes = [0u8; FINGERPRINT_BYTES];
+        bytes[..n].copy_from_slice(&net[..n]);
+        match bytes[0] >> 4 {
+            4 if n >= 20 => {
+                bytes[4..6].fill(0); // identification
+                bytes[8] = 0; // TTL
+                bytes[10..12].fill(0); // header checksum
+            }
+            6 if n >= 40 => bytes[7] = 0, // hop limit
+            _ => {}
+        }
         let mut h = FxHasher::default();
-        net[..n].hash(&mut h);
+        bytes[..n].hash(&mut h);
         HopKey {
             time,
             group_id,
@@ -445,6 +459,16 @@ impl Grouper {
                     Some(p) => Some((p, Linkage::SharedId)),
                     None => chained().map(|p| (p, Linkage::Chained)),
                 };
+                // 24H2+: the PktGroupId can change part-way along the path (another
+                // CPU's counter); a hop that continues no chain joins the packet whose
+                // bytes it carries, seen a moment before.
+                let found = found.or_else(|| {
+                    self.chain_mode()
+                        .then(|| self.by_content.get(&k.fingerprint).copied())
+                        .flatten()
+                        .filter(|&p| self.joinable(p, k, CONTENT_WINDOW))
+                        .map(|p| (p, Linkage::Content))
+                });
                 let (p, l) = found.unwrap_or_else(|| (self.new_packet(k.time), Linkage::First));
                 if !self.chain_mode() {
                     self.by_shared_id.insert(key, p);
@@ -458,6 +482,8 @@ impl Grouper {
                     if let Some(open) = self.packets.get_mut(p - self.first_packet) {
                         open.tail = Some(key);
                     }
+                    self.by_content.insert(k.fingerprint, p);
+                    self.content_order.push_back((k.time, k.fingerprint));
                 }
                 (p, l)
             }
