@@ -97,6 +97,19 @@ pub struct CaptureInfo {
     pub compressed_buffers: u64,
 }
 
+impl CaptureInfo {
+    /// The OS as a user names it. Windows 11 still calls itself "Windows 10"
+    /// in the ProductName the ETL records; builds 22000 and later that are not
+    /// a server edition are Windows 11.
+    pub fn os_name(&self) -> Option<String> {
+        let name = self.os_description.as_deref()?;
+        Some(match self.os_build {
+            Some(b) if b >= 22_000 && name.starts_with("Windows 10") => name.replacen("Windows 10", "Windows 11", 1),
+            _ => name.to_string(),
+        })
+    }
+}
+
 /// A typed component property value (events 30–75).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]

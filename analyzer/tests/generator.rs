@@ -882,6 +882,7 @@ fn finding(v: &serde_json::Value) -> Finding {
         explanation: s("explanation"),
         next_step: s("next_step"),
         tcpip: None,
+        ..Default::default()
     }
 }
 
@@ -991,6 +992,7 @@ fn score_matches_by_locality_cause_and_flow() {
         explanation: String::new(),
         next_step: String::new(),
         tcpip: None,
+        ..Default::default()
     };
     // Same flow written the other way round still matches.
     let s = generate::score(

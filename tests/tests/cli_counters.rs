@@ -186,7 +186,7 @@ fn diagnose_reports_drops_counted_beyond_those_captured() {
         );
     }
 
-    let out = run(&["diagnose", path.to_str().unwrap()]);
+    let out = run(&["diagnose", path.to_str().unwrap(), "--all"]);
     let text = stdout(&out);
     assert!(text.contains(&format!("LOCAL other — {SYMPTOM} ×")), "{text}");
     assert!(

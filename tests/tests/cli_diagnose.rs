@@ -16,8 +16,53 @@ fn finguard_drops_all_become_local_findings_whose_filters_select_their_frames() 
         return;
     };
     let v = json_of(&["diagnose", etl.to_str().unwrap(), "--json", "-"]);
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["inputs"][0]["totals"]["drop_events"], 28);
+    // The verdict as an engineer reads the capture: a client on this host tries three
+    // loopback ports where nothing listens; tcpip drops each SYN (no endpoint) and
+    // answers RST. The Wi-Fi miniport's Unsupported EtherType drops and one duplicate
+    // segment on a closing connection are background.
+    let verdict = &v["inputs"][0]["verdict"];
+    assert_eq!(verdict["status"], "problems");
+    let problems = verdict["problems"].as_array().unwrap();
+    let servers: BTreeSet<&str> = problems.iter().map(|p| p["endpoints"][0].as_str().unwrap()).collect();
+    assert_eq!(
+        servers,
+        BTreeSet::from(["127.0.0.1:6469", "127.0.0.1:28194", "127.0.0.1:8080"])
+    );
+    for p in problems {
+        assert_eq!(
+            (&p["locality"], &p["cause"], &p["severity"]),
+            (&"local".into(), &"unreachable".into(), &1.into()),
+            "{p}"
+        );
+        assert!(p["title"].as_str().unwrap().contains("refused"), "{p}");
+        assert!(
+            p["title"]
+                .as_str()
+                .unwrap()
+                .contains("transport endpoint was not found"),
+            "{p}"
+        );
+    }
+    let background: BTreeSet<(String, u64)> = verdict["background"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["kind"].as_str().unwrap().to_string(),
+                b["drop_events"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        background,
+        BTreeSet::from([("unbound_ethertype".to_string(), 2), ("close_time_tcp".to_string(), 1)])
+    );
+    // Every drop event is counted once: in one problem or in the background.
+    let in_problems: u64 = problems.iter().map(|p| p["drop_events"].as_u64().unwrap()).sum();
+    assert_eq!(in_problems + verdict["background_drop_events"].as_u64().unwrap(), 28);
     let findings = v["findings"].as_array().unwrap();
     assert!(!findings.is_empty());
     // Every drop event is evidence of some finding, and each drop's cause is local.
@@ -163,11 +208,24 @@ fn outputs_jsonl_csv_and_fail_on() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
+    assert!(text.contains("PROBLEMS 3 problems"), "{text}");
     assert!(
-        text.contains("LOCAL unreachable") && text.contains("REMOTE session_loss"),
+        text.contains("[LOCAL unreachable] Connections to 127.0.0.1:6469 are refused"),
         "{text}"
     );
-    assert!(text.contains("next:"), "every finding has a next step");
+    assert_eq!(
+        text.matches("next: ").count(),
+        3,
+        "every problem has a next step: {text}"
+    );
+    assert!(text.contains("background, harmless: "), "{text}");
+    assert!(
+        !text.contains("REMOTE session_loss"),
+        "findings only with --all: {text}"
+    );
+    let all = stdout(&run(&["diagnose", etl.to_str().unwrap(), "--all"]));
+    assert!(all.contains("REMOTE session_loss — local drop"), "{all}");
+    assert!(all.contains("(background: unbound_ethertype)"), "{all}");
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
         .unwrap()
         .lines()
@@ -185,7 +243,13 @@ fn outputs_jsonl_csv_and_fail_on() {
         .sum();
     assert_eq!(total, 28);
     let findings_csv = std::fs::read_to_string(csv.join("findings.csv")).unwrap();
-    assert_eq!(findings_csv.lines().count(), lines.len() + 1);
+    let finding_lines = lines.iter().filter(|l| l["record"] == "finding").count();
+    let problem_lines = lines.iter().filter(|l| l["record"] == "problem").count();
+    assert_eq!((problem_lines, finding_lines + problem_lines), (3, lines.len()));
+    assert_eq!(findings_csv.lines().count(), finding_lines + 1);
+    let problems_csv = std::fs::read_to_string(csv.join("problems.csv")).unwrap();
+    assert_eq!(problems_csv.lines().count(), 4, "{problems_csv}");
+    assert!(problems_csv.starts_with("file,status,rank,severity,locality,cause,title"));
     assert!(findings_csv.starts_with("file,locality,cause,symptom,count"));
     // --fail-on: 1 when a finding matches, 0 when none does.
     assert_eq!(

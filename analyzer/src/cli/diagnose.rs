@@ -26,6 +26,26 @@ pub struct DiagnoseArgs {
     pub csv: Option<PathBuf>,
     pub fail_on: Vec<FailOn>,
     pub jobs: Option<usize>,
+    pub all: bool,
+}
+
+/// The text report's layout: wrapped to the terminal's width and coloured on
+/// a terminal (no colour with `NO_COLOR` set); 100 columns, no colour when piped.
+fn text_options(all: bool) -> report::TextOptions {
+    let terminal = std::io::stdout().is_terminal();
+    let width = if terminal {
+        terminal_size::terminal_size()
+            .map(|(w, _)| w.0 as usize)
+            .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+            .unwrap_or(100)
+    } else {
+        100
+    };
+    report::TextOptions {
+        all,
+        width: Some(width.clamp(40, 240)),
+        color: terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
 }
 
 /// Files of the inputs: files as given, folders walked (sorted, recursively).
@@ -383,7 +403,11 @@ pub fn diagnose(args: DiagnoseArgs) -> i32 {
         }
     };
     if !stdout_taken {
-        if let Err(m) = emit(None, &files, report::text_report(&results).as_bytes()) {
+        if let Err(m) = emit(
+            None,
+            &files,
+            report::text_report(&results, &text_options(args.all)).as_bytes(),
+        ) {
             eprintln!("error: {m}");
             return 2;
         }
@@ -406,6 +430,7 @@ pub fn diagnose(args: DiagnoseArgs) -> i32 {
             return 2;
         }
         for (name, content) in [
+            ("problems.csv", report::problems_csv(&results)),
             ("findings.csv", report::findings_csv(&results)),
             ("drops.csv", report::drops_csv(&results)),
         ] {

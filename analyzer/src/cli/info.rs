@@ -146,7 +146,7 @@ fn build_report(c: &Capture) -> InfoReport {
         kind: c.info.kind.map(|k| k.describe().to_string()).unwrap_or_default(),
         has_pktmon_metadata: c.info.kind.map(|k| k.has_metadata()).unwrap_or(false),
         windows_build: c.info.os_build,
-        os: c.info.os_description.clone(),
+        os: c.info.os_name(),
         first_packet: c.appearances.iter().map(|a| a.time).min().map(format_utc),
         last_packet: c.appearances.iter().map(|a| a.time).max().map(format_utc),
         capture_start: c.info.start_time.map(format_utc),

@@ -145,6 +145,10 @@ enum Command {
         /// Files processed at once (default: all cores).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Show every problem, the background's drops and every finding (default: the verdict, the
+        /// first 8 problems and the background in one line).
+        #[arg(long)]
+        all: bool,
     },
     /// Write one appearance per packet (its first, what `!pktmon.duplicate` shows) as pcapng, so that
     /// Wireshark's own TCP analysis stops counting appearances as retransmissions.
@@ -263,7 +267,9 @@ pub fn run() -> i32 {
             csv,
             fail_on,
             jobs,
+            all,
         } => diagnose::diagnose(diagnose::DiagnoseArgs {
+            all,
             inputs,
             nettrace,
             time_offset,

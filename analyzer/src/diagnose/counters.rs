@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{frame_filter, Cause, DropRef, Finding, Locality, MAX_FRAMES};
+use super::{frame_filter, Cause, DropRef, Finding, FindingTraits, Locality, MAX_FRAMES};
 use crate::model::*;
 
 /// Which side of a component a PKTMON_DIRECTION_TAG is: In, Rx and Ingress
@@ -44,6 +44,8 @@ pub(super) struct CounterCheck {
     filters: usize,
     first_packet: Option<FileTime>,
     last_packet: Option<FileTime>,
+    /// (component, edge id) → (edge name, packets in, packets out), the latest report.
+    edges: BTreeMap<(u16, u16), (String, u64, u64, u16, u16)>,
 }
 
 impl CounterCheck {
@@ -52,6 +54,19 @@ impl CounterCheck {
             Record::Packet(a) => self.packet(a),
             Record::DropCounters(d) => self.counters(ctx, d),
             Record::Filter(_) => self.filters += 1,
+            Record::FlowCounters(f) => {
+                let e = self.edges.entry((f.component_id, f.edge_id)).or_default();
+                // Totals since the capture started: a later report supersedes an earlier one.
+                if f.packets_in + f.packets_out >= e.1 + e.2 {
+                    *e = (
+                        f.edge_name.clone(),
+                        f.packets_in,
+                        f.packets_out,
+                        f.direction_in,
+                        f.direction_out,
+                    );
+                }
+            }
             _ => {}
         }
     }
@@ -96,11 +111,122 @@ impl CounterCheck {
         }
     }
 
-    /// One finding per component and direction whose counter exceeds its drop events.
+    /// Packets that entered a filter through one edge and never left through
+    /// the other, with no drop counted: per component and direction, the
+    /// packets counted at the entry edge less those at the exit edge less the
+    /// component's drop counter for that side. A filter with two edges passes
+    /// Rx packets from its lower edge to its upper one and Tx packets back down.
+    fn silent_losses(&self, components: &ComponentTable, first: FileTime, last: FileTime) -> Vec<Finding> {
+        let mut per_component: BTreeMap<u16, Vec<(u16, &(String, u64, u64, u16, u16))>> = BTreeMap::new();
+        for ((c, edge), e) in &self.edges {
+            per_component.entry(*c).or_default().push((*edge, e));
+        }
+        let mut out = Vec::new();
+        for (c, edges) in per_component {
+            let [a, b] = edges.as_slice() else { continue };
+            // Upper/Lower by name (English maps), else PktMon's numbering: Upper(1), Lower(2).
+            let is_upper = |x: &(u16, &(String, u64, u64, u16, u16))| {
+                if x.1 .0.starts_with("Upper") {
+                    true
+                } else if x.1 .0.starts_with("Lower") {
+                    false
+                } else {
+                    x.0 == 1
+                }
+            };
+            let (upper, lower) = match (is_upper(a), is_upper(b)) {
+                (true, false) => (a.1, b.1),
+                (false, true) => (b.1, a.1),
+                _ => continue,
+            };
+            // (packets going up = inbound, going down = outbound) at an edge.
+            let split = |e: &(String, u64, u64, u16, u16)| -> (u64, u64) {
+                match (inbound(e.3), inbound(e.4)) {
+                    (Some(true), _) | (_, Some(false)) => (e.1, e.2),
+                    _ => (e.2, e.1),
+                }
+            };
+            let (up_in, up_out) = split(upper);
+            let (low_in, low_out) = split(lower);
+            let name = components.get(c).map(|x| x.name.clone()).unwrap_or_default();
+            for (side, entered, left, entry, exit) in [
+                (true, low_in, up_in, &lower.0, &upper.0),
+                (false, up_out, low_out, &upper.0, &lower.0),
+            ] {
+                let counted = self.sides.get(&(c, side)).map_or(0, |s| s.counted.max(s.recorded));
+                let lost = entered.saturating_sub(left).saturating_sub(counted);
+                // A handful against thousands is a filter's own traffic, not loss worth a problem.
+                if lost < 3 || lost * 100 < entered {
+                    continue;
+                }
+                let label = if name.is_empty() {
+                    format!("component {c}")
+                } else {
+                    format!("{name} (component {c})")
+                };
+                let direction = if side { "Rx" } else { "Tx" }.to_string();
+                out.push(Finding {
+                    problem: None,
+                    background: None,
+                    traits: FindingTraits {
+                        dropped_packets: lost,
+                        ..Default::default()
+                    },
+                    locality: Locality::Local,
+                    cause: Cause::Other,
+                    symptom: "packets lost in a filter without a drop event".to_string(),
+                    count: lost,
+                    flow: None,
+                    flow_key: None,
+                    first_time: crate::time::format_utc(first),
+                    last_time: crate::time::format_utc(last),
+                    first,
+                    display_filter: String::new(),
+                    frames: Vec::new(),
+                    drops: vec![(
+                        DropRef {
+                            reason: None,
+                            reason_text: "lost without a drop event (PktMon's flow counters)".to_string(),
+                            location: String::new(),
+                            location_name: None,
+                            component: Some(c),
+                            component_name: name.clone(),
+                            direction: direction.clone(),
+                            tcpip_layer: None,
+                            tcpip_reason: None,
+                        },
+                        lost,
+                    )],
+                    pktmon_filter: Some(format!("pktmon.component_id == {c}")),
+                    tcpip: None,
+                    explanation: format!(
+                        "{lost} of the {entered} packets that entered {label} on {direction} through its {entry} \
+                         edge never left through its {exit} edge, and PktMon counted {counted} drops there: the \
+                         filter swallowed them without reporting a drop. PktMon's flow counters (event 90) say so; \
+                         the captured packets stop at this component."
+                    ),
+                    next_step: format!(
+                        "Identify the filter driver {} (`Get-NetAdapterBinding -AllBindings` lists the filters bound \
+                         to each adapter), test without it (`Disable-NetAdapterBinding -Name <adapter> -ComponentID \
+                         <id>`), and update or remove it; `pktmon counters` shows the same counts live.",
+                        if name.is_empty() {
+                            String::new()
+                        } else {
+                            format!("({name})")
+                        }
+                    ),
+                });
+            }
+        }
+        out
+    }
+
+    /// One finding per component and direction whose counter exceeds its drop
+    /// events, and per filter that lost packets without a drop event.
     pub(super) fn findings(mut self, components: &ComponentTable, info: &CaptureInfo) -> Vec<Finding> {
         let first = self.first_packet.or(info.start_time).unwrap_or(0);
         let last = self.last_packet.or(info.end_time).unwrap_or(first);
-        let mut out = Vec::new();
+        let mut out = self.silent_losses(components, first, last);
         for (&(c, side), s) in self.sides.iter_mut() {
             // Drop events without a direction may be any side's: they count before anything is called missing.
             let spare = self.undirected.entry(c).or_default();
@@ -153,6 +279,12 @@ impl CounterCheck {
                 s.counted, s.counted_bytes, s.recorded
             );
             out.push(Finding {
+                problem: None,
+                background: None,
+                traits: FindingTraits {
+                    dropped_packets: missing,
+                    ..Default::default()
+                },
                 locality: Locality::Local,
                 cause: Cause::Other,
                 symptom: "drops counted, not captured".to_string(),

@@ -27,13 +27,17 @@ use crate::tcpip::{DropLayer, TcpipTrace};
 use tcpip::{Mechanism, RetransmitCause, TcpipJoin, TcpipSummary};
 
 mod counters;
+pub mod verdict;
+
+pub use verdict::{Problem, Status, Verdict};
 
 /// Local or remote, in Microsoft's sense.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Locality {
     Local,
     Remote,
+    #[default]
     Unknown,
 }
 
@@ -48,7 +52,7 @@ impl Locality {
 }
 
 /// The fixed cause vocabulary of findings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
     Policy,
@@ -60,6 +64,7 @@ pub enum Cause {
     Unreachable,
     SessionLoss,
     Mtu,
+    #[default]
     Other,
 }
 
@@ -145,7 +150,7 @@ pub struct TcpipEvidence {
 }
 
 /// One diagnosed cause of loss, with its evidence.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Finding {
     pub locality: Locality,
     pub cause: Cause,
@@ -172,7 +177,84 @@ pub struct Finding {
     pub next_step: String,
     /// Microsoft-Windows-TCPIP events of a netsh trace behind the finding.
     pub tcpip: Option<TcpipEvidence>,
+    /// Rank of the problem this finding is evidence of (see [`verdict`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<u32>,
+    /// The background rule that holds it harmless, when one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background: Option<&'static str>,
+    /// Facts of its packets the verdict reads (not part of the JSON).
+    #[serde(skip)]
+    pub traits: FindingTraits,
 }
+
+/// What a finding's packets were, beyond its key: what the verdict needs to
+/// tell background from problems and to count packets apart from drop events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FindingTraits {
+    /// Drop events among its evidence.
+    pub drop_events: u64,
+    /// Distinct packets those drop events were: tcpip logs one drop per socket
+    /// that could not take a datagram, and its own copy of a packet it drops
+    /// with a rewritten IP header; copies of one packet count once.
+    pub dropped_packets: u64,
+    /// Dropped packets that were TCP, and the flags every one of them / any of them had.
+    pub tcp_drops: u64,
+    pub tcp_flags_all: u16,
+    pub tcp_flags_any: u16,
+    /// Dropped packets that carried transport payload.
+    pub payload_drops: u64,
+    /// Dropped packets on their way in (Rx, In, Ingress).
+    pub inbound_drops: u64,
+    /// A reset that answered the client's SYN: the connection was refused.
+    pub refused: bool,
+    /// A reset after payload had been exchanged: data may be lost.
+    pub carried_data: bool,
+    /// A reset this host sent (its own application or stack closed the connection).
+    pub reset_by_this_host: bool,
+    /// A reset whose TTL is not its side's: a device on the path sent it.
+    pub reset_by_device: bool,
+    /// The drop records of its evidence, so that a problem made of several
+    /// findings counts each drop event and each packet once.
+    pub drop_marks: Vec<DropMark>,
+}
+
+/// One drop record of a finding's evidence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DropMark {
+    /// The record's number within the diagnosis.
+    pub id: u32,
+    /// The dropped packet's identity apart from rewritten IP fields (0: unknown).
+    pub content: u64,
+    pub time: FileTime,
+    /// Packets the record stands for (a netsh drop event can name several).
+    pub packets: u64,
+}
+
+/// Drop events and distinct packets of a set of drop records: records of one
+/// content within [`COPY_WINDOW`] of each other are copies of one packet.
+pub fn count_marks<'a>(marks: impl Iterator<Item = &'a DropMark>) -> (u64, u64) {
+    let mut all: Vec<&DropMark> = marks.collect();
+    all.sort_by_key(|m| (m.id, m.time));
+    all.dedup_by_key(|m| m.id);
+    let events = all.len() as u64;
+    all.sort_by_key(|m| (m.content, m.time));
+    let mut packets = 0;
+    let mut last: Option<(u64, FileTime)> = None;
+    for m in all {
+        let copy = m.content != 0 && last.is_some_and(|(c, t)| c == m.content && m.time - t <= COPY_WINDOW);
+        if !copy {
+            packets += m.packets;
+        }
+        last = Some((m.content, m.time));
+    }
+    (events, packets)
+}
+
+/// How long before a symptom a drop of the same flow may be its cause: a
+/// sender notices a loss after a retransmission timeout (1 s at first, up to
+/// about 2 s with a slow path's RTT added).
+pub const DROP_LINK_WINDOW: FileTime = 2 * 10_000_000;
 
 /// Most evidence frames kept per finding.
 const MAX_FRAMES: usize = 200;
@@ -274,6 +356,99 @@ struct DropRecord {
     tcpip_line: Option<u64>,
     /// Packets the record stands for: 1, or a TCP/IP drop event's count.
     packets: u64,
+    facts: PacketFacts,
+}
+
+/// What is kept of a dropped packet besides its flow.
+#[derive(Debug, Clone, Copy, Default)]
+struct PacketFacts {
+    tcp_flags: Option<u16>,
+    /// Transport payload bytes.
+    payload: u32,
+    inbound: Option<bool>,
+    /// The packet's identity apart from what tcpip rewrites in its own copy
+    /// (TTL, IPv4 id, header checksum): copies of one packet share it.
+    content: u64,
+}
+
+impl PacketFacts {
+    fn of(view: Option<&flows::PacketView<'_>>, direction: Option<u16>) -> PacketFacts {
+        use flows::Transport;
+        let inbound = match direction {
+            Some(1) | Some(3) | Some(5) => Some(true),
+            Some(2) | Some(4) | Some(6) => Some(false),
+            _ => None,
+        };
+        let Some(v) = view else {
+            return PacketFacts {
+                inbound,
+                ..Default::default()
+            };
+        };
+        let mut words: Vec<u64> = Vec::with_capacity(8);
+        if let Some(ip) = &v.ip {
+            let (a, b) = (flows::addr_bits(ip.src), flows::addr_bits(ip.dst));
+            words.extend([
+                a as u64,
+                (a >> 64) as u64,
+                b as u64,
+                (b >> 64) as u64,
+                ip.protocol as u64,
+            ]);
+        }
+        let (tcp_flags, payload) = match &v.transport {
+            Transport::Tcp(t) => {
+                words.extend([
+                    ((t.src_port as u64) << 16) | t.dst_port as u64,
+                    ((t.seq as u64) << 32) | t.ack as u64,
+                    ((t.flags as u64) << 32) | t.segment_len as u64,
+                ]);
+                (Some(t.flags), t.segment_len)
+            }
+            Transport::Udp(u) => {
+                words.extend([
+                    ((u.src_port as u64) << 16) | u.dst_port as u64,
+                    ((u.length as u64) << 16) | u.checksum as u64,
+                ]);
+                (None, u.payload_len)
+            }
+            Transport::Icmp(i) => {
+                words.extend([
+                    ((i.icmp_type as u64) << 24) | ((i.code as u64) << 16) | i.checksum as u64,
+                    u32::from_be_bytes(i.rest) as u64,
+                ]);
+                (None, i.body.len() as u32)
+            }
+            Transport::Arp(a) => {
+                words.extend([
+                    a.operation as u64,
+                    u32::from(a.sender_ip) as u64,
+                    u32::from(a.target_ip) as u64,
+                ]);
+                (None, 0)
+            }
+            Transport::Other => (None, v.ip.map_or(0, |ip| ip.payload_len)),
+        };
+        PacketFacts {
+            tcp_flags,
+            payload,
+            inbound,
+            content: flows::mix(&words),
+        }
+    }
+}
+
+/// A netsh drop event without a captured packet is a packet of its own.
+fn line_identity(line: u64) -> u64 {
+    flows::mix(&[line, 0x6e65_7473_68])
+}
+
+/// Drop reasons that record TCP/IP taking in what a peer sent, not losing
+/// it: "INET: received RST" (1210) is tcpip consuming a reset. They are no
+/// cause of loss; the reset itself is the symptom.
+fn is_consumption(d: &DropRef) -> bool {
+    d.tcpip_layer.is_none()
+        && (d.reason == Some(1210) || (d.reason.is_none() && d.reason_text.contains("received RST")))
 }
 
 /// Totals of a diagnosis.
@@ -297,11 +472,31 @@ pub struct Diagnosis {
     pub kind: String,
     pub has_pktmon_metadata: bool,
     pub windows_build: Option<u32>,
+    /// The OS as users name it ("Windows 11 Pro"), when the capture says.
+    pub os: Option<String>,
+    /// First and last packet (UTC), and the time between them.
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    pub duration_seconds: Option<f64>,
+    /// The network adapters packets passed, with the addresses of their interface.
+    pub adapters: Vec<Adapter>,
+    /// The answer first: status, summary, ranked problems, background.
+    pub verdict: Verdict,
     pub totals: Totals,
     pub findings: Vec<Finding>,
     pub drop_rows: Vec<crate::sink::drops::DropRow>,
     /// The netsh trace joined to this input, and how.
     pub tcpip: Option<TcpipSummary>,
+}
+
+/// A network adapter of the capture, for the report's header.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Adapter {
+    pub component: u16,
+    pub name: String,
+    pub description: String,
+    pub if_index: Option<u32>,
+    pub addresses: Vec<String>,
 }
 
 /// Component types that are network adapters (the packet reached or came from the wire there).
@@ -332,6 +527,12 @@ pub struct Diagnoser {
     /// PktMon's drop counters against the drop events recorded.
     counters: counters::CounterCheck,
     tcpip: Option<TcpipJoin>,
+    /// The host's own addresses (its components' IP addresses), known in `finish`.
+    local_addrs: std::collections::HashSet<std::net::IpAddr>,
+    /// Packets whose first appearance carried bytes (the protocols could be read).
+    packets_with_bytes: u64,
+    first_time: Option<FileTime>,
+    last_time: Option<FileTime>,
 }
 
 impl Default for Diagnoser {
@@ -358,6 +559,10 @@ impl Diagnoser {
             build_known: false,
             counters: Default::default(),
             tcpip: None,
+            local_addrs: Default::default(),
+            packets_with_bytes: 0,
+            first_time: None,
+            last_time: None,
         }
     }
 
@@ -376,6 +581,8 @@ impl Diagnoser {
             self.build_known = true;
         }
         self.appearances += 1;
+        self.first_time = Some(self.first_time.map_or(a.time, |t| t.min(a.time)));
+        self.last_time = Some(self.last_time.map_or(a.time, |t| t.max(a.time)));
         let (p, _) = self.grouper.assign(&HopKey::of(a));
         let frame = a.index + 1;
         if p == self.packets.count() {
@@ -393,6 +600,9 @@ impl Diagnoser {
             );
             if let Some(j) = &mut self.tcpip {
                 j.observe(p, frame, a.time, a.link_type, &a.payload);
+            }
+            if !a.payload.is_empty() {
+                self.packets_with_bytes += 1;
             }
             self.flows.push(&PacketInput {
                 packet: p,
@@ -434,7 +644,9 @@ impl Diagnoser {
                 .trim()
                 .to_string();
             let category = drop_category(d.reason, Some(&reason_text));
-            let flow = flows::parse(a.link_type, &a.payload).and_then(|v| v.flow_key());
+            let view = flows::parse(a.link_type, &a.payload);
+            let flow = view.as_ref().and_then(|v| v.flow_key());
+            let facts = PacketFacts::of(view.as_ref(), a.direction);
             if let Some(s) = self.packets.get_mut(p) {
                 s.dropped = true;
             }
@@ -466,6 +678,7 @@ impl Diagnoser {
                 category,
                 tcpip_line: None,
                 packets: 1,
+                facts,
             });
         }
         if let Some(c) = a.component_id {
@@ -483,6 +696,11 @@ impl Diagnoser {
         }
     }
 
+    /// Whether an address is this host's own: loopback, or one of its components' addresses.
+    fn is_local_address(&self, a: &std::net::IpAddr) -> bool {
+        a.is_loopback() || self.local_addrs.contains(a)
+    }
+
     /// The bits of the components that are network adapters.
     fn nic_mask(&self) -> u64 {
         self.component_bits
@@ -493,6 +711,15 @@ impl Diagnoser {
 
     /// Correlates and names causes.
     pub fn finish(mut self, info: &CaptureInfo) -> Diagnosis {
+        self.local_addrs = self
+            .components
+            .iter()
+            .flat_map(|c| {
+                c.ipv4_addresses()
+                    .map(std::net::IpAddr::V4)
+                    .chain(c.ipv6_addresses().map(std::net::IpAddr::V6))
+            })
+            .collect();
         for d in &mut self.drops {
             if let Some(c) = d.reference.component.and_then(|c| self.components.get(c)) {
                 d.reference.component_name = c.name.clone();
@@ -594,7 +821,7 @@ impl Diagnoser {
             }
             // "dropped 3 packet(s)": one event, three packets.
             b.more_packets(&key, &d.reference, d.packets - 1);
-            b.add(key, d.time, &[d.frame], &[(i, &d.reference)], || {
+            b.add(key, d.time, &[d.frame], &[(i, d)], || {
                 (
                     format!(
                         "{} dropped packets: {}{}.",
@@ -613,9 +840,18 @@ impl Diagnoser {
                 )
             });
         }
+        no_answer(&report, &mut b, &self.local_addrs);
         diag.findings = b.finish();
         let counted = std::mem::take(&mut self.counters).findings(&self.components, info);
         counters::merge(&mut diag.findings, counted);
+        diag.os = info.os_name();
+        diag.start_time = self.first_time.or(info.start_time).map(crate::time::format_utc);
+        diag.end_time = self.last_time.or(info.end_time).map(crate::time::format_utc);
+        diag.duration_seconds = match (self.first_time, self.last_time) {
+            (Some(a), Some(b)) => Some((b - a) as f64 / 1e7),
+            _ => None,
+        };
+        diag.adapters = self.adapters(nic);
         diag.tcpip = resolved.map(|r| r.summary(drops_matched, explained_by_tcpip));
         let catalog = self
             .catalog
@@ -630,7 +866,66 @@ impl Diagnoser {
                 Locality::Unknown => diag.totals.unknown += 1,
             }
         }
+        let ctx = verdict::Context {
+            local_addresses: self.local_addrs.iter().copied().collect(),
+            packets_with_bytes: self.packets_with_bytes,
+            nothing_because: verdict::nothing_to_check(&diag, self.packets_with_bytes),
+        };
+        verdict::decide(&mut diag, &ctx);
         diag
+    }
+
+    /// The network adapters packets passed (or every adapter with an address
+    /// when no packet names one), with their interface's addresses.
+    fn adapters(&self, nic: u64) -> Vec<Adapter> {
+        let seen = |id: u16| self.component_bits.get(&id).is_some_and(|&bit| nic & (1 << bit) != 0);
+        let addresses_of = |if_index: Option<u32>| -> Vec<String> {
+            let Some(i) = if_index else { return Vec::new() };
+            let mut out: Vec<String> = Vec::new();
+            for c in self.components.iter().filter(|c| c.if_index() == Some(i)) {
+                for a in c
+                    .ipv4_addresses()
+                    .map(|a| a.to_string())
+                    .chain(c.ipv6_addresses().map(|a| a.to_string()))
+                {
+                    if !out.contains(&a) {
+                        out.push(a);
+                    }
+                }
+            }
+            out
+        };
+        let mut out: Vec<Adapter> = self
+            .components
+            .iter()
+            .filter(|c| is_nic_type(c.component_type) && seen(c.id))
+            .map(|c| Adapter {
+                component: c.id,
+                name: c.name.clone(),
+                description: c.description.clone(),
+                if_index: c.if_index(),
+                addresses: addresses_of(c.if_index()),
+            })
+            .collect();
+        if out.is_empty() && nic == 0 {
+            out = self
+                .components
+                .iter()
+                .filter(|c| is_nic_type(c.component_type))
+                .map(|c| Adapter {
+                    component: c.id,
+                    name: c.name.clone(),
+                    description: c.description.clone(),
+                    if_index: c.if_index(),
+                    addresses: addresses_of(c.if_index()),
+                })
+                .filter(|a| !a.addresses.is_empty())
+                .collect();
+        }
+        // One adapter can appear as several components (miniport and its virtual twin).
+        let mut seen_adapters = std::collections::HashSet::new();
+        out.retain(|a| seen_adapters.insert((a.description.clone(), a.addresses.clone())));
+        out
     }
 
     /// Turns the drop events of a netsh trace into drop records, tied to the
@@ -680,6 +975,14 @@ impl Diagnoser {
                 category: crate::tcpip::reasons::category(d.layer, d.code),
                 tcpip_line: Some(d.line),
                 packets: d.count.max(1),
+                facts: PacketFacts {
+                    inbound: d
+                        .direction
+                        .as_deref()
+                        .map(|x| x.starts_with("Receive") || x == "Rx" || x == "In"),
+                    content: line_identity(d.line),
+                    ..Default::default()
+                },
             });
         }
         matched
@@ -698,11 +1001,14 @@ impl Diagnoser {
         self.drops_of.get(&packet).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// A drop of the same flow near in time (within 2 s before the symptom).
+    /// A drop of the same flow near in time (within [`DROP_LINK_WINDOW`] before
+    /// the symptom) that can be a cause of loss.
     fn drop_near(&self, flow: &FlowKey, time: FileTime) -> Option<usize> {
-        let window = 2 * 10_000_000;
         self.drops.iter().rposition(|d| {
-            d.time <= time && time - d.time <= window && d.flow.as_ref().is_some_and(|f| same_flow(f, flow))
+            d.time <= time
+                && time - d.time <= DROP_LINK_WINDOW
+                && !is_consumption(&d.reference)
+                && d.flow.as_ref().is_some_and(|f| same_flow(f, flow))
         })
     }
 
@@ -730,13 +1036,19 @@ impl Diagnoser {
         // drop on its path names the cause; further drops of the same packet
         // (another consumer dropping it too) are part of the evidence.
         let mut involved: Vec<usize> = Vec::new();
+        let causes = |d: &u32| !is_consumption(&self.drops[*d as usize].reference);
         for &p in s.related_packets.iter().chain(std::iter::once(&s.packet)) {
-            involved.extend(self.drops_of(p).iter().map(|&d| d as usize));
+            involved.extend(self.drops_of(p).iter().filter(|d| causes(d)).map(|&d| d as usize));
         }
         if involved.is_empty() {
             if let Some(d) = s.flow.as_ref().and_then(|f| self.drop_near(f, s.time)) {
-                involved.extend(self.drops_of(self.drops[d].packet).iter().map(|&d| d as usize));
-                if involved.is_empty() {
+                involved.extend(
+                    self.drops_of(self.drops[d].packet)
+                        .iter()
+                        .filter(|d| causes(d))
+                        .map(|&d| d as usize),
+                );
+                if involved.is_empty() && !is_consumption(&self.drops[d].reference) {
                     involved.push(d);
                 }
             }
@@ -759,7 +1071,7 @@ impl Diagnoser {
             if let (false, Some(r)) = (lines.is_empty(), tcpip) {
                 b.cite(&key, &r.trace.file, None, &lines);
             }
-            let refs: Vec<(usize, &DropRef)> = involved.iter().map(|&i| (i, &self.drops[i].reference)).collect();
+            let refs: Vec<(usize, &DropRecord)> = involved.iter().map(|&i| (i, &self.drops[i])).collect();
             b.add(key, s.time, &frames, &refs, || {
                 (
                     format!(
@@ -863,6 +1175,24 @@ impl Diagnoser {
                 "Check firewalls and security groups between the hosts (a silent drop, not a refusal), and that the \
                  server listens.",
             ),
+            // A device on the path answering after a long idle: a NAT or firewall that forgot the session.
+            SymptomKind::Reset {
+                ttl: Some((rst_ttl, usual_ttl)),
+                quiet_ms,
+                ..
+            } if *quiet_ms >= 30_000 => (
+                Locality::Remote,
+                Cause::SessionLoss,
+                format!(
+                    "A device on the path reset the connection after it had been idle for {} s: the RST's TTL \
+                     ({rst_ttl}) is not the peer's ({usual_ttl}), so a NAT or firewall whose session timeout is \
+                     shorter than that idle time forgot the connection.",
+                    quiet_ms / 1000
+                ),
+                "Compare the idle time with the session timeouts of the NATs and firewalls on the path (the RST's \
+                 TTL tells how far away the device is), and keep the connection alive more often than that, or \
+                 let the application reconnect.",
+            ),
             SymptomKind::Reset {
                 by,
                 ttl: Some((rst_ttl, usual_ttl)),
@@ -881,25 +1211,53 @@ impl Diagnoser {
                 "Find the firewall, IPS or proxy that injects resets (a traceroute shows how many hops away a TTL \
                  of that value starts) and check its policy for this traffic.",
             ),
+            SymptomKind::Reset { refused: true, .. } => {
+                let server = s.flow.map(|f| f.endpoint_text(false)).unwrap_or_else(|| "the server".to_string());
+                (
+                    // Refused by this host itself (loopback, or the capture is the server's).
+                    if s.flow.is_some_and(|f| self.is_local_address(&f.server)) {
+                        Locality::Local
+                    } else {
+                        Locality::Remote
+                    },
+                    Cause::Unreachable,
+                    format!(
+                        "The connection to {server} was refused: a RST answered the SYN. Nothing listens on that \
+                         port, or a firewall or load balancer rejects the connection (a device's RST has another \
+                         TTL than the server's packets)."
+                    ),
+                    "Check that the service runs and listens on that address and port (on the server: \
+                     `Get-NetTCPConnection -State Listen -LocalPort <port>`, or `ss -ltn` on Linux), that the client \
+                     uses the right port, and whether a firewall rejects it.",
+                )
+            }
             SymptomKind::Reset { by, idle_ms, .. } => {
-                let after_idle = *idle_ms >= 30_000;
+                let idle_s = idle_ms / 1000;
+                let who = match by {
+                    Side::Client => "client",
+                    Side::Server => "server",
+                };
                 (
                     Locality::Remote,
                     Cause::SessionLoss,
-                    format!(
-                        "The {} reset the connection{}.",
-                        match by {
-                            Side::Client => "client",
-                            Side::Server => "server side",
-                        },
-                        if after_idle {
-                            format!(" after {} s idle (a NAT or firewall timeout is likely)", idle_ms / 1000)
-                        } else {
-                            String::new()
-                        }
-                    ),
-                    "Find who sent the RST (TTL and MAC of the RST against the peer's other packets tell a middlebox \
-                     from the peer) and compare idle time with NAT and firewall session timeouts.",
+                    if *idle_ms >= 30_000 {
+                        // Its TTL matches that side's other packets: the end itself sent it, after
+                        // the connection sat idle: its own idle timeout, not a middlebox's.
+                        format!(
+                            "The {who} reset the connection after it had been idle for {idle_s} s. The RST's TTL \
+                             matches the {who}'s other packets, so the {who} itself closed it: an idle timeout of \
+                             that application or host."
+                        )
+                    } else {
+                        format!("The {who} reset the connection (its TTL matches the {who}'s other packets).")
+                    },
+                    if *idle_ms >= 30_000 {
+                        "Compare the idle time with the application's or server's idle timeout; if the client \
+                         should keep the connection, enable keep-alives shorter than that timeout."
+                    } else {
+                        "Look at what the application did just before the RST (the last requests and their \
+                         answers) and at the resetting side's logs: an abort by the application or the host."
+                    },
                 )
             }
             SymptomKind::DestinationUnreachable { code } if is_v6(s) => {
@@ -964,12 +1322,27 @@ impl Diagnoser {
                 "A packet's TTL/hop limit ran out on the path (a routing loop, or too many hops).".to_string(),
                 "Trace the route (`tracert`) and look for a loop.",
             ),
-            SymptomKind::ArpUnanswered { target } | SymptomKind::NeighborSolicitationUnanswered { target } => (
-                Locality::Local,
-                Cause::AddressResolution,
-                format!("Nothing answered address resolution for {target} on the local link."),
-                next_step(DropCategory::AddressResolution),
-            ),
+            SymptomKind::ArpUnanswered { target } | SymptomKind::NeighborSolicitationUnanswered { target } => {
+                // The requests themselves are not lost here; what is lost locally is the data
+                // waiting for the answer, which PktMon records as address-resolution drops.
+                let waiting = self.drops.iter().any(|d| d.category == DropCategory::AddressResolution);
+                (
+                    if waiting { Locality::Local } else { Locality::Remote },
+                    Cause::AddressResolution,
+                    if waiting {
+                        format!(
+                            "Nothing answered address resolution for {target} on the local link, and packets \
+                             waiting for it were dropped on this host."
+                        )
+                    } else {
+                        format!(
+                            "Nothing answered address resolution for {target} on the local link; no packet \
+                             waiting for it was dropped here, so the neighbor is silent or gone."
+                        )
+                    },
+                    next_step(DropCategory::AddressResolution),
+                )
+            }
             SymptomKind::ZeroWindow => (
                 match self.packets.get(s.packet).and_then(|p| p.sent) {
                     Some(true) => Locality::Local,
@@ -1006,7 +1379,89 @@ impl Diagnoser {
             *explained_by_tcpip += 1;
             b.cite(&key, &r.trace.file, Some(c), &c.lines);
         }
-        b.add(key, s.time, &frames, &[], || (explanation.clone(), step.to_string()));
+        b.add(key.clone(), s.time, &frames, &[], || {
+            (explanation.clone(), step.to_string())
+        });
+        if let SymptomKind::Reset {
+            refused, carried_data, ..
+        } = s.kind
+        {
+            let from_here = self.packets.get(s.packet).and_then(|p| p.sent) == Some(true);
+            let by_device = matches!(s.kind, SymptomKind::Reset { ttl: Some(_), .. });
+            b.note(&key, |t| {
+                t.refused |= refused;
+                t.carried_data |= carried_data;
+                t.reset_by_this_host |= from_here;
+                t.reset_by_device |= by_device;
+            });
+        }
+    }
+}
+
+/// UDP ports whose traffic goes one way by design (syslog, SNMP traps, flow
+/// export, tunnels, metrics): no answer is expected.
+const ONE_WAY_UDP_PORTS: &[u16] = &[162, 514, 2055, 4739, 4789, 6081, 6343, 8125, 9995, 12201];
+
+/// Requests to one service that got nothing back: at least three datagrams
+/// from this host to a unicast UDP service port (whatever the client ports:
+/// a resolver retries from new sockets) and not one datagram from it.
+fn no_answer(report: &flows::FlowReport, b: &mut Builder, local: &std::collections::HashSet<std::net::IpAddr>) {
+    #[derive(Default)]
+    struct Service {
+        sent: u64,
+        answered: u64,
+        flows: Vec<FlowKey>,
+        first: FileTime,
+        last: FileTime,
+    }
+    let mut services: BTreeMap<(std::net::IpAddr, u16), Service> = BTreeMap::new();
+    for f in report.flows.iter().filter(|f| f.key.protocol == 17) {
+        let k = f.key;
+        let discovery =
+            verdict::DISCOVERY_PORTS.contains(&k.server_port) || verdict::DISCOVERY_PORTS.contains(&k.client_port);
+        let unicast = !k.server.is_multicast()
+            && !matches!(k.server, std::net::IpAddr::V4(a) if a.is_broadcast() || a.octets()[3] == 255);
+        let from_here = local.is_empty() || local.contains(&k.client) || k.client.is_loopback();
+        if discovery || !unicast || !from_here || k.server_port == 0 || ONE_WAY_UDP_PORTS.contains(&k.server_port) {
+            continue;
+        }
+        let s = services.entry((k.server, k.server_port)).or_default();
+        if s.flows.is_empty() {
+            s.first = f.first;
+        }
+        s.sent += f.client_packets;
+        s.answered += f.server_packets;
+        s.first = s.first.min(f.first);
+        s.last = s.last.max(f.last);
+        s.flows.push(k);
+    }
+    for ((server, port), s) in services {
+        if s.sent < 3 || s.answered > 0 {
+            continue;
+        }
+        let key = FindingKey {
+            locality: Locality::Remote,
+            cause: Cause::Unreachable,
+            symptom: "no answer",
+            flow: s.flows.first().copied(),
+            drop: None,
+            mechanism: None,
+        };
+        let ep = flows::endpoint(&server, port);
+        let (sent, n) = (s.sent, s.flows.len());
+        b.add(key.clone(), s.first, &[], &[], || {
+            (
+                format!(
+                    "{sent} datagrams to {ep} from {n} socket{} got nothing back, and nothing on this host dropped                      an answer: the service or the path to it is down.",
+                    if n == 1 { "" } else { "s" }
+                ),
+                "Check the server and the path to it.".to_string(),
+            )
+        });
+        if let Some(a) = b.acc.get_mut(&key) {
+            a.count = sent;
+            a.last = s.last;
+        }
     }
 }
 
@@ -1151,7 +1606,14 @@ struct Acc {
     explanation: String,
     next_step: String,
     tcpip: Option<TcpipEvidence>,
+    traits: FindingTraits,
+    /// Content of the dropped packets → when last seen: copies of a packet
+    /// are logged within microseconds, a datagram sent again comes much later.
+    contents: HashMap<u64, FileTime>,
 }
+
+/// Drop events of one content this close together are copies of one packet.
+const COPY_WINDOW: FileTime = 10 * 10_000; // 10 ms
 
 impl Builder {
     /// Counts packets beyond one that a drop record stands for (before its `add`).
@@ -1189,12 +1651,19 @@ impl Builder {
         }
     }
 
+    /// Sets what a symptom says of the finding (after its `add`).
+    fn note(&mut self, key: &FindingKey, f: impl FnOnce(&mut FindingTraits)) {
+        if let Some(a) = self.acc.get_mut(key) {
+            f(&mut a.traits);
+        }
+    }
+
     fn add(
         &mut self,
         key: FindingKey,
         time: FileTime,
         frames: &[u64],
-        drops: &[(usize, &DropRef)],
+        drops: &[(usize, &DropRecord)],
         text: impl FnOnce() -> (String, String),
     ) {
         let acc = match self.acc.get_mut(&key) {
@@ -1212,6 +1681,8 @@ impl Builder {
                     explanation,
                     next_step,
                     tcpip: None,
+                    traits: FindingTraits::default(),
+                    contents: HashMap::new(),
                 })
             }
         };
@@ -1227,7 +1698,37 @@ impl Builder {
         // Each drop record counts once, however many symptoms it explains.
         for &(id, d) in drops {
             if acc.drop_ids.insert(id) {
-                *acc.drops.entry(d.clone()).or_default() += 1;
+                *acc.drops.entry(d.reference.clone()).or_default() += 1;
+                let t = &mut acc.traits;
+                t.drop_marks.push(DropMark {
+                    id: id as u32,
+                    content: d.facts.content,
+                    time: d.time,
+                    packets: d.packets,
+                });
+                t.drop_events += d.packets;
+                let copy = acc
+                    .contents
+                    .insert(d.facts.content, d.time)
+                    .is_some_and(|seen| (d.time - seen).abs() <= COPY_WINDOW && d.facts.content != 0);
+                if !copy {
+                    t.dropped_packets += d.packets;
+                    if let Some(flags) = d.facts.tcp_flags {
+                        t.tcp_flags_all = if t.tcp_drops == 0 {
+                            flags
+                        } else {
+                            t.tcp_flags_all & flags
+                        };
+                        t.tcp_flags_any |= flags;
+                        t.tcp_drops += 1;
+                    }
+                    if d.facts.payload > 0 {
+                        t.payload_drops += 1;
+                    }
+                    if d.facts.inbound == Some(true) {
+                        t.inbound_drops += 1;
+                    }
+                }
             }
         }
     }
@@ -1242,6 +1743,7 @@ impl Builder {
                     a.count += n;
                     *a.drops.entry(d).or_default() += n;
                 }
+                a.traits.drop_events = a.traits.drop_events.max(a.drops.values().sum());
                 let mut frames = a.frames;
                 frames.sort_unstable();
                 let tcpip = self.tcpip.remove(k).or(a.tcpip).map(|mut t| {
@@ -1275,6 +1777,9 @@ impl Builder {
                     }
                 });
                 Finding {
+                    problem: None,
+                    background: None,
+                    traits: a.traits,
                     locality: k.locality,
                     cause: k.cause,
                     symptom: k.symptom.to_string(),

@@ -6,4 +6,5 @@ pub mod etl2pcapng;
 pub mod pcapng;
 pub mod pcapng_blocks;
 pub mod report;
+pub mod report_text;
 pub mod txt;

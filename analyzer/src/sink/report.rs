@@ -1,16 +1,13 @@
 //! Diagnosis outputs: the human report, the JSON summary, a JSON-lines
 //! stream of findings, and CSV tables.
 
-use std::fmt::Write as _;
-
 use serde::Serialize;
 
-use crate::diagnose::tcpip::OffsetSource;
 use crate::diagnose::{Cause, Diagnosis, Finding, Locality};
 use crate::sink::drops::{to_csv, DropRow};
 
 /// Version of the JSON summary's layout; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One input of a batch: its diagnosis, or why it could not be read.
 #[derive(Debug, Clone, Serialize)]
@@ -38,6 +35,9 @@ pub struct MergedTotals {
     pub packets: u64,
     pub drop_events: u64,
     pub findings: u64,
+    pub problems: u64,
+    /// Inputs per verdict status.
+    pub status: std::collections::BTreeMap<String, u64>,
     /// locality → cause → occurrences.
     pub by_cause: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
 }
@@ -57,6 +57,13 @@ struct InputSummary<'a> {
     file: &'a str,
     kind: Option<&'a str>,
     windows_build: Option<u32>,
+    os: Option<&'a str>,
+    start_time: Option<&'a str>,
+    end_time: Option<&'a str>,
+    duration_seconds: Option<f64>,
+    adapters: Option<&'a [crate::diagnose::Adapter]>,
+    /// The answer: status, summary, ranked problems, background.
+    verdict: Option<&'a crate::diagnose::Verdict>,
     has_pktmon_metadata: Option<bool>,
     totals: Option<&'a crate::diagnose::Totals>,
     error: Option<&'a str>,
@@ -78,6 +85,8 @@ pub fn merged_totals(results: &[InputResult]) -> MergedTotals {
                 t.packets += d.totals.packets;
                 t.drop_events += d.totals.drop_events;
                 t.findings += d.findings.len() as u64;
+                t.problems += d.verdict.problems.len() as u64;
+                *t.status.entry(d.verdict.status.as_str().to_string()).or_default() += 1;
                 for f in &d.findings {
                     *t.by_cause
                         .entry(f.locality.as_str().to_string())
@@ -110,6 +119,12 @@ pub fn json_summary(results: &[InputResult]) -> String {
                 file: &r.file,
                 kind: r.diagnosis.as_ref().map(|d| d.kind.as_str()),
                 windows_build: r.diagnosis.as_ref().and_then(|d| d.windows_build),
+                os: r.diagnosis.as_ref().and_then(|d| d.os.as_deref()),
+                start_time: r.diagnosis.as_ref().and_then(|d| d.start_time.as_deref()),
+                end_time: r.diagnosis.as_ref().and_then(|d| d.end_time.as_deref()),
+                duration_seconds: r.diagnosis.as_ref().and_then(|d| d.duration_seconds),
+                adapters: r.diagnosis.as_ref().map(|d| d.adapters.as_slice()),
+                verdict: r.diagnosis.as_ref().map(|d| &d.verdict),
                 has_pktmon_metadata: r.diagnosis.as_ref().map(|d| d.has_pktmon_metadata),
                 totals: r.diagnosis.as_ref().map(|d| &d.totals),
                 error: r.error.as_deref(),
@@ -128,12 +143,87 @@ pub fn json_summary(results: &[InputResult]) -> String {
     serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n"
 }
 
-/// One JSON object per line per finding.
+/// A problem with the file it belongs to (for merged outputs).
+#[derive(Debug, Clone, Serialize)]
+pub struct FileProblem<'a> {
+    pub file: &'a str,
+    #[serde(flatten)]
+    pub problem: &'a crate::diagnose::Problem,
+}
+
+fn all_problems(results: &[InputResult]) -> Vec<FileProblem<'_>> {
+    results
+        .iter()
+        .filter_map(|r| r.diagnosis.as_ref().map(|d| (r.file.as_str(), d)))
+        .flat_map(|(file, d)| {
+            d.verdict
+                .problems
+                .iter()
+                .map(move |problem| FileProblem { file, problem })
+        })
+        .collect()
+}
+
+/// One JSON object per line: each problem (`"record": "problem"`), then each finding (`"record": "finding"`).
 pub fn jsonl(results: &[InputResult]) -> String {
+    #[derive(Serialize)]
+    struct Tagged<T: Serialize> {
+        record: &'static str,
+        #[serde(flatten)]
+        item: T,
+    }
     let mut out = String::new();
-    for f in all_findings(results) {
-        out.push_str(&serde_json::to_string(&f).unwrap_or_default());
+    for p in all_problems(results) {
+        let line = Tagged {
+            record: "problem",
+            item: p,
+        };
+        out.push_str(&serde_json::to_string(&line).unwrap_or_default());
         out.push('\n');
+    }
+    for f in all_findings(results) {
+        let line = Tagged {
+            record: "finding",
+            item: f,
+        };
+        out.push_str(&serde_json::to_string(&line).unwrap_or_default());
+        out.push('\n');
+    }
+    out
+}
+
+/// `problems.csv`: one row per problem of every input.
+pub fn problems_csv(results: &[InputResult]) -> String {
+    let mut out = String::from(
+        "file,status,rank,severity,locality,cause,title,endpoints,packets,drop_events,flows,first_time,last_time,explanation,next_step,display_filter,pktmon_filter,findings\n",
+    );
+    for r in results {
+        let Some(d) = &r.diagnosis else { continue };
+        for p in &d.verdict.problems {
+            let findings: Vec<String> = p.findings.iter().map(|i| i.to_string()).collect();
+            let fields = [
+                csv_field(&r.file),
+                d.verdict.status.as_str().to_string(),
+                p.rank.to_string(),
+                p.severity.to_string(),
+                p.locality.as_str().to_string(),
+                p.cause.as_str().to_string(),
+                csv_field(&p.title),
+                csv_field(&p.endpoints.join(" ")),
+                p.packets.to_string(),
+                p.drop_events.to_string(),
+                p.flows.to_string(),
+                p.first_time.clone(),
+                p.last_time.clone(),
+                csv_field(&p.explanation),
+                csv_field(&p.next_step),
+                csv_field(&p.display_filter),
+                csv_field(p.pktmon_filter.as_deref().unwrap_or("")),
+                csv_field(&findings.join(" ")),
+            ];
+            out.push_str(&fields.join(","));
+            out.push('\n');
+        }
     }
     out
 }
@@ -149,7 +239,7 @@ fn csv_field(s: &str) -> String {
 /// `findings.csv`.
 pub fn findings_csv(results: &[InputResult]) -> String {
     let mut out = String::from(
-        "file,locality,cause,symptom,count,flow,first_time,last_time,drop_reasons,components,frames,display_filter,explanation,next_step,tcpip\n",
+        "file,locality,cause,symptom,count,flow,first_time,last_time,drop_reasons,components,frames,display_filter,explanation,next_step,tcpip,problem,background\n",
     );
     for ff in all_findings(results) {
         let f = ff.finding;
@@ -177,6 +267,8 @@ pub fn findings_csv(results: &[InputResult]) -> String {
             csv_field(&f.explanation),
             csv_field(&f.next_step),
             csv_field(&f.tcpip.as_ref().map(tcpip_cell).unwrap_or_default()),
+            f.problem.map(|r| r.to_string()).unwrap_or_default(),
+            f.background.unwrap_or_default().to_string(),
         ];
         out.push_str(&fields.join(","));
         out.push('\n');
@@ -209,215 +301,7 @@ pub fn drops_csv(results: &[InputResult]) -> String {
     to_csv(&rows)
 }
 
-fn locality_label(l: Locality) -> &'static str {
-    match l {
-        Locality::Local => "LOCAL",
-        Locality::Remote => "REMOTE",
-        Locality::Unknown => "UNKNOWN",
-    }
-}
-
-/// How many evidence frames the text report lists per finding.
-const TEXT_FRAMES: usize = 12;
-
-/// The human report.
-pub fn text_report(results: &[InputResult]) -> String {
-    let mut out = String::new();
-    for r in results {
-        let _ = writeln!(out, "== {}", r.file);
-        let Some(d) = &r.diagnosis else {
-            let _ = writeln!(
-                out,
-                "   not diagnosed: {}",
-                r.error.as_deref().unwrap_or("unknown error")
-            );
-            continue;
-        };
-        let _ = writeln!(
-            out,
-            "   {}{}",
-            d.kind,
-            d.windows_build
-                .map(|b| format!(", Windows build {b}"))
-                .unwrap_or_default()
-        );
-        let _ = writeln!(
-            out,
-            "   {} appearances, {} packets, {} drop events, {} flows",
-            d.totals.appearances, d.totals.packets, d.totals.drop_events, d.totals.flows
-        );
-        if let Some(t) = &d.tcpip {
-            let _ = writeln!(
-                out,
-                "   netsh trace {}: {} TCP/IP events ({} drop events, {} retransmit timer expiries, {} tail loss probes), \
-                 {} other TCP/IP lines, {} lines of other providers",
-                t.file,
-                t.events,
-                t.drop_events,
-                t.retransmit_timer_expiries,
-                t.tail_loss_probes,
-                t.tcpip_other_lines,
-                t.lines_per_provider
-                    .iter()
-                    .filter(|(p, _)| p.as_str() != crate::tcpip::PROVIDER)
-                    .map(|(_, n)| n)
-                    .sum::<u64>()
-            );
-            if d.totals.appearances > 0 {
-                let _ = writeln!(
-                    out,
-                    "   time offset {:+.3} s ({}); {} drop events matched a captured packet, {} retransmissions linked to their TCP/IP events",
-                    t.time_offset_seconds,
-                    match t.time_offset_source {
-                        OffsetSource::Given => "given".to_string(),
-                        OffsetSource::SharedEvents =>
-                            format!("{} of {} shared events agree", t.offset_agreeing, t.offset_pairs),
-                        OffsetSource::TimeZone =>
-                            "no shared events: the capture's time zone, as netsh prints local time".to_string(),
-                        OffsetSource::Assumed => "no shared events: clocks taken as equal".to_string(),
-                    },
-                    t.drops_matched,
-                    t.retransmissions_explained
-                );
-            }
-        }
-        if d.tcpip.is_some() && d.totals.appearances == 0 {
-            let _ = writeln!(
-                out,
-                "   note: no packets: causes are told from tcpip.sys's own events (drops below it cannot be seen); \
-                 times are as netsh printed them, the machine's local time"
-            );
-        } else if !d.has_pktmon_metadata {
-            let _ = writeln!(
-                out,
-                "   note: no PktMon metadata in this file: local drops cannot be seen, so causes are told from protocol symptoms only"
-            );
-        }
-        for w in &r.warnings {
-            let _ = writeln!(out, "   {w}");
-        }
-        if d.findings.is_empty() {
-            let _ = writeln!(out, "   no loss found");
-            continue;
-        }
-        let _ = writeln!(out, "   findings, worst first:");
-        for (i, f) in d.findings.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "\n   {}. {} {} — {} ×{}",
-                i + 1,
-                locality_label(f.locality),
-                f.cause.as_str(),
-                f.symptom,
-                f.count
-            );
-            for (drop, n) in &f.drops {
-                if let (Some(layer), Some(code)) = (drop.tcpip_layer, drop.tcpip_reason) {
-                    let _ = writeln!(
-                        out,
-                        "      drop: {} discard reason {code} {}{} by {} (netsh trace) ×{n}",
-                        if layer == crate::tcpip::DropLayer::Network {
-                            "IP"
-                        } else {
-                            "INET"
-                        },
-                        drop.reason_text,
-                        if drop.direction.is_empty() {
-                            String::new()
-                        } else {
-                            format!(", {}", drop.direction)
-                        },
-                        drop.component_name
-                    );
-                    continue;
-                }
-                let _ = writeln!(
-                    out,
-                    "      drop: {}{} at {}{} by {}{} ×{n}",
-                    drop.reason.map(|r| format!("{r} ")).unwrap_or_default(),
-                    drop.reason_text,
-                    if drop.location.is_empty() { "?" } else { &drop.location },
-                    drop.location_name
-                        .as_ref()
-                        .map(|n| format!(" ({n})"))
-                        .unwrap_or_default(),
-                    if drop.component_name.is_empty() {
-                        "component"
-                    } else {
-                        &drop.component_name
-                    },
-                    drop.component.map(|c| format!(" [{c}]")).unwrap_or_default(),
-                );
-            }
-            if let Some(flow) = &f.flow {
-                let _ = writeln!(out, "      flow: {flow}");
-            }
-            let _ = writeln!(out, "      when: {} – {}", f.first_time, f.last_time);
-            let _ = writeln!(out, "      why:  {}", f.explanation);
-            let _ = writeln!(out, "      next: {}", f.next_step);
-            if let Some(t) = &f.tcpip {
-                let lines: Vec<String> = t.lines.iter().take(TEXT_FRAMES).map(|n| n.to_string()).collect();
-                let more = t.lines.len().saturating_sub(TEXT_FRAMES);
-                let _ = writeln!(
-                    out,
-                    "      tcp/ip: {}{}{} line{} {}{}",
-                    t.mechanism.map(|m| format!("{} ", m.as_str())).unwrap_or_default(),
-                    if t.connections.is_empty() {
-                        String::new()
-                    } else {
-                        format!("connection {} ", t.connections.join(", "))
-                    },
-                    t.file,
-                    if t.lines.len() == 1 { "" } else { "s" },
-                    lines.join(", "),
-                    if more > 0 {
-                        format!(" and {more} more")
-                    } else {
-                        String::new()
-                    }
-                );
-            }
-            if f.frames.is_empty() {
-                if f.tcpip.is_none() {
-                    let _ = writeln!(out, "      evidence: no frames");
-                }
-            } else {
-                let shown: Vec<String> = f.frames.iter().take(TEXT_FRAMES).map(|n| n.to_string()).collect();
-                let more = f.frames.len().saturating_sub(TEXT_FRAMES);
-                let _ = writeln!(
-                    out,
-                    "      evidence: frames {}{}",
-                    shown.join(", "),
-                    if more > 0 {
-                        format!(" and {more} more")
-                    } else {
-                        String::new()
-                    }
-                );
-                let _ = writeln!(
-                    out,
-                    "      filter: {}",
-                    f.pktmon_filter.as_deref().unwrap_or(&f.display_filter)
-                );
-            }
-        }
-        let _ = writeln!(out);
-    }
-    if results.len() > 1 {
-        let t = merged_totals(results);
-        let _ = writeln!(
-            out,
-            "== all {} inputs ({} not read): {} packets, {} drop events, {} findings",
-            t.inputs, t.inputs_failed, t.packets, t.drop_events, t.findings
-        );
-        for (loc, causes) in &t.by_cause {
-            for (cause, n) in causes {
-                let _ = writeln!(out, "   {loc:<8} {cause:<20} {n}");
-            }
-        }
-    }
-    out
-}
+pub use super::report_text::{text_report, TextOptions};
 
 /// A `--fail-on` condition: a cause or a locality.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -449,6 +333,7 @@ pub fn fails(results: &[InputResult], conditions: &[FailOn]) -> bool {
         .iter()
         .filter_map(|r| r.diagnosis.as_ref())
         .flat_map(|d| &d.findings)
+        .filter(|f| f.background.is_none())
         .any(|f| {
             conditions.iter().any(|c| match c {
                 FailOn::Cause(cause) => f.cause == *cause,

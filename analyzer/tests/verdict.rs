@@ -1,0 +1,709 @@
+//! The verdict on hand-built captures: each rule of `pktmon::diagnose::verdict`
+//! (background, grouping, ranking) and each corrected claim, on packets made
+//! byte by byte so that the expected answer is known without the tool.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use pktmon::diagnose::verdict::BACKGROUND_RULES;
+use pktmon::diagnose::{Cause, Diagnoser, Diagnosis, Locality, Status};
+use pktmon::flows::{FlowAnalyzer, PacketInput};
+use pktmon::generate::wire::{self, Ip, Payload, Tcp};
+use pktmon::model::*;
+use pktmon::pktmon::catalog::Catalog;
+
+const HOST: [u8; 4] = [10, 0, 0, 5];
+const HOST_MAC: [u8; 6] = [2, 0, 0, 0, 0, 5];
+const GW_MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
+/// Direction tags: Rx 3, Tx 4.
+const RX: u16 = 3;
+const TX: u16 = 4;
+const MS: FileTime = 10_000;
+const SEC: FileTime = 10_000_000;
+const SYN: u8 = 0x02;
+const RST: u8 = 0x04;
+const PSH: u8 = 0x08;
+const ACK: u8 = 0x10;
+
+fn v4(a: [u8; 4]) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::from(a))
+}
+
+fn ip(src: IpAddr, dst: IpAddr, ttl: u8, id: u16) -> Ip {
+    Ip {
+        src,
+        dst,
+        ttl,
+        id,
+        df: true,
+        flow_label: 0,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn tcp(src: (IpAddr, u16), dst: (IpAddr, u16), flags: u8, seq: u32, ack: u32, len: usize, ttl: u8, id: u16) -> Vec<u8> {
+    let mut f = Vec::new();
+    wire::tcp_frame(
+        &mut f,
+        (GW_MAC, HOST_MAC),
+        &ip(src.0, dst.0, ttl, id),
+        &Tcp {
+            src_port: src.1,
+            dst_port: dst.1,
+            seq,
+            ack,
+            flags,
+            window: 64240,
+            options: &[],
+        },
+        Payload::Stream {
+            stream: seq as u64,
+            offset: 0,
+            len,
+        },
+    );
+    f
+}
+
+fn udp(src: (IpAddr, u16), dst: (IpAddr, u16), payload: &[u8], ttl: u8) -> Vec<u8> {
+    let mut f = Vec::new();
+    wire::udp_frame(
+        &mut f,
+        (GW_MAC, HOST_MAC),
+        &ip(src.0, dst.0, ttl, 7),
+        (src.1, dst.1),
+        payload,
+    );
+    f
+}
+
+/// A capture built appearance by appearance, then diagnosed.
+struct Cap {
+    info: CaptureInfo,
+    records: Vec<Record>,
+    next_index: u64,
+    next_group: u64,
+}
+
+impl Cap {
+    fn new(os_build: u32) -> Cap {
+        let mut c = Cap {
+            info: CaptureInfo {
+                file: "hand-built".into(),
+                kind: Some(InputKind::Etl),
+                os_build: Some(os_build),
+                ..Default::default()
+            },
+            records: Vec::new(),
+            next_index: 0,
+            next_group: 1,
+        };
+        // The host's NIC (12), a filter above it (30) and TCP/IP (101) with the host's address.
+        for (id, ty, name) in [
+            (12u16, 2u16, "e1000.sys"),
+            (30, 3, "filter.sys"),
+            (101, 11, "tcpip.sys"),
+        ] {
+            c.records.push(Record::Component(Component {
+                id,
+                component_type: ty,
+                name: name.into(),
+                description: name.into(),
+                properties: vec![Property {
+                    id: 1,
+                    value: PropertyValue::U32(7),
+                }],
+            }));
+        }
+        c.records.push(Record::Property {
+            component_id: 101,
+            property: Property {
+                id: 13,
+                value: PropertyValue::Ipv4(Ipv4Addr::from(HOST)),
+            },
+        });
+        c
+    }
+
+    /// One appearance with a fresh PktGroupId (or `group` when given).
+    fn put(
+        &mut self,
+        time: FileTime,
+        bytes: Vec<u8>,
+        dir: u16,
+        component: u16,
+        drop: Option<u32>,
+        group: Option<u64>,
+    ) -> u64 {
+        let g = group.unwrap_or_else(|| {
+            self.next_group += 1;
+            self.next_group
+        });
+        let mut a = Appearance::bare(
+            self.next_index,
+            time,
+            LinkType::Ethernet,
+            bytes.clone(),
+            bytes.len() as u32,
+        );
+        a.group_id = Some(g);
+        a.pkt_number = Some(1);
+        a.appearance = Some(if group.is_some() { 2 } else { 1 });
+        a.direction = Some(dir);
+        a.component_id = Some(component);
+        a.drop = drop.map(|reason| DropInfo {
+            reason: Some(reason),
+            reason_text: Some(
+                match reason {
+                    902 => "Not locally destined",
+                    1204 => "INET: transport endpoint was not found",
+                    1210 => "INET: received RST",
+                    1217 => "INET: duplicate segment",
+                    909 => "Inspection drop",
+                    _ => "Other",
+                }
+                .into(),
+            ),
+            location: Some(0xE000_4500),
+        });
+        self.records.push(Record::Packet(a));
+        self.next_index += 1;
+        g
+    }
+
+    fn diagnose(self) -> Diagnosis {
+        let catalog = Catalog::builtin(self.info.os_build);
+        let schemas = BTreeMap::new();
+        let ctx = Context {
+            info: &self.info,
+            catalog: &catalog,
+            schemas: &schemas,
+        };
+        let mut d = Diagnoser::new(self.info.os_build);
+        for r in self.records {
+            d.record(&ctx, r);
+        }
+        d.finish(&self.info)
+    }
+}
+
+fn host() -> IpAddr {
+    v4(HOST)
+}
+
+#[test]
+fn a_rst_answering_a_syn_is_a_refusal_not_a_session_loss() {
+    let server = v4([10, 0, 0, 9]);
+    let mut c = Cap::new(20348);
+    for (k, port) in [(0, 50001u16), (1, 50002)] {
+        let t = k * SEC;
+        c.put(
+            t,
+            tcp((host(), port), (server, 80), SYN, 1000, 0, 0, 128, 1),
+            TX,
+            12,
+            None,
+            None,
+        );
+        c.put(
+            t + MS,
+            tcp((server, 80), (host(), port), RST | ACK, 0, 1001, 0, 64, 0),
+            RX,
+            12,
+            None,
+            None,
+        );
+    }
+    let d = c.diagnose();
+    assert!(
+        d.findings.iter().all(|f| f.cause != Cause::SessionLoss),
+        "{:#?}",
+        d.findings
+    );
+    let v = &d.verdict;
+    assert_eq!(v.status, Status::Problems);
+    assert_eq!(
+        v.problems.len(),
+        1,
+        "two refused connections to one server are one problem: {v:#?}"
+    );
+    let p = &v.problems[0];
+    assert_eq!(
+        (p.cause, p.locality, p.severity, p.flows),
+        (Cause::Unreachable, Locality::Remote, 1, 2)
+    );
+    assert_eq!(p.endpoints, vec!["10.0.0.9:80".to_string()]);
+    assert!(p.title.contains("refused"), "{}", p.title);
+    assert_eq!(p.display_filter, "ip.addr == 10.0.0.9 && tcp.port == 80");
+}
+
+#[test]
+fn a_reset_after_idle_with_the_servers_ttl_is_its_idle_timeout_not_a_nat() {
+    let server = v4([10, 0, 0, 9]);
+    let mut c = Cap::new(20348);
+    c.put(
+        0,
+        tcp((host(), 50001), (server, 443), SYN, 1000, 0, 0, 128, 1),
+        TX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        MS,
+        tcp((server, 443), (host(), 50001), SYN | ACK, 5000, 1001, 0, 64, 0),
+        RX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        2 * MS,
+        tcp((host(), 50001), (server, 443), ACK, 1001, 5001, 0, 128, 2),
+        TX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        3 * MS,
+        tcp((host(), 50001), (server, 443), PSH | ACK, 1001, 5001, 100, 128, 3),
+        TX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        4 * MS,
+        tcp((server, 443), (host(), 50001), ACK, 5001, 1101, 0, 64, 0),
+        RX,
+        12,
+        None,
+        None,
+    );
+    // 100 s idle (flows are forgotten after 120 s without news).
+    c.put(
+        100 * SEC,
+        tcp((server, 443), (host(), 50001), RST | ACK, 5001, 1101, 0, 64, 0),
+        RX,
+        12,
+        None,
+        None,
+    );
+    let d = c.diagnose();
+    let f = d
+        .findings
+        .iter()
+        .find(|f| f.symptom == "connection reset")
+        .expect("a reset finding");
+    assert_eq!((f.cause, f.locality), (Cause::SessionLoss, Locality::Remote));
+    assert!(!f.explanation.contains("NAT"), "{}", f.explanation);
+    assert!(
+        f.explanation.contains("idle timeout") && f.explanation.contains("99 s"),
+        "{}",
+        f.explanation
+    );
+}
+
+#[test]
+fn discovery_and_unjoined_multicast_drops_are_background_counted_per_packet() {
+    let mut c = Cap::new(20348);
+    let mdns = v4([224, 0, 0, 251]);
+    let peer = v4([10, 0, 0, 20]);
+    for k in 0..3 {
+        let t = k * SEC;
+        let bytes = udp((peer, 5353), (mdns, 5353), &[k as u8; 40], 255);
+        let g = c.put(t, bytes.clone(), RX, 12, None, None);
+        // One drop event per socket that could not take it: three sockets, one packet.
+        for s in 0..3 {
+            c.put(t + (s + 1) * 10, bytes.clone(), RX, 101, Some(1204), Some(g));
+        }
+    }
+    let hsrp = udp((v4([10, 0, 0, 2]), 1985), (v4([224, 0, 0, 102]), 1985), &[0; 20], 1);
+    c.put(5 * SEC, hsrp, RX, 101, Some(902), None);
+    let d = c.diagnose();
+    let v = &d.verdict;
+    assert_eq!(v.status, Status::Healthy, "{v:#?}");
+    assert!(v.problems.is_empty());
+    let by: BTreeMap<&str, (u64, u64)> = v
+        .background
+        .iter()
+        .map(|b| (b.kind, (b.packets, b.drop_events)))
+        .collect();
+    assert_eq!(by.get("discovery_no_listener"), Some(&(3, 9)), "{by:?}");
+    assert_eq!(by.get("multicast_not_joined"), Some(&(1, 1)), "{by:?}");
+    assert_eq!(v.background_drop_events, 10);
+    // --fail-on ignores background.
+    let result = pktmon::sink::report::InputResult {
+        file: "x".into(),
+        diagnosis: Some(d.clone()),
+        error: None,
+        warnings: Vec::new(),
+    };
+    let fail = |s: &str| pktmon::sink::report::fails(std::slice::from_ref(&result), &[s.parse().unwrap()]);
+    assert!(!fail("unreachable") && !fail("local") && !fail("no_route"));
+}
+
+#[test]
+fn a_background_looking_drop_on_a_live_flow_is_a_problem() {
+    // A server's data segment that tcpip drops as a "duplicate segment" (a reason the
+    // close-time rule would hold harmless) is sent again: the retransmission names it.
+    let server = v4([10, 0, 0, 9]);
+    let mut c = Cap::new(20348);
+    c.put(
+        0,
+        tcp((host(), 50001), (server, 443), SYN, 1000, 0, 0, 128, 1),
+        TX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        MS,
+        tcp((server, 443), (host(), 50001), SYN | ACK, 5000, 1001, 0, 64, 0),
+        RX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        2 * MS,
+        tcp((host(), 50001), (server, 443), ACK, 1001, 5001, 0, 128, 2),
+        TX,
+        12,
+        None,
+        None,
+    );
+    let data = tcp((server, 443), (host(), 50001), PSH | ACK, 5001, 1001, 500, 64, 0);
+    let g = c.put(10 * MS, data.clone(), RX, 12, None, None);
+    c.put(10 * MS + 5, data.clone(), RX, 101, Some(1217), Some(g));
+    c.put(400 * MS, data, RX, 12, None, None);
+    c.put(
+        401 * MS,
+        tcp((host(), 50001), (server, 443), ACK, 1001, 5501, 0, 128, 3),
+        TX,
+        12,
+        None,
+        None,
+    );
+    let d = c.diagnose();
+    assert!(d.verdict.background.is_empty(), "{:#?}", d.verdict.background);
+    let p = d
+        .verdict
+        .problems
+        .iter()
+        .find(|p| p.drop_events == 1)
+        .expect("the drop is a problem's");
+    assert_eq!(p.locality, Locality::Local);
+}
+
+#[test]
+fn queries_that_get_nothing_back_are_a_problem_of_their_own() {
+    let dns = v4([10, 0, 0, 53]);
+    let mut c = Cap::new(20348);
+    for k in 0..4u16 {
+        c.put(
+            k as i64 * SEC,
+            udp((host(), 50001 + k), (dns, 53), &[1; 30], 128),
+            TX,
+            12,
+            None,
+            None,
+        );
+    }
+    // Another server answers: no problem there.
+    let other = v4([10, 0, 0, 54]);
+    for k in 0..3u16 {
+        let t = 10 * SEC + k as i64 * SEC;
+        c.put(
+            t,
+            udp((host(), 51001 + k), (other, 53), &[1; 30], 128),
+            TX,
+            12,
+            None,
+            None,
+        );
+        c.put(
+            t + MS,
+            udp((other, 53), (host(), 51001 + k), &[2; 60], 64),
+            RX,
+            12,
+            None,
+            None,
+        );
+    }
+    let d = c.diagnose();
+    let v = &d.verdict;
+    assert_eq!(v.problems.len(), 1, "{v:#?}");
+    let p = &v.problems[0];
+    assert_eq!(p.endpoints, vec!["10.0.0.53:53".to_string()]);
+    assert_eq!((p.severity, p.flows, p.packets), (1, 1, 4));
+    assert!(p.next_step.contains("Resolve-DnsName"), "{}", p.next_step);
+}
+
+#[test]
+fn tcpip_rewritten_copy_and_a_changed_group_id_are_one_packet() {
+    // 24H2+: ids go up by one per hop on one CPU. A segment received at the NIC (hop 1),
+    // the filter (hop 2, on another CPU's counter: the id changed part-way) and tcpip
+    // (hop 3, which logs its drop with TTL 1 and IP id 0).
+    let server = v4([10, 0, 0, 9]);
+    let cpu = |c: u64, n: u64| (c << 48) | n;
+    let mut c = Cap::new(26100);
+    let seg = tcp((server, 443), (host(), 50001), PSH | ACK, 5001, 1001, 300, 64, 4321);
+    let rewritten = tcp((server, 443), (host(), 50001), PSH | ACK, 5001, 1001, 300, 1, 0);
+    c.put(0, seg.clone(), RX, 12, None, Some(cpu(1, 100)));
+    c.put(5, seg.clone(), RX, 30, None, Some(cpu(2, 900)));
+    c.put(10, rewritten, RX, 101, Some(909), Some(cpu(2, 901)));
+    let d = c.diagnose();
+    assert_eq!((d.totals.appearances, d.totals.packets), (3, 1), "{:#?}", d.findings);
+    assert!(d
+        .findings
+        .iter()
+        .all(|f| !f.symptom.contains("retransmission") && f.symptom != "duplicate ACK"));
+    let p = &d.verdict.problems[0];
+    assert_eq!((p.packets, p.drop_events, p.cause), (1, 1, Cause::Policy));
+    assert!(
+        p.next_step.contains("{0CCE9225-69AE-11D9-BED3-505054503030}"),
+        "{}",
+        p.next_step
+    );
+}
+
+#[test]
+fn a_capture_that_starts_mid_connection_keeps_client_and_server() {
+    let server = v4([10, 0, 0, 9]);
+    let mut a = FlowAnalyzer::new();
+    let packets = [
+        tcp((server, 443), (host(), 50123), PSH | ACK, 9000, 2000, 100, 64, 1),
+        tcp((host(), 50123), (server, 443), ACK, 2000, 9100, 0, 128, 2),
+    ];
+    for (i, p) in packets.iter().enumerate() {
+        a.push(&PacketInput {
+            packet: i,
+            appearance: i as u64,
+            time: i as i64 * MS,
+            link_type: LinkType::Ethernet,
+            bytes: p,
+            original_len: p.len() as u32,
+        });
+    }
+    let r = a.finish();
+    assert_eq!(r.flows.len(), 1);
+    let k = r.flows[0].key;
+    assert_eq!((k.server, k.server_port, k.client_port), (server, 443, 50123));
+}
+
+#[test]
+fn a_capture_without_packets_has_nothing_to_diagnose() {
+    let d = Cap::new(22621).diagnose();
+    assert_eq!(d.verdict.status, Status::NothingToDiagnose);
+    assert!(
+        d.verdict.summary.contains("pktmon start --capture"),
+        "{}",
+        d.verdict.summary
+    );
+}
+
+/// Flow counters of a filter (component 30): Upper(1) and Lower(2), Rx in and Tx out.
+fn edges(c: &mut Cap, lower: (u64, u64), upper: (u64, u64)) {
+    for (name, edge, (rx, tx)) in [("Upper", 1u16, upper), ("Lower", 2, lower)] {
+        c.records.push(Record::FlowCounters(FlowCounters {
+            component_id: 30,
+            edge_name: name.into(),
+            edge_id: edge,
+            direction_in: RX,
+            packets_in: rx,
+            bytes_in: rx * 100,
+            direction_out: TX,
+            packets_out: tx,
+            bytes_out: tx * 100,
+        }));
+    }
+}
+
+#[test]
+fn a_filter_that_lets_fewer_packets_out_than_in_without_a_drop_is_a_silent_drop() {
+    let server = v4([10, 0, 0, 9]);
+    let mut c = Cap::new(20348);
+    c.put(
+        0,
+        tcp((server, 443), (host(), 50001), ACK, 1, 1, 0, 64, 1),
+        RX,
+        12,
+        None,
+        None,
+    );
+    // 5 in at the lower edge, 1 out at the upper; Tx passes whole.
+    edges(&mut c, (5, 8), (1, 8));
+    let d = c.diagnose();
+    let p = d
+        .verdict
+        .problems
+        .iter()
+        .find(|p| p.title.contains("filter.sys"))
+        .unwrap_or_else(|| panic!("{:#?}", d.verdict));
+    assert_eq!((p.locality, p.packets), (Locality::Local, 4));
+    assert!(p.title.contains("4 of the 5 packets"), "{}", p.title);
+    assert_eq!(p.endpoints, vec!["component 30 filter.sys".to_string()]);
+    // Equal counts, or more out than in (a filter adding its own frames), are no loss.
+    for (lower, upper) in [((5, 8), (5, 8)), ((5, 3), (5, 1))] {
+        let mut c = Cap::new(20348);
+        c.put(
+            0,
+            tcp((server, 443), (host(), 50001), ACK, 1, 1, 0, 64, 1),
+            RX,
+            12,
+            None,
+            None,
+        );
+        edges(&mut c, lower, upper);
+        let d = c.diagnose();
+        assert!(
+            d.findings.iter().all(|f| !f.symptom.contains("filter")),
+            "{lower:?} {upper:?}"
+        );
+    }
+}
+
+#[test]
+fn unanswered_arp_is_remote_unless_packets_waited_for_it() {
+    let mut c = Cap::new(20348);
+    for k in 0..3 {
+        let mut f = Vec::new();
+        wire::arp_request(&mut f, HOST_MAC, Ipv4Addr::from(HOST), Ipv4Addr::new(10, 0, 0, 99));
+        c.put(k * SEC, f, TX, 12, None, None);
+    }
+    let d = c.diagnose();
+    let p = &d.verdict.problems[0];
+    assert_eq!((p.locality, p.cause), (Locality::Remote, Cause::AddressResolution));
+    assert_eq!(p.endpoints, vec!["10.0.0.99".to_string()]);
+    assert_eq!(p.display_filter, "arp.dst.proto_ipv4 == 10.0.0.99");
+    assert_eq!(p.severity, 3, "one burst that nothing waited for is a single event");
+}
+
+#[test]
+fn failed_connections_rank_before_loss_that_only_slowed_things() {
+    let server = v4([10, 0, 0, 9]);
+    let slow = v4([10, 0, 0, 10]);
+    let mut c = Cap::new(20348);
+    // A busy connection with three retransmissions (first copies left the NIC).
+    c.put(
+        0,
+        tcp((host(), 50001), (slow, 443), SYN, 1000, 0, 0, 128, 1),
+        TX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        MS,
+        tcp((slow, 443), (host(), 50001), SYN | ACK, 5000, 1001, 0, 64, 0),
+        RX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        2 * MS,
+        tcp((host(), 50001), (slow, 443), ACK, 1001, 5001, 0, 128, 2),
+        TX,
+        12,
+        None,
+        None,
+    );
+    let mut seq = 1001u32;
+    for k in 0..3 {
+        let t = SEC + k * SEC;
+        let seg = tcp(
+            (host(), 50001),
+            (slow, 443),
+            PSH | ACK,
+            seq,
+            5001,
+            1000,
+            128,
+            10 + k as u16,
+        );
+        c.put(t, seg.clone(), TX, 12, None, None);
+        c.put(t + 300 * MS, seg, TX, 12, None, None);
+        seq += 1000;
+        c.put(
+            t + 310 * MS,
+            tcp((slow, 443), (host(), 50001), ACK, 5001, seq, 0, 64, 0),
+            RX,
+            12,
+            None,
+            None,
+        );
+    }
+    // One refused connection.
+    c.put(
+        10 * SEC,
+        tcp((host(), 50009), (server, 22), SYN, 7, 0, 0, 128, 30),
+        TX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        10 * SEC + MS,
+        tcp((server, 22), (host(), 50009), RST | ACK, 0, 8, 0, 64, 0),
+        RX,
+        12,
+        None,
+        None,
+    );
+    let d = c.diagnose();
+    let v = &d.verdict;
+    assert!(v.problems.len() >= 2, "{v:#?}");
+    assert_eq!(v.problems[0].endpoints, vec!["10.0.0.9:22".to_string()]);
+    assert_eq!(v.problems[0].rank, 1);
+    let slow_problem = v
+        .problems
+        .iter()
+        .find(|p| p.endpoints == vec!["10.0.0.10".to_string()])
+        .expect("path loss");
+    assert_eq!((slow_problem.cause, slow_problem.severity), (Cause::Congestion, 2));
+    for p in &v.problems {
+        for &i in &p.findings {
+            assert_eq!(d.findings[i].problem, Some(p.rank));
+        }
+    }
+}
+
+#[test]
+fn windows_11_is_named_so_although_it_calls_itself_windows_10() {
+    let info = |build, name: &str| CaptureInfo {
+        os_build: Some(build),
+        os_description: Some(name.into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        info(26200, "Windows 10 Home China").os_name().as_deref(),
+        Some("Windows 11 Home China")
+    );
+    assert_eq!(
+        info(22000, "Windows 10 Pro").os_name().as_deref(),
+        Some("Windows 11 Pro")
+    );
+    assert_eq!(
+        info(19045, "Windows 10 Pro").os_name().as_deref(),
+        Some("Windows 10 Pro")
+    );
+    assert_eq!(
+        info(26100, "Windows Server 2025 Datacenter").os_name().as_deref(),
+        Some("Windows Server 2025 Datacenter")
+    );
+}
+
+#[test]
+fn every_background_rule_is_documented_in_the_readme() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    for r in BACKGROUND_RULES {
+        assert!(
+            readme.contains(&format!("| `{}` |", r.kind)),
+            "README lacks background rule {}",
+            r.kind
+        );
+    }
+}
