@@ -210,17 +210,32 @@ fn batch_over_a_folder_reports_each_file_and_the_bad_one_fails_with_its_name() {
     let dir = TempDir::new("diag-batch");
     std::fs::copy(capture("demikernel-PktMon.etl"), dir.path("a.etl")).unwrap();
     std::fs::copy(capture("demikernel-PktMon.cap"), dir.path("b.cap")).unwrap();
+    // Not a capture: skipped in one line. A capture cut inside its first buffer: damaged, exit code 2.
     std::fs::write(dir.path("c.txt"), b"this is not a capture").unwrap();
+    let etl = std::fs::read(capture("demikernel-PktMon.etl")).unwrap();
+    std::fs::write(dir.path("d.etl"), &etl[..300]).unwrap();
     let out = run(&["diagnose", dir.0.to_str().unwrap(), "--json", "-", "--jobs", "2"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("c.txt"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("skipped {}: not a capture\n", dir.path("c.txt").display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("error: {}: ", dir.path("d.etl").display())),
+        "{err}"
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let inputs = v["inputs"].as_array().unwrap();
     assert_eq!(inputs.len(), 3);
     assert_eq!(inputs[0]["totals"]["appearances"], 114);
     assert_eq!(inputs[0]["totals"]["packets"], 38);
     assert_eq!(inputs[1]["has_pktmon_metadata"], false);
-    assert!(inputs[2]["error"].as_str().unwrap().contains("not a PktMon capture"));
+    assert!(
+        inputs[2]["error"].as_str().unwrap().contains("the file was cut short"),
+        "{}",
+        inputs[2]
+    );
     assert_eq!(v["totals"]["inputs"], 3);
     assert_eq!(v["totals"]["inputs_failed"], 1);
 }
