@@ -333,11 +333,11 @@ fn convert(input: &Path, output: &Path, no_verdict: bool) -> i32 {
     match conv.finish(&outcome.info) {
         Ok(s) => {
             eprintln!(
-                "{}: {} frames ({} drops) on {} interfaces written to {}",
+                "{}: {} ({}) on {} written to {}",
                 input.display(),
-                s.frames,
-                s.drops,
-                s.interfaces,
+                sink::counted(s.frames, "frame"),
+                sink::counted(s.drops, "drop"),
+                sink::counted(s.interfaces, "interface"),
                 output.display()
             );
             if had_errors {
@@ -346,6 +346,8 @@ fn convert(input: &Path, output: &Path, no_verdict: bool) -> i32 {
                 0
             }
         }
+        // `-o /dev/stdout | head -c 100`: the reader went away, as with any other output.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
             eprintln!("error: {}: {e}", output.display());
             2
@@ -409,6 +411,8 @@ fn txt(input: &Path, output: Option<&Path>, utf16: bool, english: bool) -> i32 {
 fn drops(files: &[PathBuf], format: Format, output: Option<&Path>) -> i32 {
     let mut code = 0;
     let mut rows = Vec::new();
+    // Captures without drop events: one line each instead of a bare table header.
+    let mut without = Vec::new();
     for f in files {
         match source::read_capture(f) {
             Ok(c) => {
@@ -424,13 +428,31 @@ fn drops(files: &[PathBuf], format: Format, output: Option<&Path>) -> i32 {
                         );
                     }
                 }
-                rows.extend(sink::drops::summarize(&c));
+                let found = sink::drops::summarize(&c);
+                if found.is_empty() {
+                    without.push((f, sink::drops::no_drops_line(&c)));
+                }
+                rows.extend(found);
             }
             Err(e) => code = fail(&e),
         }
     }
     let content = match format {
-        Format::Table => sink::drops::to_table(&rows),
+        Format::Table => {
+            let mut text = if rows.is_empty() && !without.is_empty() {
+                String::new()
+            } else {
+                sink::drops::to_table(&rows)
+            };
+            for (f, line) in &without {
+                if files.len() > 1 {
+                    text.push_str(&format!("{}: ", f.display()));
+                }
+                text.push_str(line);
+                text.push('\n');
+            }
+            text
+        }
         Format::Csv => sink::drops::to_csv(&rows),
         Format::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",
     };
