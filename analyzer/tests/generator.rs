@@ -18,6 +18,8 @@ use pktmon::model::*;
 use pktmon::packets::Paths;
 use pktmon::source::read_capture;
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_pktmon-analyzer");
 
 /// A fresh temporary directory, removed when dropped.
@@ -67,7 +69,7 @@ fn tshark_present() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!("skipped: tshark not installed");
+        common::skip("program:tshark", "tshark not installed (scripts/setup.sh installs it)");
     }
     ok
 }
