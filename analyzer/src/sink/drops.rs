@@ -226,21 +226,22 @@ mod tests {
     use super::*;
 
     fn counters(packets: &[u64]) -> Capture {
-        let mut c = Capture::default();
-        c.drop_counters = packets
-            .iter()
-            .enumerate()
-            .map(|(i, &p)| DropCounters {
-                component_id: i as u16,
-                direction_in: 1,
-                packets_in: p,
-                bytes_in: p * 60,
-                direction_out: 2,
-                packets_out: 0,
-                bytes_out: 0,
-            })
-            .collect();
-        c
+        Capture {
+            drop_counters: packets
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| DropCounters {
+                    component_id: i as u16,
+                    direction_in: 1,
+                    packets_in: p,
+                    bytes_in: p * 60,
+                    direction_out: 2,
+                    packets_out: 0,
+                    bytes_out: 0,
+                })
+                .collect(),
+            ..Capture::default()
+        }
     }
 
     #[test]
