@@ -60,7 +60,7 @@ fn expand(inputs: &[PathBuf]) -> Vec<PathBuf> {
 enum FileId {
     #[cfg(unix)]
     Inode(u64, u64),
-    #[cfg_attr(unix, allow(dead_code))]
+    #[cfg(not(unix))]
     Path(PathBuf),
 }
 
@@ -70,17 +70,15 @@ impl FileId {
         Some(Self::from_meta(path, &meta))
     }
 
-    #[cfg_attr(unix, allow(unused_variables))]
-    fn from_meta(path: &Path, meta: &std::fs::Metadata) -> FileId {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            FileId::Inode(meta.dev(), meta.ino())
-        }
-        #[cfg(not(unix))]
-        {
-            FileId::Path(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
-        }
+    #[cfg(unix)]
+    fn from_meta(_path: &Path, meta: &std::fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId::Inode(meta.dev(), meta.ino())
+    }
+
+    #[cfg(not(unix))]
+    fn from_meta(path: &Path, _meta: &std::fs::Metadata) -> FileId {
+        FileId::Path(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
     }
 }
 
