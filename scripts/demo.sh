@@ -64,7 +64,11 @@ head -n 4 <<<"$rows" | columns '%-5s  %-12s  %-4s  %-10s  %s\n'
 
 gen="$out/generated"
 echo "== a capture with drops, generated: pktmon-analyzer generate --scenario mix --seed 1 --format pcapng,etl -o $gen"
-$bin generate --scenario mix --seed 1 --format pcapng,etl -o "$gen" >/dev/null 2>&1
+# Its list of files written is not shown, unless it fails.
+if ! log=$($bin generate --scenario mix --seed 1 --format pcapng,etl -o "$gen" 2>&1); then
+  echo "$log" >&2
+  exit 1
+fi
 echo "== drops"
 $bin drops "$gen/mix.etl"
 echo "== diagnose (the first finding; the whole report: $bin diagnose $gen/mix.etl)"
