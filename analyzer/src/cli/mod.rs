@@ -197,7 +197,7 @@ fn report(d: &Diagnostics) -> bool {
         eprintln!("{item}");
     }
     if d.suppressed > 0 {
-        eprintln!("({} more problems not shown)", d.suppressed);
+        eprintln!("({} not shown)", sink::counted(d.suppressed, "more problem"));
     }
     d.items.iter().any(|i| i.severity == Severity::Error)
 }
