@@ -28,7 +28,8 @@ pcapng from `pktmon etl2pcap`, from microsoft/etl2pcapng or from this tool's `co
 whose packet comments carry PktMon lines, classic pcap, and `pktmon etl2txt` text (UTF-16LE or UTF-8). \
 `diagnose` also reads netsh trace text (NetTrace.txt): Microsoft-Windows-TCPIP drop, timer and send events.\n\n\
 Exit codes: 0 success; 1 a diagnose --fail-on condition held; 2 an input could not be read or was damaged (everything that could be \
-salvaged is still printed or written, and each problem names the file and the byte offset or line)."
+salvaged is still printed or written, and each problem names the file and the byte offset or line). \
+A reader that goes away (`… | head -1`) ends a command quietly with 0."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -112,7 +113,9 @@ enum Command {
     /// cause of each loss (local or remote; policy, resources, address_resolution, no_route,
     /// invalid_packet, congestion, unreachable, session_loss, mtu, other) with its evidence. Drops PktMon's
     /// counters record beyond the drop events captured (per component and direction) are a finding of their own.
-    /// Takes files and folders (walked recursively), processed in parallel.
+    /// Takes files and folders (walked recursively), processed in parallel. In a folder, each file is diagnosed
+    /// once however many symbolic links lead to it, links back up the tree are not followed (one warning each),
+    /// and FIFOs, devices and files that are not captures are skipped with one line each.
     ///
     /// netsh trace text (NetTrace.txt from `netsh trace convert`) is read too: its TCP/IP drop events
     /// join the findings with their discard reason, and each retransmission is linked to the TCP/IP
