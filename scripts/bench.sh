@@ -49,13 +49,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   echo "bench: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  ${SUDO:+$SUDO -E} apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $SUDO apt-get update >&2
+  ${SUDO:+$SUDO -E} apt-get install -y --no-install-recommends "${missing[@]}" >&2
 fi
 
-echo "bench: building release (analyzer + plugin)" >&2
+echo "bench: building release (analyzer + plugin; a few minutes the first time)" >&2
 BUILD_START=$(date +%s)
-(cd "$ROOT" && cargo build --release --quiet -p pktmon-analyzer -p pktmon-wireshark)
+(cd "$ROOT" && cargo build --release -p pktmon-analyzer -p pktmon-wireshark)
 BUILD_SECS=$(( $(date +%s) - BUILD_START ))
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 case "$TARGET" in /*) ;; *) TARGET="$ROOT/$TARGET" ;; esac

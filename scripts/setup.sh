@@ -2,9 +2,24 @@
 # Installs what building and testing need, idempotently: Debian packages for
 # the Wireshark plugin and tests, and a Rust toolchain if none is present.
 # Run as root on Debian 12 or later (CI does); as another user it uses sudo.
+# Says what it does on standard error; a second run installs nothing and
+# prints one line.
 set -euo pipefail
 
-packages=(tshark libwireshark-dev libglib2.0-dev libclang-dev clang pkg-config ca-certificates curl gcc)
+# The Debian packages, one per line with why: add to this list.
+packages=(
+  tshark           # the plugin's tests and the demo
+  libwireshark-dev # the plugin's C API (headers and pkg-config file)
+  libglib2.0-dev   # the plugin: glib headers Wireshark's include
+  libclang-dev     # bindgen, for the plugin's bindings
+  clang            # bindgen
+  pkg-config       # finding Wireshark's headers
+  valgrind         # the plugin's memory check (tests/tests/plugin_tshark.rs)
+  ca-certificates  # rustup and cargo over https
+  curl             # rustup
+  gcc              # linking
+)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -12,17 +27,21 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  echo "setup: installing ${missing[*]}" >&2
+  echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]} (a minute or two on a fresh machine)" >&2
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  ${SUDO:+$SUDO -E} apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "setup: apt-get update" >&2
+  $SUDO apt-get update >&2
+  echo "setup: apt-get install ${missing[*]}" >&2
+  ${SUDO:+$SUDO -E} apt-get install -y --no-install-recommends "${missing[@]}" >&2
+else
+  echo "setup: the ${#packages[@]} Debian packages needed are installed" >&2
 fi
 
 if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
   export PATH="$HOME/.cargo/bin:$PATH"
 fi
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "setup: no Rust toolchain found; installing one with rustup" >&2
+  echo "setup: no Rust toolchain found; installing one with rustup into ~/.cargo (about a minute)" >&2
   curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy,rustfmt >&2
   export PATH="$HOME/.cargo/bin:$PATH"
 fi

@@ -151,8 +151,9 @@ done
 for suite in "${made[@]}"; do
   t0=$SECONDS
   minor=$(echo "${version[$suite]}" | cut -d. -f1,2)
+  say "$suite: building the plugin against Wireshark ${version[$suite]}'s headers"
   if ! WIRESHARK_SYS_SYSROOT=$cache/$suite CARGO_TARGET_DIR=$target \
-    cargo build --release --quiet -p pktmon-wireshark --lib; then
+    cargo build --release -p pktmon-wireshark --lib; then
     say "FAILED $suite: the plugin does not build against Wireshark ${version[$suite]}'s headers"
     failed+=("$suite")
     continue

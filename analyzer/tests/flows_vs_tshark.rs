@@ -18,6 +18,8 @@ use pktmon::model::{FileTime, LinkType};
 use pktmon::packets::Paths;
 use pktmon::source::read_capture;
 
+mod common;
+
 const RECORDED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../captures/recorded");
 const MS: FileTime = 10_000;
 
@@ -64,7 +66,7 @@ fn tshark_present() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!("skipped: tshark not installed");
+        common::skip("program:tshark", "tshark not installed (scripts/setup.sh installs it)");
     }
     ok
 }

@@ -13,6 +13,8 @@ use pktmon::sink::pcapng::{ConvertOptions, PcapngConverter};
 use pktmon::sink::pcapng_blocks::*;
 use pktmon::source;
 
+mod common;
+
 const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../captures");
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
 
@@ -45,7 +47,7 @@ fn corpus() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipped: ../shared/corpus not present");
+        common::skip("corpus", "../shared/corpus not present");
         None
     }
 }

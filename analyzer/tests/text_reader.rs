@@ -10,6 +10,8 @@ use pktmon::pktmon::catalog::{Catalog, MAP_DROP_REASON};
 use pktmon::source::{self, read_capture, text};
 use pktmon::{Location, Severity};
 
+mod common;
+
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
 
 /// The corpus folder, or `None` after saying the test was skipped.
@@ -18,7 +20,7 @@ fn corpus() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir.to_path_buf())
     } else {
-        println!("skipped: ../shared/corpus not present");
+        common::skip("corpus", "../shared/corpus not present");
         None
     }
 }

@@ -18,16 +18,64 @@ pub fn capture(name: &str) -> PathBuf {
     root().join("captures").join(name)
 }
 
-/// A file of the shared real corpus (`../shared/corpus/`), or `None` after
-/// printing one line saying the test is skipped because the corpus is absent.
+/// A real capture of the corpus: from `captures/` when it is bundled there
+/// (so the test runs in a plain clone), else from the shared real corpus
+/// (`../shared/corpus/`), or `None` after saying the check is skipped
+/// because the corpus is absent (see [`skip`]).
 pub fn corpus(name: &str) -> Option<PathBuf> {
+    let bundled = capture(name);
+    if bundled.exists() {
+        return Some(bundled);
+    }
     let p = root().join("../shared/corpus").join(name);
     if p.exists() {
         Some(p)
     } else {
-        eprintln!("skipped: ../shared/corpus/{name} not present");
+        skip("corpus", &format!("../shared/corpus/{name} not present"));
         None
     }
+}
+
+/// Environment variable naming the file where skipped checks are listed
+/// (scripts/test.sh sets it, empties the file first and prints it at the end).
+pub const SKIPS_FILE_VAR: &str = "PKTMON_SKIPS_FILE";
+
+/// Says that a check of the running test is skipped and why. libtest shows a
+/// test's standard error only when it fails, so besides the `skipped: …` line
+/// on standard error this appends one line `test<TAB>need<TAB>why` to the file
+/// `PKTMON_SKIPS_FILE` names, when set. `need` says what was missing:
+/// `corpus` (../shared/corpus) or `program:NAME`; scripts/test.sh fails the run
+/// when that was there all along (the check could have run).
+pub fn skip(need: &str, why: &str) {
+    eprintln!("skipped: {why}");
+    let Some(file) = std::env::var_os(SKIPS_FILE_VAR).filter(|v| !v.is_empty()) else {
+        return;
+    };
+    let line = format!("{}\t{need}\t{why}\n", current_test());
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&file)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+    // A skip that cannot be listed would be a silent one.
+    if let Err(e) = appended {
+        panic!("{}: cannot list the skipped check: {e}", Path::new(&file).display());
+    }
+}
+
+/// `binary::test_name` of the running test (libtest names each test's thread
+/// after the test; the test binary is `name-hash`).
+pub fn current_test() -> String {
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .map(|s| match s.rsplit_once('-') {
+            Some((name, hash)) if hash.chars().all(|c| c.is_ascii_hexdigit()) => name.to_string(),
+            _ => s,
+        })
+        .unwrap_or_default();
+    let thread = std::thread::current();
+    format!("{binary}::{}", thread.name().unwrap_or("?"))
 }
 
 fn profile() -> &'static str {
@@ -158,7 +206,11 @@ pub fn wireshark_program(name: &str) -> Option<PathBuf> {
         if p.exists() {
             return Some(p);
         }
-        eprintln!("skipped: {name} is not installed in {}", root.display());
+        // Not test.sh's business: the root is made by scripts/test-wireshark-versions.sh.
+        skip(
+            &format!("root-program:{name}"),
+            &format!("{name} is not installed in {}", root.display()),
+        );
         return None;
     }
     for dir in ["/usr/bin", "/usr/local/bin"] {
@@ -167,12 +219,10 @@ pub fn wireshark_program(name: &str) -> Option<PathBuf> {
             return Some(p);
         }
     }
-    let hint = if name == "valgrind" {
-        "apt-get install valgrind"
-    } else {
-        "scripts/setup.sh installs it"
-    };
-    eprintln!("skipped: {name} is not installed ({hint})");
+    skip(
+        &format!("program:{name}"),
+        &format!("{name} is not installed (scripts/setup.sh installs it)"),
+    );
     None
 }
 

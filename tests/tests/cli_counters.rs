@@ -194,3 +194,109 @@ fn diagnose_reports_drops_counted_beyond_those_captured() {
         "{text}"
     );
 }
+
+/// Leaves out every drop event, as a capture taken with `--type flow` would.
+struct NoDrops<'a>(&'a mut dyn RecordSink);
+
+impl RecordSink for NoDrops<'_> {
+    fn record(&mut self, ctx: &Context<'_>, record: Record) {
+        if !matches!(&record, Record::Packet(a) if a.is_drop()) {
+            self.0.record(ctx, record);
+        }
+    }
+}
+
+#[test]
+fn drops_says_so_when_a_capture_has_none_with_what_pktmons_counters_say() {
+    let out = run(&["drops", capture("demikernel-PktMon.etl").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "no drops recorded (PktMon's drop counters: 0 on all 44 components)\n"
+    );
+    // Machine formats keep their shape.
+    let json = run(&[
+        "drops",
+        capture("demikernel-PktMon.etl").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(stdout(&json), "[]\n");
+
+    // Drops happened but none was captured: the counters say how many.
+    let opts = GenOptions {
+        seed: 11,
+        scenario: Scenario::LocalResources,
+        ..GenOptions::default()
+    };
+    let mut etl = EtlSink::new(&capture_info(&opts));
+    generate(&opts, &mut NoDrops(&mut etl));
+    let dir = TempDir::new("no-drops");
+    let path = dir.path("flow-only.etl");
+    std::fs::write(&path, etl.finish()).unwrap();
+    let c = pktmon::source::read_capture(&path).unwrap();
+    assert_eq!(c.drops().count(), 0);
+    let counted: u64 = c.drop_counters.iter().map(|d| d.packets_in + d.packets_out).sum();
+    let components = c
+        .drop_counters
+        .iter()
+        .filter(|d| d.packets_in + d.packets_out > 0)
+        .count();
+    assert!(counted >= 2, "the scenario drops packets: {counted}");
+    let text = stdout(&run(&["drops", path.to_str().unwrap()]));
+    let plural = if components == 1 { "component" } else { "components" };
+    assert!(
+        text.starts_with(&format!(
+            "no drop events recorded, but PktMon's drop counters count {counted} dropped packets on {components} {plural}"
+        )),
+        "{text}"
+    );
+
+    // Two files: each line names its file, after the table of the one with drops.
+    let with_drops = dir.path("with-drops.etl");
+    let mut etl = EtlSink::new(&capture_info(&opts));
+    generate(&opts, &mut etl);
+    std::fs::write(&with_drops, etl.finish()).unwrap();
+    let text = stdout(&run(&[
+        "drops",
+        with_drops.to_str().unwrap(),
+        capture("demikernel-PktMon.etl").to_str().unwrap(),
+    ]));
+    assert!(text.starts_with("COUNT  REASON"), "{text}");
+    assert!(
+        text.ends_with(&format!(
+            "\n{}: no drops recorded (PktMon's drop counters: 0 on all 44 components)\n",
+            capture("demikernel-PktMon.etl").display()
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn info_says_one_drop_event_not_one_drop_events() {
+    let opts = GenOptions {
+        seed: 11,
+        scenario: Scenario::LocalResources,
+        ..GenOptions::default()
+    };
+    let mut etl = EtlSink::new(&capture_info(&opts));
+    let mut keep = KeepFirstDrop {
+        inner: &mut etl,
+        drops: 0,
+        lost: Vec::new(),
+    };
+    generate(&opts, &mut keep);
+    let dir = TempDir::new("one-drop");
+    let path = dir.path("one.etl");
+    std::fs::write(&path, etl.finish()).unwrap();
+    let text = stdout(&run(&["info", path.to_str().unwrap()]));
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("  appearances:"))
+        .unwrap_or_default();
+    assert!(line.ends_with(" flow, 1 drop event)"), "{text}");
+    // The component that dropped it: "1 drop", its other counts plural.
+    assert!(text.lines().any(|l| l.ends_with("appearances     1 drop")), "{text}");
+    assert!(!text.contains(" 1 drops"), "{text}");
+    assert!(!text.contains(" 1 packets "), "{text}");
+}

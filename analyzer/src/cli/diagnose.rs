@@ -49,33 +49,178 @@ fn text_options(all: bool) -> report::TextOptions {
 }
 
 /// Files of the inputs: files as given, folders walked (sorted, recursively).
+///
+/// A walk diagnoses each file once however many links lead to it (the path
+/// without links wins), does not follow a symbolic link back up the tree (one
+/// warning per such link), and skips with a one-line note what is not a
+/// regular file (FIFOs, sockets, devices: opening them could block) and files
+/// that are not captures at all (a README). Files it cannot read, and captures
+/// it can read but that are damaged, still fail (exit code 2).
 fn expand(inputs: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
+    let mut walk = Walk::default();
     for p in inputs {
         if p.is_dir() {
-            let mut stack = vec![p.clone()];
-            let mut files = Vec::new();
-            while let Some(dir) = stack.pop() {
-                let Ok(rd) = std::fs::read_dir(&dir) else {
-                    files.push(dir); // reported as unreadable by the reader
+            walk.folder(p);
+        } else {
+            // Named on the command line: read (or reported) whatever it is.
+            if let Some(id) = FileId::of(p) {
+                if !walk.seen_files.insert(id) {
                     continue;
-                };
-                for e in rd.flatten() {
-                    let path = e.path();
-                    if path.is_dir() {
-                        stack.push(path);
-                    } else {
-                        files.push(path);
-                    }
                 }
             }
-            files.sort();
-            out.extend(files);
-        } else {
-            out.push(p.clone());
+            walk.files.push(p.clone());
         }
     }
-    out
+    walk.files
+}
+
+/// What identifies a file or folder whatever the path to it: (device, inode)
+/// on Unix, the canonical path elsewhere.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum FileId {
+    #[cfg(unix)]
+    Inode(u64, u64),
+    #[cfg(not(unix))]
+    Path(PathBuf),
+}
+
+impl FileId {
+    fn of(path: &Path) -> Option<FileId> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Self::from_meta(path, &meta))
+    }
+
+    #[cfg(unix)]
+    fn from_meta(_path: &Path, meta: &std::fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId::Inode(meta.dev(), meta.ino())
+    }
+
+    #[cfg(not(unix))]
+    fn from_meta(path: &Path, _meta: &std::fs::Metadata) -> FileId {
+        FileId::Path(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
+    }
+}
+
+#[derive(Default)]
+struct Walk {
+    files: Vec<PathBuf>,
+    seen_files: std::collections::HashSet<FileId>,
+    seen_dirs: std::collections::HashSet<FileId>,
+}
+
+impl Walk {
+    /// Walks `root`: its real subfolders first, then what its symbolic links lead to.
+    fn folder(&mut self, root: &Path) {
+        let Ok(meta) = std::fs::metadata(root) else { return };
+        let id = FileId::from_meta(root, &meta);
+        if !self.seen_dirs.insert(id.clone()) {
+            return;
+        }
+        // The folders above the root count as ancestors too: a link to one of them would widen the walk.
+        let mut ancestors: Vec<FileId> = std::fs::canonicalize(root)
+            .map(|c| c.ancestors().skip(1).filter_map(FileId::of).collect())
+            .unwrap_or_default();
+        ancestors.push(id);
+        let mut links = Vec::new();
+        self.dir(root, &mut ancestors, &mut links);
+        // Links are followed after the tree itself, so files are named by their own path.
+        let mut i = 0;
+        while i < links.len() {
+            let (path, mut ancestors): (PathBuf, Vec<FileId>) = links[i].clone();
+            i += 1;
+            let Ok(meta) = std::fs::metadata(&path) else { continue };
+            if meta.is_dir() {
+                let id = FileId::from_meta(&path, &meta);
+                if ancestors.contains(&id) {
+                    let target = std::fs::read_link(&path).unwrap_or_default();
+                    eprintln!(
+                        "warning: {}: symbolic link to {} leads back up the folder walk; not followed",
+                        path.display(),
+                        target.display()
+                    );
+                } else if self.seen_dirs.insert(id.clone()) {
+                    ancestors.push(id);
+                    self.dir(&path, &mut ancestors, &mut links);
+                }
+            } else {
+                self.file(path, &meta);
+            }
+        }
+    }
+
+    /// Lists `dir` in name order: files are taken, real folders walked at
+    /// once, symbolic links put aside in `links` with the folders above them.
+    fn dir(&mut self, dir: &Path, ancestors: &mut Vec<FileId>, links: &mut Vec<(PathBuf, Vec<FileId>)>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            self.files.push(dir.to_path_buf()); // reported as unreadable by the reader
+            return;
+        };
+        let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for path in entries {
+            let Ok(own) = std::fs::symlink_metadata(&path) else {
+                self.files.push(path); // reported as unreadable by the reader
+                continue;
+            };
+            if own.file_type().is_symlink() {
+                match std::fs::metadata(&path) {
+                    Ok(_) => links.push((path, ancestors.clone())),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        eprintln!("skipped {}: symbolic link leads nowhere", path.display())
+                    }
+                    Err(e) => eprintln!("skipped {}: symbolic link cannot be followed ({e})", path.display()),
+                }
+            } else if own.is_dir() {
+                let id = FileId::from_meta(&path, &own);
+                if self.seen_dirs.insert(id.clone()) {
+                    ancestors.push(id);
+                    self.dir(&path, ancestors, links);
+                    ancestors.pop();
+                }
+            } else {
+                self.file(path, &own);
+            }
+        }
+    }
+
+    /// Takes a file met in a walk, once, if it may be a capture.
+    fn file(&mut self, path: PathBuf, meta: &std::fs::Metadata) {
+        if !meta.is_file() {
+            eprintln!("skipped {}: {}, not a regular file", path.display(), special_kind(meta));
+            return;
+        }
+        if !self.seen_files.insert(FileId::from_meta(&path, meta)) {
+            return;
+        }
+        if let Err(e) = source::detect(&path) {
+            if e.message == source::NOT_A_CAPTURE {
+                eprintln!("skipped {}: not a capture", path.display());
+                return;
+            }
+        }
+        self.files.push(path);
+    }
+}
+
+/// What kind of special file this is, in words.
+fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    let _ = meta;
+    "a special file"
 }
 
 /// What a Diagnoser needs of the reader's context, as of one record.

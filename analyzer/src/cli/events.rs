@@ -129,11 +129,11 @@ pub fn events(args: EventsArgs<'_>) -> i32 {
         format!(" (of {})", t.total)
     };
     eprintln!(
-        "{}: {} events{filtered}: {} decoded by the file's {} schemas, {} with undecoded data, {} without a schema",
+        "{}: {}{filtered}: {} decoded by the file's {}, {} with undecoded data, {} without a schema",
         file.display(),
-        t.printed,
+        pktmon::sink::counted(t.printed, "event"),
         t.decoded,
-        schemas.len(),
+        pktmon::sink::counted(schemas.len() as u64, "schema"),
         t.incomplete,
         t.without_schema
     );

@@ -1,16 +1,18 @@
 //! `info` and `components`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use pktmon::model::*;
 use pktmon::packets::Paths;
+use pktmon::sink::counted;
 use pktmon::source;
 use pktmon::time::format_utc;
 
-use super::{fail, report};
+use super::{emit, fail, report};
 
 #[derive(Serialize)]
 struct ComponentUse {
@@ -215,95 +217,124 @@ fn build_report(c: &Capture) -> InfoReport {
     }
 }
 
-fn print_report(r: &InfoReport) {
+fn print_report(r: &InfoReport, out: &mut String) -> std::fmt::Result {
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    println!("{}", r.file);
-    println!("  kind:              {}", r.kind);
+    writeln!(out, "{}", r.file)?;
+    writeln!(out, "  kind:              {}", r.kind)?;
     match (&r.windows_build, &r.os) {
-        (Some(b), Some(os)) => println!("  windows build:     {b} ({os})"),
-        (Some(b), None) => println!("  windows build:     {b}"),
-        (None, Some(os)) => println!("  os:                {os}"),
-        (None, None) => println!("  windows build:     unknown"),
+        (Some(b), Some(os)) => writeln!(out, "  windows build:     {b} ({os})")?,
+        (Some(b), None) => writeln!(out, "  windows build:     {b}")?,
+        (None, Some(os)) => writeln!(out, "  os:                {os}")?,
+        (None, None) => writeln!(out, "  windows build:     unknown")?,
     }
-    println!("  packets from:      {}", opt(&r.first_packet));
-    println!("  packets to:        {}", opt(&r.last_packet));
+    writeln!(out, "  packets from:      {}", opt(&r.first_packet))?;
+    writeln!(out, "  packets to:        {}", opt(&r.last_packet))?;
     if let Some(b) = r.timezone_bias_minutes {
-        println!("  time zone:         UTC{:+03}:{:02}", -b / 60, (b.abs()) % 60);
+        writeln!(out, "  time zone:         UTC{:+03}:{:02}", -b / 60, (b.abs()) % 60)?;
     }
-    println!(
-        "  appearances:       {} ({} flow, {} drop events)",
-        r.appearances, r.flow_events, r.drop_events
-    );
-    println!(
+    writeln!(
+        out,
+        "  appearances:       {} ({} flow, {})",
+        r.appearances,
+        r.flow_events,
+        counted(r.drop_events, "drop event")
+    )?;
+    writeln!(
+        out,
         "  packets:           {} along their paths ({} dropped); {} distinct (PktGroupId, PktNumber)",
         r.packets, r.dropped_packets, r.distinct_pktmon_packets
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  components:        {} used of {} known",
         r.components_used.len(),
         r.components_known
-    );
+    )?;
     for c in &r.components_used {
-        println!(
-            "    {:>5} {:<18} {:<40} {:>7} appearances {:>5} drops",
-            c.id, c.name, c.description, c.appearances, c.drops
-        );
+        writeln!(
+            out,
+            "    {:>5} {:<18} {:<40} {:>7} {:<11} {:>5} {}",
+            c.id,
+            c.name,
+            c.description,
+            c.appearances,
+            if c.appearances == 1 {
+                "appearance"
+            } else {
+                "appearances"
+            },
+            c.drops,
+            if c.drops == 1 { "drop" } else { "drops" }
+        )?;
     }
+    // "Rx 26 packets 857 bytes [26]": one side of a counter line.
+    let side = |direction: &str, packets: u64, bytes: u64, events: u64| {
+        format!(
+            "{direction} {} {} [{events}]",
+            counted(packets, "packet"),
+            counted(bytes, "byte")
+        )
+    };
     if !r.drop_counters.is_empty() {
-        println!("  drop counters (PktMon's own count, captured or not; drop events captured in brackets):");
+        writeln!(
+            out,
+            "  drop counters (PktMon's own count, captured or not; drop events captured in brackets):"
+        )?;
         for d in &r.drop_counters {
-            println!(
-                "    {:>5} {:<18} {} {} packets {} bytes [{}], {} {} packets {} bytes [{}]",
+            writeln!(
+                out,
+                "    {:>5} {:<18} {}, {}",
                 d.component,
                 d.component_name,
-                d.direction_in,
-                d.packets_in,
-                d.bytes_in,
-                d.drop_events_in,
-                d.direction_out,
-                d.packets_out,
-                d.bytes_out,
-                d.drop_events_out
-            );
+                side(&d.direction_in, d.packets_in, d.bytes_in, d.drop_events_in),
+                side(&d.direction_out, d.packets_out, d.bytes_out, d.drop_events_out)
+            )?;
         }
+    } else if r.drop_counters_reported == 1 {
+        writeln!(out, "  drop counters:     0 on the 1 component that reported them")?;
     } else if r.drop_counters_reported > 0 {
-        println!(
+        writeln!(
+            out,
             "  drop counters:     0 on all {} components that reported them",
             r.drop_counters_reported
-        );
+        )?;
     }
     if !r.flow_counters.is_empty() {
-        println!("  flow counters (packets that passed each edge, captured or not; flow events captured in brackets):");
+        writeln!(
+            out,
+            "  flow counters (packets that passed each edge, captured or not; flow events captured in brackets):"
+        )?;
         for f in &r.flow_counters {
-            println!(
-                "    {:>5} {:<18} {:<6} {} {} packets {} bytes [{}], {} {} packets {} bytes [{}]",
+            writeln!(
+                out,
+                "    {:>5} {:<18} {:<6} {}, {}",
                 f.component,
                 f.component_name,
                 format!("{}({})", f.edge, f.edge_id),
-                f.direction_in,
-                f.packets_in,
-                f.bytes_in,
-                f.flow_events_in,
-                f.direction_out,
-                f.packets_out,
-                f.bytes_out,
-                f.flow_events_out
-            );
+                side(&f.direction_in, f.packets_in, f.bytes_in, f.flow_events_in),
+                side(&f.direction_out, f.packets_out, f.bytes_out, f.flow_events_out)
+            )?;
         }
     }
     if r.buffers > 0 {
-        println!(
+        writeln!(
+            out,
             "  buffers:           {} ({} compressed)",
             r.buffers, r.compressed_buffers
-        );
+        )?;
     }
-    println!(
+    writeln!(
+        out,
         "  events lost:       {} (buffers lost {}, buffers flagged {})",
         r.events_lost, r.buffers_lost, r.buffers_flagged_events_lost
-    );
+    )?;
     if !r.has_pktmon_metadata {
-        println!("  note:              this file has no PktMon metadata (no components, directions or drop reasons)");
+        writeln!(
+            out,
+            "  note:              this file has no PktMon metadata (no components, directions or drop reasons)"
+        )?;
     }
+    Ok(())
 }
 
 pub fn info(files: &[PathBuf], json: bool) -> i32 {
@@ -317,7 +348,12 @@ pub fn info(files: &[PathBuf], json: bool) -> i32 {
                 }
                 let r = build_report(&c);
                 if !json {
-                    print_report(&r);
+                    let mut text = String::new();
+                    let _ = print_report(&r, &mut text);
+                    if let Err(m) = emit(None, &[], text.as_bytes()) {
+                        eprintln!("error: {m}");
+                        return 2;
+                    }
                 }
                 reports.push(r);
             }
@@ -325,7 +361,11 @@ pub fn info(files: &[PathBuf], json: bool) -> i32 {
         }
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&reports).unwrap_or_default());
+        let text = serde_json::to_string_pretty(&reports).unwrap_or_default() + "\n";
+        if let Err(m) = emit(None, &[], text.as_bytes()) {
+            eprintln!("error: {m}");
+            return 2;
+        }
     }
     code
 }
@@ -336,14 +376,26 @@ pub fn components(file: &Path, json: bool) -> i32 {
         Err(e) => return fail(&e),
     };
     let code = if report(&c.diagnostics) { 2 } else { 0 };
-    if json {
-        println!("{}", serde_json::to_string_pretty(&c.components).unwrap_or_default());
-        return code;
+    let text = if json {
+        serde_json::to_string_pretty(&c.components).unwrap_or_default() + "\n"
+    } else {
+        let mut text = String::new();
+        let _ = component_table(&c, &mut text);
+        text
+    };
+    if let Err(m) = emit(None, &[], text.as_bytes()) {
+        eprintln!("error: {m}");
+        return 2;
     }
-    println!(
+    code
+}
+
+fn component_table(c: &Capture, out: &mut String) -> std::fmt::Result {
+    writeln!(
+        out,
         "{:>5}  {:<16} {:<22} {:<44} {:<17} {:>7}  ADDRESSES",
         "ID", "TYPE", "NAME", "DESCRIPTION", "MAC", "IFINDEX"
-    );
+    )?;
     for comp in c.components.iter() {
         let ty = c
             .catalog
@@ -359,7 +411,8 @@ pub fn components(file: &Path, json: bool) -> i32 {
             .map(|a| a.to_string())
             .chain(comp.ipv6_addresses().map(|a| a.to_string()))
             .collect();
-        println!(
+        writeln!(
+            out,
             "{:>5}  {:<16} {:<22} {:<44} {:<17} {:>7}  {}",
             comp.id,
             ty,
@@ -368,7 +421,7 @@ pub fn components(file: &Path, json: bool) -> i32 {
             mac,
             comp.if_index().map(|i| i.to_string()).unwrap_or_default(),
             addrs.join(" ")
-        );
+        )?;
     }
-    code
+    Ok(())
 }

@@ -28,7 +28,8 @@ pcapng from `pktmon etl2pcap`, from microsoft/etl2pcapng or from this tool's `co
 whose packet comments carry PktMon lines, classic pcap, and `pktmon etl2txt` text (UTF-16LE or UTF-8). \
 `diagnose` also reads netsh trace text (NetTrace.txt): Microsoft-Windows-TCPIP drop, timer and send events.\n\n\
 Exit codes: 0 success; 1 a diagnose --fail-on condition held; 2 an input could not be read or was damaged (everything that could be \
-salvaged is still printed or written, and each problem names the file and the byte offset or line)."
+salvaged is still printed or written, and each problem names the file and the byte offset or line). \
+A reader that goes away (`… | head -1`) ends a command quietly with 0."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -112,7 +113,9 @@ enum Command {
     /// cause of each loss (local or remote; policy, resources, address_resolution, no_route,
     /// invalid_packet, congestion, unreachable, session_loss, mtu, other) with its evidence. Drops PktMon's
     /// counters record beyond the drop events captured (per component and direction) are a finding of their own.
-    /// Takes files and folders (walked recursively), processed in parallel.
+    /// Takes files and folders (walked recursively), processed in parallel. In a folder, each file is diagnosed
+    /// once however many symbolic links lead to it, links back up the tree are not followed (one warning each),
+    /// and FIFOs, devices and files that are not captures are skipped with one line each.
     ///
     /// netsh trace text (NetTrace.txt from `netsh trace convert`) is read too: its TCP/IP drop events
     /// join the findings with their discard reason, and each retransmission is linked to the TCP/IP
@@ -201,7 +204,7 @@ fn report(d: &Diagnostics) -> bool {
         eprintln!("{item}");
     }
     if d.suppressed > 0 {
-        eprintln!("({} more problems not shown)", d.suppressed);
+        eprintln!("({} not shown)", sink::counted(d.suppressed, "more problem"));
     }
     d.items.iter().any(|i| i.severity == Severity::Error)
 }
@@ -339,11 +342,11 @@ fn convert(input: &Path, output: &Path, no_verdict: bool) -> i32 {
     match conv.finish(&outcome.info) {
         Ok(s) => {
             eprintln!(
-                "{}: {} frames ({} drops) on {} interfaces written to {}",
+                "{}: {} ({}) on {} written to {}",
                 input.display(),
-                s.frames,
-                s.drops,
-                s.interfaces,
+                sink::counted(s.frames, "frame"),
+                sink::counted(s.drops, "drop"),
+                sink::counted(s.interfaces, "interface"),
                 output.display()
             );
             if had_errors {
@@ -352,6 +355,8 @@ fn convert(input: &Path, output: &Path, no_verdict: bool) -> i32 {
                 0
             }
         }
+        // `-o /dev/stdout | head -c 100`: the reader went away, as with any other output.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
             eprintln!("error: {}: {e}", output.display());
             2
@@ -415,6 +420,8 @@ fn txt(input: &Path, output: Option<&Path>, utf16: bool, english: bool) -> i32 {
 fn drops(files: &[PathBuf], format: Format, output: Option<&Path>) -> i32 {
     let mut code = 0;
     let mut rows = Vec::new();
+    // Captures without drop events: one line each instead of a bare table header.
+    let mut without = Vec::new();
     for f in files {
         match source::read_capture(f) {
             Ok(c) => {
@@ -430,13 +437,31 @@ fn drops(files: &[PathBuf], format: Format, output: Option<&Path>) -> i32 {
                         );
                     }
                 }
-                rows.extend(sink::drops::summarize(&c));
+                let found = sink::drops::summarize(&c);
+                if found.is_empty() {
+                    without.push((f, sink::drops::no_drops_line(&c)));
+                }
+                rows.extend(found);
             }
             Err(e) => code = fail(&e),
         }
     }
     let content = match format {
-        Format::Table => sink::drops::to_table(&rows),
+        Format::Table => {
+            let mut text = if rows.is_empty() && !without.is_empty() {
+                String::new()
+            } else {
+                sink::drops::to_table(&rows)
+            };
+            for (f, line) in &without {
+                if files.len() > 1 {
+                    text.push_str(&format!("{}: ", f.display()));
+                }
+                text.push_str(line);
+                text.push('\n');
+            }
+            text
+        }
         Format::Csv => sink::drops::to_csv(&rows),
         Format::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",
     };

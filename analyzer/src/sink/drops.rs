@@ -194,3 +194,78 @@ pub fn to_table(rows: &[DropRow]) -> String {
     }
     out
 }
+
+/// What `drops` prints for a capture without drop events instead of a bare
+/// table header: PktMon's own drop counters (ETL event 80, or the counter
+/// lines of etl2txt text) say whether packets were dropped all the same.
+pub fn no_drops_line(capture: &Capture) -> String {
+    let counters = &capture.drop_counters;
+    let total: u64 = counters.iter().map(|d| d.packets_in + d.packets_out).sum();
+    let nonzero = counters.iter().filter(|d| d.packets_in + d.packets_out > 0).count() as u64;
+    if counters.is_empty() {
+        "no drops recorded (the file carries no PktMon drop counters)".to_string()
+    } else if total == 0 && counters.len() == 1 {
+        "no drops recorded (PktMon's drop counters: 0 on the 1 component)".to_string()
+    } else if total == 0 {
+        format!(
+            "no drops recorded (PktMon's drop counters: 0 on all {} components)",
+            counters.len()
+        )
+    } else {
+        format!(
+            "no drop events recorded, but PktMon's drop counters count {} on {} (`info` lists them): \
+             the capture left drops out (a filter, --type flow, or stopped early)",
+            super::counted(total, "dropped packet"),
+            super::counted(nonzero, "component")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counters(packets: &[u64]) -> Capture {
+        Capture {
+            drop_counters: packets
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| DropCounters {
+                    component_id: i as u16,
+                    direction_in: 1,
+                    packets_in: p,
+                    bytes_in: p * 60,
+                    direction_out: 2,
+                    packets_out: 0,
+                    bytes_out: 0,
+                })
+                .collect(),
+            ..Capture::default()
+        }
+    }
+
+    #[test]
+    fn no_drops_line_tells_what_the_counters_say() {
+        assert_eq!(
+            no_drops_line(&counters(&[0, 0, 0])),
+            "no drops recorded (PktMon's drop counters: 0 on all 3 components)"
+        );
+        assert_eq!(
+            no_drops_line(&counters(&[0])),
+            "no drops recorded (PktMon's drop counters: 0 on the 1 component)"
+        );
+        assert_eq!(
+            no_drops_line(&counters(&[])),
+            "no drops recorded (the file carries no PktMon drop counters)"
+        );
+        let counted = no_drops_line(&counters(&[0, 1, 0]));
+        assert!(
+            counted.starts_with(
+                "no drop events recorded, but PktMon's drop counters count 1 dropped packet on 1 component"
+            ),
+            "{counted}"
+        );
+        let counted = no_drops_line(&counters(&[4, 3]));
+        assert!(counted.contains("count 7 dropped packets on 2 components"), "{counted}");
+    }
+}

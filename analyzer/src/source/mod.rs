@@ -79,9 +79,14 @@ pub fn detect(path: &Path) -> Result<Detected, Error> {
     Err(Error::new(
         path.display().to_string(),
         Location::Offset(0),
-        "not a PktMon capture: expected a PktMon .etl, a pcapng/pcap file, pktmon etl2txt text or netsh trace text",
+        NOT_A_CAPTURE,
     ))
 }
+
+/// The message of [`detect`]'s error for a file that is none of the inputs it
+/// knows (as opposed to one it knows but cannot read, or an empty file).
+pub const NOT_A_CAPTURE: &str =
+    "not a PktMon capture: expected a PktMon .etl, a pcapng/pcap file, pktmon etl2txt text or netsh trace text";
 
 /// Reads any supported input, pushing its records into `sink` in time order.
 pub fn read(path: &Path, sink: &mut dyn RecordSink) -> Result<ReadOutcome, Error> {
