@@ -233,7 +233,7 @@ fn a_rst_answering_a_syn_is_a_refusal_not_a_session_loss() {
         (Cause::Unreachable, Locality::Remote, 1, 2)
     );
     assert_eq!(p.endpoints, vec!["10.0.0.9:80".to_string()]);
-    assert!(p.title.contains("refused"), "{}", p.title);
+    assert!(p.title.contains("refuses connections"), "{}", p.title);
     assert_eq!(p.display_filter, "ip.addr == 10.0.0.9 && tcp.port == 80");
 }
 
@@ -706,4 +706,194 @@ fn every_background_rule_is_documented_in_the_readme() {
             r.kind
         );
     }
+}
+
+#[test]
+fn each_remaining_background_rule_holds_its_own_case() {
+    let peer = v4([10, 0, 0, 20]);
+    let mut c = Cap::new(20348);
+    // discovery_firewall: inbound SSDP dropped by WFP inspection.
+    c.put(
+        0,
+        udp((peer, 50000), (v4([239, 255, 255, 250]), 1900), &[1; 30], 4),
+        RX,
+        101,
+        Some(909),
+        None,
+    );
+    // broadcast_no_service: a broadcast to a port nothing listens on.
+    c.put(
+        SEC,
+        udp((peer, 40000), (v4([255, 255, 255, 255]), 40001), &[2; 30], 64),
+        RX,
+        101,
+        Some(1204),
+        None,
+    );
+    // late_reply: a DNS answer after the client's socket closed.
+    c.put(
+        2 * SEC,
+        udp((v4([10, 0, 0, 53]), 53), (host(), 51000), &[3; 60], 64),
+        RX,
+        101,
+        Some(1204),
+        None,
+    );
+    // reset_by_this_host: the host aborts a connection that had carried data.
+    let server = v4([10, 0, 0, 9]);
+    c.put(
+        3 * SEC,
+        tcp((host(), 50001), (server, 443), SYN, 1000, 0, 0, 128, 1),
+        TX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        3 * SEC + MS,
+        tcp((server, 443), (host(), 50001), SYN | ACK, 5000, 1001, 0, 64, 0),
+        RX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        3 * SEC + 2 * MS,
+        tcp((host(), 50001), (server, 443), PSH | ACK, 1001, 5001, 100, 128, 2),
+        TX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        3 * SEC + 3 * MS,
+        tcp((server, 443), (host(), 50001), ACK, 5001, 1101, 0, 64, 0),
+        RX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        3 * SEC + 4 * MS,
+        tcp((host(), 50001), (server, 443), RST | ACK, 1101, 5001, 0, 128, 3),
+        TX,
+        12,
+        None,
+        None,
+    );
+    let d = c.diagnose();
+    let kinds: BTreeMap<&str, u64> = d.verdict.background.iter().map(|b| (b.kind, b.findings)).collect();
+    for kind in [
+        "discovery_firewall",
+        "broadcast_no_service",
+        "late_reply",
+        "reset_by_this_host",
+    ] {
+        assert_eq!(kinds.get(kind), Some(&1), "{kind}: {kinds:?} {:#?}", d.findings);
+    }
+    assert_eq!(d.verdict.status, Status::Healthy, "{:#?}", d.verdict);
+}
+
+#[test]
+fn many_problems_keep_the_verdict_within_a_screen_and_every_one_in_the_json() {
+    let mut c = Cap::new(20348);
+    // Thirty servers refusing thirty different ports: thirty problems.
+    for k in 0..30u8 {
+        let server = v4([10, 0, 1, k + 1]);
+        let (t, port, client) = (k as i64 * SEC, 1000 + k as u16, 50000 + k as u16);
+        c.put(
+            t,
+            tcp((host(), client), (server, port), SYN, 7, 0, 0, 128, 1),
+            TX,
+            12,
+            None,
+            None,
+        );
+        c.put(
+            t + MS,
+            tcp((server, port), (host(), client), RST | ACK, 0, 8, 0, 64, 0),
+            RX,
+            12,
+            None,
+            None,
+        );
+    }
+    let d = c.diagnose();
+    assert_eq!(d.verdict.problems.len(), 30);
+    let result = pktmon::sink::report::InputResult {
+        file: "many".into(),
+        diagnosis: Some(d),
+        error: None,
+        warnings: Vec::new(),
+    };
+    let results = [result];
+    let text = pktmon::sink::report::text_report(&results, &Default::default());
+    let lines = text.lines().count();
+    assert!(lines <= 50, "{lines} lines:\n{text}");
+    assert!(text.contains("and 22 more problems (ranks 9–30"), "{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&pktmon::sink::report::json_summary(&results)).unwrap();
+    assert_eq!(json["inputs"][0]["verdict"]["problems"].as_array().unwrap().len(), 30);
+    assert_eq!(json["findings"].as_array().unwrap().len(), 30);
+}
+
+#[test]
+fn one_port_refused_by_many_servers_is_one_problem_on_the_path() {
+    // An on-path device resetting every plain-HTTP connection: 17 servers, one problem.
+    let mut c = Cap::new(20348);
+    for k in 0..17u8 {
+        let server = v4([93, 184, 0, k + 1]);
+        let (t, client) = (k as i64 * SEC, 50000 + k as u16);
+        c.put(
+            t,
+            tcp((host(), client), (server, 80), SYN, 7, 0, 0, 128, 1),
+            TX,
+            12,
+            None,
+            None,
+        );
+        c.put(
+            t + MS,
+            tcp((server, 80), (host(), client), RST | ACK, 0, 8, 0, 61, 0),
+            RX,
+            12,
+            None,
+            None,
+        );
+    }
+    // Two servers refusing 22 stay problems of their own.
+    for k in 0..2u8 {
+        let server = v4([10, 0, 2, k + 1]);
+        let (t, client) = (30 * SEC + k as i64 * SEC, 51000 + k as u16);
+        c.put(
+            t,
+            tcp((host(), client), (server, 22), SYN, 7, 0, 0, 128, 1),
+            TX,
+            12,
+            None,
+            None,
+        );
+        c.put(
+            t + MS,
+            tcp((server, 22), (host(), client), RST | ACK, 0, 8, 0, 64, 0),
+            RX,
+            12,
+            None,
+            None,
+        );
+    }
+    let d = c.diagnose();
+    let v = &d.verdict;
+    assert_eq!(v.problems.len(), 3, "{v:#?}");
+    let p = &v.problems[0];
+    assert_eq!((p.flows, p.endpoints.len(), p.severity), (17, 17, 1));
+    assert!(
+        p.title.starts_with("Connections to port 80 are refused by 17 servers"),
+        "{}",
+        p.title
+    );
+    assert!(p.display_filter.starts_with("tcp.port == 80"), "{}", p.display_filter);
+    assert!(v.problems[1..]
+        .iter()
+        .all(|p| p.endpoints.len() == 1 && p.endpoints[0].ends_with(":22")));
 }

@@ -148,8 +148,9 @@ enum Command {
         /// Files processed at once (default: all cores).
         #[arg(long)]
         jobs: Option<usize>,
-        /// Show every problem, the background's drops and every finding (default: the verdict, the
-        /// first 8 problems and the background in one line).
+        /// Show every problem in full, and every finding with its problem or background rule
+        /// (default: the verdict, 3 problems in full, the next 7 in a line each, the background in
+        /// one line).
         #[arg(long)]
         all: bool,
     },

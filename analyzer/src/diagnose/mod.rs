@@ -438,9 +438,43 @@ impl PacketFacts {
     }
 }
 
+/// The next step for a local drop, by what the packet was: the catalog's
+/// advice per category assumes a unicast TCP service; multicast, broadcast,
+/// UDP and replies to client ports need other words.
+fn drop_advice(category: DropCategory, flow: Option<&FlowKey>, inbound: Option<bool>) -> String {
+    let Some(k) = flow else {
+        return next_step(category).to_string();
+    };
+    let group = k.server.is_multicast() || matches!(k.server, std::net::IpAddr::V4(a) if a.is_broadcast());
+    let udp = k.protocol == 17;
+    match category {
+        DropCategory::Unreachable | DropCategory::NoRoute if group => format!(
+            "No application on this host listens to {} (a multicast group it has not joined, or a broadcast \
+             for a service it does not run): harmless unless an application here should receive it; then check \
+             that it runs and binds port {} (`Get-NetUDPEndpoint -LocalPort {}`).",
+            k.server, k.server_port, k.server_port
+        ),
+        DropCategory::Unreachable if inbound == Some(true) && k.server_port >= 49152 => format!(
+            "The packet came to client port {} after the socket that used it had closed (a late or repeated \
+             reply): harmless in small numbers; many mean the client gives up before its server answers.",
+            k.server_port
+        ),
+        DropCategory::Unreachable if udp => format!(
+            "Nothing on this host listens on UDP port {}: check the service with `Get-NetUDPEndpoint -LocalPort \
+             {}` and the port the sender uses.",
+            k.server_port, k.server_port
+        ),
+        DropCategory::SessionLoss if k.protocol != 6 => {
+            "The protocol's state did not accept the packet: follow the exchange it belongs to in the capture."
+                .to_string()
+        }
+        _ => next_step(category).to_string(),
+    }
+}
+
 /// A netsh drop event without a captured packet is a packet of its own.
 fn line_identity(line: u64) -> u64 {
-    flows::mix(&[line, 0x6e65_7473_68])
+    flows::mix(&[line, 0x006e_6574_7368])
 }
 
 /// Drop reasons that record TCP/IP taking in what a peer sent, not losing
@@ -836,7 +870,7 @@ impl Diagnoser {
                             )
                         }
                     ),
-                    next_step(d.category).to_string(),
+                    drop_advice(d.category, d.flow.as_ref(), d.facts.inbound),
                 )
             });
         }
@@ -1222,9 +1256,8 @@ impl Diagnoser {
                     },
                     Cause::Unreachable,
                     format!(
-                        "The connection to {server} was refused: a RST answered the SYN. Nothing listens on that \
-                         port, or a firewall or load balancer rejects the connection (a device's RST has another \
-                         TTL than the server's packets)."
+                        "A RST answered the SYN to {server}: nothing listens on that port, or a firewall or \
+                         load balancer rejects the connection."
                     ),
                     "Check that the service runs and listens on that address and port (on the server: \
                      `Get-NetTCPConnection -State Listen -LocalPort <port>`, or `ss -ltn` on Linux), that the client \
@@ -1350,7 +1383,13 @@ impl Diagnoser {
                     None => Locality::Unknown,
                 },
                 Cause::Resources,
-                "A receiver advertised a zero window: its application does not read fast enough.".to_string(),
+                match (s.flow, s.from) {
+                    (Some(f), Some(side)) => format!(
+                        "{} advertised a zero window: its application does not read fast enough.",
+                        f.endpoint_text(side == Side::Client)
+                    ),
+                    _ => "A receiver advertised a zero window: its application does not read fast enough.".to_string(),
+                },
                 "The receiving application is slow or stuck: check its CPU and I/O.",
             ),
             SymptomKind::WindowFull => (
