@@ -923,7 +923,7 @@ fn title_of(
         Kind::Mtu => format!("Packets too big for the path to {ep} ({conns})"),
         Kind::PathLoss => format!(
             "Segments lost beyond this host on the path to {ep}: {} on {conns}",
-            symptom_counts(&fs)
+            symptom_counts(fs)
         ),
         Kind::Window => format!("The receiver limits throughput with {ep}: {}", lead.symptom),
         Kind::ComponentDrops => {
