@@ -899,3 +899,34 @@ fn one_port_refused_by_many_servers_is_one_problem_on_the_path() {
         .iter()
         .all(|p| p.endpoints.len() == 1 && p.endpoints[0].ends_with(":22")));
 }
+
+#[test]
+fn an_icmp_error_is_an_answer_not_silence() {
+    let server = v4([10, 0, 0, 60]);
+    let mut c = Cap::new(20348);
+    for k in 0..3u16 {
+        let t = k as i64 * SEC;
+        let dgram = udp((host(), 52000 + k), (server, 9999), &[7; 20], 128);
+        c.put(t, dgram.clone(), TX, 12, None, None);
+        let mut icmp = Vec::new();
+        wire::icmp_frame(
+            &mut icmp,
+            (GW_MAC, HOST_MAC),
+            &ip(server, host(), 64, 9),
+            3,
+            3,
+            [0; 4],
+            wire::quote(&dgram, 28),
+        );
+        c.put(t + MS, icmp, RX, 12, None, None);
+    }
+    let d = c.diagnose();
+    let v = &d.verdict;
+    assert_eq!(v.problems.len(), 1, "{v:#?}");
+    assert!(
+        v.problems[0].title.starts_with("Nothing listens on UDP 10.0.0.60:9999"),
+        "{}",
+        v.problems[0].title
+    );
+    assert!(d.findings.iter().all(|f| f.symptom != "no answer"));
+}

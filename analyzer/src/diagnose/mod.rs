@@ -1454,8 +1454,24 @@ fn no_answer(report: &flows::FlowReport, b: &mut Builder, local: &std::collectio
         last: FileTime,
     }
     let mut services: BTreeMap<(std::net::IpAddr, u16), Service> = BTreeMap::new();
+    // An ICMP error that came back is an answer (and a finding of its own).
+    let answered_by_icmp: std::collections::HashSet<(std::net::IpAddr, u16)> = report
+        .symptoms
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.kind,
+                SymptomKind::UdpClosedPort | SymptomKind::DestinationUnreachable { .. }
+            )
+        })
+        .filter_map(|s| s.flow)
+        .map(|k| (k.server, k.server_port))
+        .collect();
     for f in report.flows.iter().filter(|f| f.key.protocol == 17) {
         let k = f.key;
+        if answered_by_icmp.contains(&(k.server, k.server_port)) {
+            continue;
+        }
         let discovery =
             verdict::DISCOVERY_PORTS.contains(&k.server_port) || verdict::DISCOVERY_PORTS.contains(&k.client_port);
         let unicast = !k.server.is_multicast()

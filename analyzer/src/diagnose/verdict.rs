@@ -870,10 +870,15 @@ fn title_of(
             plural(fs.iter().map(|f| f.count).sum(), "datagram", "datagrams")
         ),
         Kind::Unreachable => format!(
-            "{ep} is unreachable: {} ({conns})",
-            lead.explanation.trim_end_matches('.')
+            "{ep} is unreachable: {} came back ({conns})",
+            lead.explanation
+                .trim_end_matches('.')
+                .trim_start_matches("A router or the peer answered with ")
         ),
-        Kind::NoAnswer => format!("{ep} does not answer: {}", lead.explanation.trim_end_matches('.')),
+        Kind::NoAnswer => format!(
+            "{ep} does not answer: {} got nothing back",
+            plural(fs.iter().map(|f| f.count).sum(), "datagram", "datagrams")
+        ),
         Kind::AddressResolution => {
             let targets: Vec<String> = fs
                 .iter()
@@ -889,9 +894,10 @@ fn title_of(
             match (targets.is_empty(), waiting) {
                 (false, 0) => format!("Address resolution fails: {} does not answer", targets.join(", ")),
                 (false, n) => format!(
-                    "Address resolution fails: {} does not answer, and {} waiting for it were dropped",
+                    "Address resolution fails: {} does not answer, and {} waiting for it {} dropped",
                     targets.join(", "),
-                    plural(n, "packet", "packets")
+                    plural(n, "packet", "packets"),
+                    if n == 1 { "was" } else { "were" }
                 ),
                 (true, n) => format!(
                     "Address resolution fails: {} dropped waiting for a neighbor",
@@ -908,7 +914,10 @@ fn title_of(
             conns
         ),
         Kind::Resets if fs.iter().any(|f| f.traits.reset_by_device) => {
-            format!("A device on the path to {ep} reset {conns} after they sat idle (a NAT or firewall timeout)")
+            format!(
+                "A device on the path to {ep} reset {conns} after {} sat idle (a NAT or firewall timeout)",
+                if flows.len() == 1 { "it" } else { "they" }
+            )
         }
         Kind::Resets => format!(
             "{ep} reset {}{}",
