@@ -155,6 +155,8 @@ fn header(o: &mut Out<'_>, d: &Diagnosis, warnings: &[String]) {
     // The reader's own warning already says it when the file has no PktMon metadata.
     let said_no_metadata = warnings.iter().any(|w| w.contains("no PktMon metadata"));
     let os = match (&d.os, d.windows_build) {
+        // Some writers already put the build in the OS text ("Windows 11 Pro (build 26200)").
+        (Some(os), Some(b)) if os.contains(&b.to_string()) => os.clone(),
         (Some(os), Some(b)) => format!("{os}, build {b}"),
         (None, Some(b)) => format!("Windows build {b}"),
         (Some(os), None) => os.clone(),
