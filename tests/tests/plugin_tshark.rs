@@ -262,7 +262,16 @@ fn expected_paths(appearances: &[Appearance], build: Option<u32>) -> Vec<Vec<Str
                 frame(pkt.hops.len() - 1),
                 pkt.hops.len().to_string(),
                 if hop > 0 { "1".into() } else { String::new() },
-                pkt.dropped_at.map(|d| (d + 1).to_string()).unwrap_or_default(),
+                // A drop is its own drop; the others name the packet's first drop (its path ends there).
+                if a.is_drop() {
+                    (i + 1).to_string()
+                } else {
+                    pkt.hops
+                        .iter()
+                        .find(|h| appearances[h.appearance].is_drop())
+                        .map(|h| (h.appearance + 1).to_string())
+                        .unwrap_or_default()
+                },
                 a.group_id.map(|g| g.to_string()).unwrap_or_default(),
                 if a.is_drop() { "1".into() } else { String::new() },
             ]
