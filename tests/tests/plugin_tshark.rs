@@ -1032,3 +1032,63 @@ fn frame_protocols_names_pktmon_and_the_drops_table_prints_whole_and_twice() {
         assert_eq!(t[&("Total".into(), String::new())], drops, "{out}");
     }
 }
+
+/// `install-plugin --colors` puts a "PktMon drop" rule first in the personal
+/// colorfilters without losing the user's rules, Wireshark applies it to
+/// every drop (tshark --color uses the same rules as the window), and
+/// `--no-colors` gives the user's file back.
+#[test]
+fn install_plugin_colors_every_drop_and_keeps_the_users_rules() {
+    let Some(tshark) = tshark() else { return };
+    let Some(script) = wireshark_program("script") else {
+        return;
+    };
+    let version = wireshark_version(&tshark);
+    let Some(home) = PluginHome::new("colors") else {
+        return;
+    };
+    let (bytes, events) = multi_drop_capture();
+    let pcap = home.dir.path("multi-drop.pcapng");
+    std::fs::write(&pcap, bytes).unwrap();
+    let user_home = home.dir.path("home");
+    let config = user_home.join(".config/wireshark");
+    std::fs::create_dir_all(&config).unwrap();
+    let users =
+        "# This file was created by Wireshark. Edit with care.\n@Mine@udp.dstport == 60000@[0,0,0][65535,65535,0]\n";
+    std::fs::write(config.join("colorfilters"), users).unwrap();
+    let install = |flag: &str| {
+        let mut cmd = std::process::Command::new(bin());
+        cmd.args(["install-plugin", "--plugin", plugin_library().to_str().unwrap(), flag])
+            .args(["--wireshark-version", &version])
+            .env("HOME", &user_home);
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{flag}: {}", stderr(&out));
+        std::fs::read_to_string(config.join("colorfilters")).unwrap()
+    };
+    let with = install("--colors");
+    let rules: Vec<&str> = with.lines().filter(|l| l.starts_with('@')).collect();
+    assert!(rules[0].starts_with("@PktMon drop@pktmon.drop@"), "{with}");
+    assert_eq!(rules[1], "@Mine@udp.dstport == 60000@[0,0,0][65535,65535,0]");
+    home.make_readable();
+    // Colored output goes to a terminal only: `script` gives tshark one.
+    let command = format!("{} -r {} --color", inside(&tshark).display(), inside(&pcap).display());
+    let out = wireshark_command(&script, &user_home)
+        .args(["-qc", &command, "/dev/null"])
+        .env("COLORTERM", "truecolor")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    let magenta_rows = text.lines().filter(|l| l.contains("48;2;139;0;139m")).count();
+    let drops = events.iter().filter(|e| e.drop).count();
+    assert_eq!(
+        magenta_rows,
+        drops,
+        "{}",
+        text.lines().take(5).collect::<Vec<_>>().join("\n")
+    );
+    assert!(
+        text.lines().filter(|l| l.contains("48;2;0;0;0m")).count() == events.len() - drops,
+        "the user's rule colours the other frames"
+    );
+    assert_eq!(install("--no-colors"), users, "only our rule is removed");
+}
