@@ -4,7 +4,7 @@
 # Run as root on Debian 12 or later (CI does); as another user it uses sudo.
 set -euo pipefail
 
-packages=(tshark libwireshark-dev libglib2.0-dev libclang-dev clang pkg-config ca-certificates curl gcc)
+packages=(tshark libwireshark-dev libglib2.0-dev libclang-dev clang pkg-config ca-certificates curl gcc wireshark-qt xvfb xdotool imagemagick)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
