@@ -1092,3 +1092,91 @@ fn install_plugin_colors_every_drop_and_keeps_the_users_rules() {
     );
     assert_eq!(install("--no-colors"), users, "only our rule is removed");
 }
+
+/// Wi-Fi frames as PktMon logs them, converted: a null-data frame (24 bytes,
+/// FC 48 02) decodes as 802.11 "Null function", not as Ethernet; a data frame
+/// the driver decrypted but left marked Protected (FC 08 42, LLC/SNAP body)
+/// decodes down to IP and UDP; with `--raw-80211` (`raw_80211(true)`) its bytes
+/// are PktMon's and Wireshark sees protected data.
+#[test]
+fn converted_wifi_frames_decode_in_wireshark() {
+    use pktmon::model::{CaptureInfo, Context, Record, RecordSink};
+    use pktmon::sink::pcapng::{ConvertOptions, PcapngConverter};
+    let Some(home) = PluginHome::new("wifi") else { return };
+    let mut null = vec![0x48, 0x02, 0x2c, 0x00];
+    null.extend_from_slice(&[0x90, 0xa5, 0xaf, 0x5a, 0x29, 0x05, 0x34, 0xf7, 0x16, 0x95, 0x71, 0xea]);
+    null.extend_from_slice(&[0x90, 0xa5, 0xaf, 0x5a, 0x29, 0x05, 0x40, 0xb2]);
+    let mut data = vec![0x08, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+    data.extend_from_slice(&[
+        0x34, 0xf7, 0x16, 0x95, 0x71, 0xea, 0x90, 0xa5, 0xaf, 0x5a, 0x29, 0x05, 0x80, 0xb2,
+    ]);
+    data.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+    data.extend_from_slice(&[0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+    data.extend_from_slice(&[0xc0, 0x00, 0xea, 0x60, 0, 8, 0, 0]);
+    let info = CaptureInfo::default();
+    let catalog = pktmon::pktmon::catalog::Catalog::builtin(None);
+    let schemas = Default::default();
+    let ctx = Context {
+        info: &info,
+        catalog: &catalog,
+        schemas: &schemas,
+    };
+    let write = |name: &str, raw: bool| {
+        let out = home.dir.path(name);
+        let mut conv = PcapngConverter::new(&out, ConvertOptions::default())
+            .unwrap()
+            .raw_80211(raw);
+        for (i, payload) in [null.clone(), data.clone()].into_iter().enumerate() {
+            let link = pktmon::pktmon::events::link_type_for(2, &payload);
+            let size = payload.len() as u32;
+            let mut a = Appearance::bare(i as u64, 133_000_000_000_000_000 + i as i64, link, payload, size);
+            a.group_id = Some(100 + i as u64);
+            a.pkt_number = Some(1);
+            a.appearance = Some(1);
+            a.direction = Some(3);
+            a.packet_type = Some(2);
+            a.component_id = Some(12);
+            a.logged_size = size;
+            conv.record(&ctx, Record::Packet(a));
+        }
+        conv.finish(&info).unwrap();
+        home.make_readable();
+        out
+    };
+    let fields = |p: &std::path::Path| {
+        field_rows(&home.tshark(&[
+            "-r",
+            p.to_str().unwrap(),
+            "-T",
+            "fields",
+            "-e",
+            "frame.protocols",
+            "-e",
+            "wlan.fc.type_subtype",
+            "-e",
+            "wlan.fc.protected",
+            "-e",
+            "udp.dstport",
+            "-e",
+            "pktmon.packet_type",
+        ]))
+    };
+    let converted = fields(&write("wifi.pcapng", false));
+    assert!(
+        converted[0][0].starts_with("wlan"),
+        "null data is 802.11: {converted:?}"
+    );
+    // Null function (No data): type 2, subtype 4.
+    let subtype = u32::from_str_radix(converted[0][1].trim_start_matches("0x"), 16);
+    assert_eq!(subtype, Ok(0x24), "{converted:?}");
+    assert!(converted[1][0].starts_with("wlan:llc:ip:udp"), "{converted:?}");
+    assert!(matches!(converted[1][2].as_str(), "0" | "False"), "{converted:?}");
+    assert_eq!(converted[1][3], "60000");
+    assert!(
+        converted.iter().all(|r| r[4] == "WiFi"),
+        "the plugin reads them: {converted:?}"
+    );
+    let raw = fields(&write("raw.pcapng", true));
+    assert!(matches!(raw[1][2].as_str(), "1" | "True"), "{raw:?}");
+    assert!(raw[1][3].is_empty(), "protected data is not decoded: {raw:?}");
+}
