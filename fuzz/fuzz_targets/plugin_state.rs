@@ -40,20 +40,31 @@ fuzz_target!(|data: &[u8]| {
     let mut number = 0u32;
     let mut offset = 0i64;
     let mut highest = 0u32;
+    // Frame number − 1 → the file offset of the record that has it now.
+    let mut offsets: Vec<i64> = Vec::new();
     while let Some(op) = input.u8() {
         // Which frame: the next one, the same number again (read filter), or a revisit.
-        let (n, visited) = match op % 4 {
+        let (n, visited, at) = match op % 4 {
             0 | 1 => {
                 number = number.saturating_add(1);
                 offset += 100;
-                (number, false)
+                (number, false, offset)
             }
             2 => {
                 offset += 100;
-                (number.max(1), false)
+                (number.max(1), false, offset)
             }
-            _ => (u32::from(input.u8().unwrap_or(0)) % number.max(1) + 1, true),
+            _ => {
+                let n = u32::from(input.u8().unwrap_or(0)) % number.max(1) + 1;
+                (n, true, offsets.get(n as usize - 1).copied().unwrap_or(-1))
+            }
         };
+        if !visited {
+            if offsets.len() < n as usize {
+                offsets.resize(n as usize, -1);
+            }
+            offsets[n as usize - 1] = at;
+        }
         highest = highest.max(n);
         let wanted = op & 0x10 != 0;
         let time = match input.u64() {
@@ -83,7 +94,7 @@ fuzz_target!(|data: &[u8]| {
         let f = FrameInput {
             number: n,
             visited,
-            offset: if visited { -1 } else { offset },
+            offset: at,
             time,
             link_type: Some(LinkType::RawIp),
             data: &payload,
