@@ -390,3 +390,25 @@ fn dissect_frame(tvb: *mut ws::tvbuff_t, pinfo: *mut ws::packet_info, tree: *mut
 fn layer_len(captured_len: u32) -> c_int {
     c_int::try_from(captured_len).unwrap_or(c_int::MAX).max(1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic while the state is held (a bug) must not silence the plugin
+    /// for the rest of the process: the next lock gets a fresh state.
+    #[test]
+    fn a_panic_holding_the_state_resets_it_instead_of_silencing_the_plugin() {
+        *lock_state() = Some(CaptureState::new());
+        let result = catch_unwind(|| {
+            let _held = lock_state();
+            panic!("a bug while dissecting");
+        });
+        assert!(result.is_err());
+        assert!(STATE.is_poisoned());
+        assert!(lock_state().is_none(), "the state was reset");
+        assert!(!STATE.is_poisoned(), "and the lock recovered");
+        *lock_state() = Some(CaptureState::new());
+        assert!(lock_state().is_some(), "and it keeps working");
+    }
+}

@@ -723,14 +723,25 @@ mod tests {
         let data = [0x45u8; 40];
         let mut s = CaptureState::new();
         let (l1, l2) = (line(3, 1, 1, 3), line(3, 1, 2, 4));
-        let mut f1 = frame(1, &l1, i64::MAX, &data);
+        // A hop logged before the previous one (clocks of two CPUs): no negative latency.
+        let mut f1 = frame(1, &l1, 1000, &data);
         f1.offset = 0;
-        let mut f2 = frame(2, &l2, i64::MIN, &data);
+        let mut f2 = frame(2, &l2, 900, &data);
         f2.offset = 50;
         run(&mut s, &f1, true);
         let d = run(&mut s, &f2, true).unwrap();
         assert_eq!(value(&d, Field::DeltaFromPrev), Some(&Value::DurationNs(0)));
+        // Times anywhere in i64 (a hostile if_tsoffset): no overflow, no joined packets.
+        let (l3, l4) = (line(4, 1, 1, 3), line(4, 1, 2, 4));
+        let mut f3 = frame(3, &l3, i64::MAX, &data);
+        f3.offset = 100;
+        let mut f4 = frame(4, &l4, i64::MIN, &data);
+        f4.offset = 150;
+        run(&mut s, &f3, true);
+        let d = run(&mut s, &f4, true).unwrap();
+        assert_eq!(value(&d, Field::Hop), Some(&Value::Uint(1)));
         assert_eq!(delta_ns(i64::MAX, i64::MIN), u64::MAX);
+        assert_eq!(delta_ns(i64::MIN, i64::MAX), 0);
     }
 
     #[test]
