@@ -943,9 +943,13 @@ fn every_drop_event_is_marked_in_one_and_two_passes_with_or_without_fields() {
             drops,
             "two-pass {two_pass}: Info column"
         );
-        // With a pktmon field shown, the same.
-        let marked = with(&["-T", "fields", "-e", "_ws.col.Info", "-e", "pktmon.hop"]);
-        assert_eq!(marked.matches("[PktMon drop:").count() as u32, drops);
+        // With a pktmon field filtered on, the same.
+        let marked = with(&["-Y", "pktmon.hop"]);
+        assert_eq!(
+            marked.matches("[PktMon drop:").count() as u32,
+            drops,
+            "two-pass {two_pass}: -Y"
+        );
     }
 }
 
@@ -1078,18 +1082,19 @@ fn install_plugin_colors_every_drop_and_keeps_the_users_rules() {
         .output()
         .unwrap();
     let text = stdout(&out);
-    let magenta_rows = text.lines().filter(|l| l.contains("48;2;139;0;139m")).count();
-    let drops = events.iter().filter(|e| e.drop).count();
-    assert_eq!(
-        magenta_rows,
-        drops,
-        "{}",
-        text.lines().take(5).collect::<Vec<_>>().join("\n")
-    );
-    assert!(
-        text.lines().filter(|l| l.contains("48;2;0;0;0m")).count() == events.len() - drops,
-        "the user's rule colours the other frames"
-    );
+    if stderr(&out).contains("pseudo-terminal") || text.contains("pseudo-terminal") {
+        // A root filesystem without /dev/pts mounted (scripts/test-wireshark-versions.sh).
+        eprintln!("skipped the colours tshark shows: script found no pseudo-terminal");
+    } else {
+        let magenta_rows = text.lines().filter(|l| l.contains("48;2;139;0;139m")).count();
+        let drops = events.iter().filter(|e| e.drop).count();
+        let head = text.lines().take(5).collect::<Vec<_>>().join("\n");
+        assert_eq!(magenta_rows, drops, "{head}");
+        assert!(
+            text.lines().filter(|l| l.contains("48;2;0;0;0m")).count() == events.len() - drops,
+            "the user's rule colours the other frames"
+        );
+    }
     assert_eq!(install("--no-colors"), users, "only our rule is removed");
 }
 
