@@ -818,7 +818,10 @@ fn build_problem(kind: Kind, anchor: &Anchor, members: &[usize], all: &[Finding]
         lead.drops.is_empty(),
         matches!(kind, Kind::Refused | Kind::NoListener),
     ) {
-        explanation.push_str(&format!(" On this host {l}."));
+        match explanation.strip_suffix(" on this host.") {
+            Some(head) => explanation = format!("{head} on this host ({l})."),
+            None => explanation.push_str(&format!(" On this host {l}.")),
+        }
     }
     Problem {
         rank: 0,
