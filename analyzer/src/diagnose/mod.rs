@@ -929,32 +929,17 @@ impl Diagnoser {
             }
             out
         };
-        let mut out: Vec<Adapter> = self
-            .components
-            .iter()
-            .filter(|c| is_nic_type(c.component_type) && seen(c.id))
-            .map(|c| Adapter {
-                component: c.id,
-                name: c.name.clone(),
-                description: c.description.clone(),
-                if_index: c.if_index(),
-                addresses: addresses_of(c.if_index()),
-            })
-            .collect();
+        let adapter = |c: &Component| Adapter {
+            component: c.id,
+            name: c.name.clone(),
+            description: c.description.clone(),
+            if_index: c.if_index(),
+            addresses: addresses_of(c.if_index()),
+        };
+        let nics = || self.components.iter().filter(|c| is_nic_type(c.component_type));
+        let mut out: Vec<Adapter> = nics().filter(|c| seen(c.id)).map(adapter).collect();
         if out.is_empty() && nic == 0 {
-            out = self
-                .components
-                .iter()
-                .filter(|c| is_nic_type(c.component_type))
-                .map(|c| Adapter {
-                    component: c.id,
-                    name: c.name.clone(),
-                    description: c.description.clone(),
-                    if_index: c.if_index(),
-                    addresses: addresses_of(c.if_index()),
-                })
-                .filter(|a| !a.addresses.is_empty())
-                .collect();
+            out = nics().map(adapter).filter(|a| !a.addresses.is_empty()).collect();
         }
         // One adapter can appear as several components (miniport and its virtual twin).
         let mut seen_adapters = std::collections::HashSet::new();
