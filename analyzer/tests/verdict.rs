@@ -930,3 +930,75 @@ fn an_icmp_error_is_an_answer_not_silence() {
     );
     assert!(d.findings.iter().all(|f| f.symptom != "no answer"));
 }
+
+#[test]
+fn a_segment_a_moment_out_of_order_is_not_a_lost_one() {
+    let server = v4([10, 0, 0, 9]);
+    for (late, lost) in [(20, false), (50 * MS, true)] {
+        let mut c = Cap::new(20348);
+        c.put(
+            0,
+            tcp((host(), 50001), (server, 443), SYN, 1000, 0, 0, 128, 1),
+            TX,
+            12,
+            None,
+            None,
+        );
+        c.put(
+            MS,
+            tcp((server, 443), (host(), 50001), SYN | ACK, 5000, 1001, 0, 64, 0),
+            RX,
+            12,
+            None,
+            None,
+        );
+        c.put(
+            2 * MS,
+            tcp((host(), 50001), (server, 443), ACK, 1001, 5001, 0, 128, 2),
+            TX,
+            12,
+            None,
+            None,
+        );
+        let t = 10 * MS;
+        c.put(
+            t,
+            tcp((server, 443), (host(), 50001), ACK, 5001, 1001, 100, 64, 0),
+            RX,
+            12,
+            None,
+            None,
+        );
+        c.put(
+            t + 10,
+            tcp((server, 443), (host(), 50001), ACK, 5201, 1001, 100, 64, 0),
+            RX,
+            12,
+            None,
+            None,
+        );
+        c.put(
+            t + 10 + late,
+            tcp((server, 443), (host(), 50001), ACK, 5101, 1001, 100, 64, 0),
+            RX,
+            12,
+            None,
+            None,
+        );
+        c.put(
+            t + 20 + late,
+            tcp((host(), 50001), (server, 443), ACK, 1001, 5301, 0, 128, 3),
+            TX,
+            12,
+            None,
+            None,
+        );
+        let d = c.diagnose();
+        let holes = d
+            .findings
+            .iter()
+            .filter(|f| f.symptom == "segment not captured")
+            .count();
+        assert_eq!(holes > 0, lost, "filled {late} ticks later: {:#?}", d.findings);
+    }
+}

@@ -785,7 +785,16 @@ impl Diagnoser {
         let black_holes = black_hole_flows(&report);
         let ctx = FlowContext::of(&report);
         let mut drop_explained = vec![false; self.drops.len()];
+        let reordered: std::collections::HashSet<usize> = report
+            .flows
+            .iter()
+            .flat_map(|f| f.reordered_holes.iter().copied())
+            .collect();
         for s in &report.symptoms {
+            // A hole filled microseconds later is reordering at the capture point, not loss.
+            if s.kind == SymptomKind::Hole && reordered.contains(&s.packet) {
+                continue;
+            }
             if let (SymptomKind::Retransmission { .. }, Some(flow)) = (&s.kind, &s.flow) {
                 if black_holes.contains(flow) && !self.packet_dropped(s) {
                     *diag.totals.symptoms.entry("retransmission".to_string()).or_default() += 1;

@@ -384,6 +384,9 @@ pub struct FlowSummary {
     pub reset_seen: bool,
     /// Symptoms tied to this flow.
     pub symptoms: u64,
+    /// Packets after a hole whose missing segment came within [`REORDER_WINDOW`]
+    /// (their Hole symptoms stand, as tshark's lost_segment does; they are reordering).
+    pub reordered_holes: Vec<usize>,
 }
 
 /// Everything the analyzer found.
@@ -444,6 +447,10 @@ struct Flow {
     ttl: [Option<u8>; 2],
     /// The silence before the latest packet.
     gap_before_last: FileTime,
+    /// Per side, the latest hole: (the packet after it, when, its sequence number).
+    last_hole: [Option<(usize, FileTime, u32)>; 2],
+    /// Holes whose missing segment came within [`REORDER_WINDOW`]: reordering, not loss.
+    reordered_holes: Vec<usize>,
     tcp: Option<Box<tcp::Conn>>,
 }
 
@@ -815,6 +822,7 @@ impl FlowAnalyzer {
             fin_seen: false,
             reset_seen: false,
             symptoms: 0,
+            reordered_holes: f.reordered_holes,
         };
         if let Some(c) = &f.tcp {
             let us = |t: FileTime| (t > 0).then_some((t / 10) as u64);
@@ -907,9 +915,19 @@ fn new_flow(p: &PacketInput<'_>, fk: FlowKey, sender_is_lo: bool, tcp: Option<&T
         symptoms: 0,
         ttl: [None; 2],
         gap_before_last: 0,
+        last_hole: [None; 2],
+        reordered_holes: Vec::new(),
         tcp: tcp.map(|_| Box::default()),
     }
 }
+
+/// A hole filled this soon, before the receiver sent anything, was
+/// reordering: segments logged a few microseconds apart out of order (RSS
+/// spreads one flow's packets over CPUs whose events are merged by time). A
+/// retransmission needs the receiver's ACK to reach the sender first: tens of
+/// microseconds even between namespaces on one machine (the recorded captures'
+/// fastest is 14 µs), far more on a real network.
+pub const REORDER_WINDOW: FileTime = 100; // 10 µs
 
 /// Whether a packet from port `own` to port `other`, seen without a handshake,
 /// comes from the server: its port is a well-known one (below 1024) and the
@@ -936,6 +954,9 @@ fn flow_packet_in(
     symptoms: &mut Vec<Symptom>,
 ) {
     let s = if sender_is_lo == f.client_is_lo { 0 } else { 1 };
+    // The receiver answered after a hole (an ACK, a SACK): what fills it now was
+    // sent again on that news, a retransmission, not reordering.
+    f.last_hole[1 - s] = None;
     let idle = p.time - f.last;
     let previous_ttl = f.ttl[s];
     if !tcp.is_some_and(|t| t.has(tcp_flags::RST)) {
@@ -993,9 +1014,18 @@ fn flow_packet_in(
     }
     if fl & tcp::A_OUT_OF_ORDER != 0 {
         c.out_of_order += 1;
+        // The segment a hole missed, a moment after: the packets were reordered on
+        // their way (at the NIC, by RSS across CPUs), nothing was lost.
+        if let Some((hole, at, seq)) = f.last_hole[s] {
+            if p.time - at <= REORDER_WINDOW && (t.seq.wrapping_sub(seq) as i32) < 0 {
+                f.reordered_holes.push(hole);
+                f.last_hole[s] = None;
+            }
+        }
     }
     if fl & tcp::A_LOST_PACKET != 0 {
         c.lost_segments += 1;
+        f.last_hole[s] = Some((p.packet, p.time, t.seq));
         let related = o.related_hole.into_iter().collect();
         symptoms.push(mk(SymptomKind::Hole, related, Some(t.seq), Some(t.segment_len)));
     }
