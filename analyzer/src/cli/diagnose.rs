@@ -27,6 +27,10 @@ pub struct DiagnoseArgs {
     pub fail_on: Vec<FailOn>,
     pub jobs: Option<usize>,
     pub all: bool,
+    /// Write the HTML report here (`-` for standard output).
+    pub html: Option<PathBuf>,
+    /// `report`: the HTML only, no text report on standard output.
+    pub html_only: bool,
 }
 
 /// The text report's layout: wrapped to the terminal's width and coloured on
@@ -537,9 +541,10 @@ pub fn diagnose(args: DiagnoseArgs) -> i32 {
             code = 2;
         }
     }
-    let stdout_taken = [&args.json, &args.jsonl]
-        .iter()
-        .any(|o| o.as_deref() == Some(Path::new("-")));
+    let stdout_taken = args.html_only
+        || [&args.json, &args.jsonl, &args.html]
+            .iter()
+            .any(|o| o.as_deref() == Some(Path::new("-")));
     let write = |target: &Path, content: String| -> Result<(), String> {
         if target == Path::new("-") {
             emit(None, &files, content.as_bytes())
@@ -561,6 +566,19 @@ pub fn diagnose(args: DiagnoseArgs) -> i32 {
         if let Err(m) = write(p, report::json_summary(&results)) {
             eprintln!("error: {m}");
             return 2;
+        }
+    }
+    if let Some(p) = &args.html {
+        if let Err(m) = write(p, pktmon::sink::html::html_report(&results)) {
+            eprintln!("error: {m}");
+            return 2;
+        }
+        if args.html_only && p != Path::new("-") {
+            eprintln!(
+                "{}: report of {} written",
+                p.display(),
+                pktmon::sink::counted(results.len() as u64, "input")
+            );
         }
     }
     if let Some(p) = &args.jsonl {
