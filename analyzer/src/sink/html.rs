@@ -34,6 +34,8 @@ const CAUSE_COLOURS: [&str; 9] = [
 
 /// Problems shown with their evidence per input (the rest are listed in one line each).
 const DETAILED_PROBLEMS: usize = 20;
+/// Problems shown unfolded; the rest are in one folded section.
+const OPEN_PROBLEMS: usize = 5;
 /// Frames listed per problem.
 const FRAMES_SHOWN: usize = 40;
 
@@ -95,7 +97,6 @@ ul.compact{margin:2px 0;padding-left:18px}
  @page{size:A4;margin:12mm}
  body{max-width:none;padding:0;font-size:11px}
  details.capture{border:none;padding:0}details.capture>summary{display:none}
- details:not([open])>*:not(summary){display:block}
  button.copy{display:none}
  .problem,.comp,table,.chart{break-inside:avoid}
  section.input{break-before:page}section.input:first-of-type{break-before:auto}
@@ -112,6 +113,9 @@ document.querySelectorAll('.filter code').forEach(function(c){
  });
  c.parentNode.appendChild(b);
 });
+// Printing shows every folded section; they fold again afterwards.
+window.addEventListener('beforeprint',function(){document.querySelectorAll('details:not([open])').forEach(function(d){d.open=true;d.setAttribute('data-folded','')})});
+window.addEventListener('afterprint',function(){document.querySelectorAll('details[data-folded]').forEach(function(d){d.open=false;d.removeAttribute('data-folded')})});
 function sel(c){var r=document.createRange();r.selectNodeContents(c);var s=window.getSelection();s.removeAllRanges();s.addRange(r);try{document.execCommand('copy')}catch(e){}}
 "#;
 
@@ -338,6 +342,15 @@ fn verdict(o: &mut String, i: usize, d: &Diagnosis) {
         esc(&v.summary)
     );
     for (k, p) in v.problems.iter().enumerate() {
+        if k == OPEN_PROBLEMS && v.problems.len() > OPEN_PROBLEMS + 1 {
+            let _ = writeln!(
+                o,
+                "<details class=\"more\"><summary>{} more problems (ranks {}–{})</summary>",
+                v.problems.len() - OPEN_PROBLEMS,
+                OPEN_PROBLEMS + 1,
+                v.problems.len()
+            );
+        }
         if k < DETAILED_PROBLEMS {
             problem(o, i, p);
         } else {
@@ -352,6 +365,9 @@ fn verdict(o: &mut String, i: usize, d: &Diagnosis) {
                 p.drop_events
             );
         }
+    }
+    if v.problems.len() > OPEN_PROBLEMS + 1 {
+        o.push_str("</details>\n");
     }
     if !v.background.is_empty() {
         let _ = writeln!(
@@ -551,8 +567,8 @@ fn panel_axes(o: &mut String, top: f64, h: f64, max: f64, title: &str) -> f64 {
     let ymax = (max / st).ceil() * st;
     let _ = write!(
         o,
-        "<text x=\"4\" y=\"{:.1}\" class=\"pt\">{}</text>",
-        top - 4.0,
+        "<text x=\"{LEFT}\" y=\"{:.1}\" class=\"pt\">{}</text>",
+        top - 8.0,
         esc(title)
     );
     let mut v = 0.0;
@@ -582,9 +598,9 @@ fn chart(o: &mut String, t: &Timeline) {
     let pw = W - LEFT - RIGHT;
     let bw = pw / n as f64;
     let x = |i: f64| LEFT + i * bw;
-    let (p1, h1) = (24.0, 60.0); // traffic
-    let (p2, h2) = (p1 + h1 + 28.0, 140.0); // drops
-    let (p3, h3) = (p2 + h2 + 28.0, 80.0); // symptoms
+    let (p1, h1) = (26.0, 60.0); // traffic
+    let (p2, h2) = (p1 + h1 + 34.0, 140.0); // drops
+    let (p3, h3) = (p2 + h2 + 34.0, 80.0); // symptoms
     let height = p3 + h3 + 42.0;
     let total_drops: u64 = t
         .bins
@@ -626,6 +642,14 @@ fn chart(o: &mut String, t: &Timeline) {
         dmax,
         &format!("drop events per {} ({total_drops} in all), by cause", bin_text(t.bin)),
     );
+    if total_drops == 0 {
+        let _ = write!(
+            o,
+            "<text x=\"{:.1}\" y=\"{:.1}\" class=\"xl\">no drop events</text>",
+            LEFT + pw / 2.0,
+            p2 + h2 / 2.0
+        );
+    }
     for (i, b) in t.bins.iter().enumerate() {
         let mut acc = 0.0;
         for (k, &c) in b.drops.iter().enumerate() {
@@ -660,6 +684,14 @@ fn chart(o: &mut String, t: &Timeline) {
         }),
         ("other symptoms", "#009E73", "1,2", |b| b.other_symptoms),
     ];
+    if smax == 0.0 {
+        let _ = write!(
+            o,
+            "<text x=\"{:.1}\" y=\"{:.1}\" class=\"xl\">no symptoms</text>",
+            LEFT + pw / 2.0,
+            p3 + h3 / 2.0
+        );
+    }
     for (_, colour, dash, get) in series.iter() {
         if t.bins.iter().all(|b| get(b) == 0) {
             continue;
