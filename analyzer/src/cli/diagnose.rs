@@ -316,6 +316,8 @@ pub struct Job {
     pub tcpip: Option<Arc<TcpipTrace>>,
     /// Why a netsh text beside captures was not joined to them.
     pub note: Option<String>,
+    /// Collect what the HTML report shows (timeline, stack, top talkers).
+    pub details: bool,
 }
 
 /// Which netsh trace goes with which capture: `--nettrace` with all of them;
@@ -366,6 +368,7 @@ pub fn plan(files: &[PathBuf], nettrace: Option<&Path>) -> Result<Vec<Job>, Stri
                     netsh_alone: true,
                     tcpip: read(f),
                     note,
+                    details: false,
                 });
             }
         } else {
@@ -375,6 +378,7 @@ pub fn plan(files: &[PathBuf], nettrace: Option<&Path>) -> Result<Vec<Job>, Stri
                 netsh_alone: false,
                 tcpip,
                 note: None,
+                details: false,
             });
         }
     }
@@ -393,16 +397,21 @@ fn problems(d: &pktmon::error::Diagnostics) -> (Vec<String>, bool) {
 /// Runs one job.
 pub fn run_job(job: &Job, offset: Option<FileTime>) -> InputResult {
     let mut r = if job.netsh_alone {
-        diagnose_netsh(&job.path, job.tcpip.as_ref(), offset)
+        diagnose_netsh(&job.path, job.tcpip.as_ref(), offset, job.details)
     } else {
-        diagnose_file(&job.path, job.tcpip.as_ref(), offset)
+        diagnose_file(&job.path, job.tcpip.as_ref(), offset, job.details)
     };
     r.warnings.extend(job.note.clone());
     r
 }
 
 /// Diagnoses a netsh trace text alone (its drop events and retransmissions).
-fn diagnose_netsh(path: &Path, trace: Option<&Arc<TcpipTrace>>, offset: Option<FileTime>) -> InputResult {
+fn diagnose_netsh(
+    path: &Path,
+    trace: Option<&Arc<TcpipTrace>>,
+    offset: Option<FileTime>,
+    details: bool,
+) -> InputResult {
     let trace = match trace {
         Some(t) => t.clone(),
         None => match pktmon::tcpip::reader::read(path) {
@@ -423,7 +432,10 @@ fn diagnose_netsh(path: &Path, trace: Option<&Arc<TcpipTrace>>, offset: Option<F
         ..Default::default()
     };
     let (warnings, damaged) = problems(&trace.diagnostics);
-    let d = Diagnoser::new(None).with_tcpip(trace, offset);
+    let mut d = Diagnoser::new(None).with_tcpip(trace, offset);
+    if details {
+        d = d.with_details();
+    }
     InputResult {
         file: path.display().to_string(),
         diagnosis: Some(d.finish(&info)),
@@ -433,8 +445,16 @@ fn diagnose_netsh(path: &Path, trace: Option<&Arc<TcpipTrace>>, offset: Option<F
 }
 
 /// Diagnoses one capture, with the netsh trace of its host when given.
-pub fn diagnose_file(path: &Path, tcpip: Option<&Arc<TcpipTrace>>, offset: Option<FileTime>) -> InputResult {
+pub fn diagnose_file(
+    path: &Path,
+    tcpip: Option<&Arc<TcpipTrace>>,
+    offset: Option<FileTime>,
+    details: bool,
+) -> InputResult {
     let mut d = Diagnoser::new(None);
+    if details {
+        d = d.with_details();
+    }
     if let Some(t) = tcpip {
         d = d.with_tcpip(t.clone(), offset);
     }
@@ -520,13 +540,16 @@ pub fn diagnose(args: DiagnoseArgs) -> i32 {
         Some(s) => Some((s * 1e7).round() as FileTime),
         None => None,
     };
-    let jobs_planned = match plan(&files, args.nettrace.as_deref()) {
+    let mut jobs_planned = match plan(&files, args.nettrace.as_deref()) {
         Ok(j) => j,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
+    for j in &mut jobs_planned {
+        j.details = args.html.is_some();
+    }
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));

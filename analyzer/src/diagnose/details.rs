@@ -9,6 +9,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rustc_hash::FxHashMap;
+
 use super::{Cause, DropRecord};
 use crate::flows::{FlowReport, SymptomKind};
 use crate::model::*;
@@ -147,17 +149,19 @@ pub struct Talker {
     pub symptoms: u64,
 }
 
-/// Streams what [`Details`] needs.
+/// Streams what [`Details`] needs, when asked (see [`super::Diagnoser::with_details`]):
+/// a diagnosis without an HTML report pays nothing for it.
 #[derive(Default)]
 pub struct Collector {
+    pub(super) enabled: bool,
     fine_start: Option<FileTime>,
     fine_width: FileTime,
     fine: Vec<u64>,
     /// (packet id + 1, last component, direction tag) per slot; 0 is empty.
     last: Vec<(usize, u16, u16)>,
-    hops: HashMap<(u16, u16, bool), u64>,
+    hops: FxHashMap<(u16, u16, bool), u64>,
     /// (component, edge, inbound) → flow events.
-    flow_events: HashMap<(u16, u16, bool), u64>,
+    flow_events: FxHashMap<(u16, u16, bool), u64>,
     flow_counters: BTreeMap<(u16, u16), FlowCounters>,
     drop_counters: BTreeMap<u16, DropCounters>,
 }
@@ -169,6 +173,9 @@ fn inbound(tag: u16) -> bool {
 impl Collector {
     /// An appearance of packet `p` (as the grouper numbered it).
     pub(super) fn packet(&mut self, p: usize, a: &Appearance, new_packet: bool) {
+        if !self.enabled {
+            return;
+        }
         if new_packet {
             self.count_packet(a.time);
         }
@@ -211,6 +218,9 @@ impl Collector {
     }
 
     pub(super) fn record(&mut self, record: &Record) {
+        if !self.enabled {
+            return;
+        }
         match record {
             // Totals since the capture started: a later report supersedes an earlier one.
             Record::FlowCounters(f) => {
@@ -240,6 +250,9 @@ impl Collector {
         report: &FlowReport,
         span: Option<(FileTime, FileTime)>,
     ) -> Details {
+        if !self.enabled {
+            return Details::default();
+        }
         let timeline = self.timeline(drops, report, span);
         let stack = self.stack(components, catalog, drops);
         let mut talkers: Vec<&crate::flows::FlowSummary> = report.flows.iter().collect();

@@ -580,6 +580,12 @@ impl Diagnoser {
         self
     }
 
+    /// Also collects [`Diagnosis::details`] (timeline, stack, top talkers) for the HTML report.
+    pub fn with_details(mut self) -> Diagnoser {
+        self.details.enabled = true;
+        self
+    }
+
     fn packet(&mut self, ctx: &Context<'_>, a: &Appearance) {
         if !self.build_known {
             // Readers know the build and the writing application before the first packet.
