@@ -24,6 +24,9 @@ fn inbound(tag: u16) -> Option<bool> {
     }
 }
 
+/// (edge name, packets in, packets out, direction tag in, direction tag out).
+type EdgeReport = (String, u64, u64, u16, u16);
+
 #[derive(Debug, Clone, Default)]
 struct Side {
     counted: u64,
@@ -44,8 +47,8 @@ pub(super) struct CounterCheck {
     filters: usize,
     first_packet: Option<FileTime>,
     last_packet: Option<FileTime>,
-    /// (component, edge id) → (edge name, packets in, packets out), the latest report.
-    edges: BTreeMap<(u16, u16), (String, u64, u64, u16, u16)>,
+    /// (component, edge id) → the latest report.
+    edges: BTreeMap<(u16, u16), EdgeReport>,
 }
 
 impl CounterCheck {
@@ -117,7 +120,7 @@ impl CounterCheck {
     /// component's drop counter for that side. A filter with two edges passes
     /// Rx packets from its lower edge to its upper one and Tx packets back down.
     fn silent_losses(&self, components: &ComponentTable, first: FileTime, last: FileTime) -> Vec<Finding> {
-        let mut per_component: BTreeMap<u16, Vec<(u16, &(String, u64, u64, u16, u16))>> = BTreeMap::new();
+        let mut per_component: BTreeMap<u16, Vec<(u16, &EdgeReport)>> = BTreeMap::new();
         for ((c, edge), e) in &self.edges {
             per_component.entry(*c).or_default().push((*edge, e));
         }

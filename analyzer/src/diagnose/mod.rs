@@ -441,7 +441,7 @@ impl PacketFacts {
 
 /// A netsh drop event without a captured packet is a packet of its own.
 fn line_identity(line: u64) -> u64 {
-    flows::mix(&[line, 0x6e65_7473_68])
+    flows::mix(&[line, 0x006e_6574_7368])
 }
 
 /// Drop reasons that record TCP/IP taking in what a peer sent, not losing
