@@ -436,7 +436,7 @@ impl Collector {
             entry!(h.to);
         }
         for c in by_id.values_mut() {
-            c.drops.sort_by(|a, b| b.2.cmp(&a.2));
+            c.drops.sort_by_key(|d| std::cmp::Reverse(d.2));
         }
         // Layers as Windows binds them: the adapter (miniport) at the bottom, its filters above it in the
         // order packets passed them, protocols (TCP/IP…) on top. Between two filters, the direction most

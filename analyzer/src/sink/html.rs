@@ -191,16 +191,16 @@ fn index(o: &mut String, results: &[InputResult]) {
 }
 
 fn input(o: &mut String, i: usize, r: &InputResult, batch: bool) {
-    let _ = write!(o, "<section class=\"input\" id=\"in{i}\">\n");
+    let _ = writeln!(o, "<section class=\"input\" id=\"in{i}\">");
     if batch {
         let status = r
             .diagnosis
             .as_ref()
             .map(|d| status_badge(d.verdict.status))
             .unwrap_or_else(|| "<span class=\"status s-nothing_to_diagnose\">ERROR</span>".to_string());
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<details class=\"capture\"><summary>{} {status} {}</summary>\n",
+            "<details class=\"capture\"><summary>{} {status} {}</summary>",
             i + 1,
             esc(&r.file)
         );
@@ -523,6 +523,14 @@ fn clock(t: &str) -> &str {
 
 // ---- charts ----
 
+/// A symptom line: its name, colour, dash pattern and value per bin.
+type Series = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&crate::diagnose::details::Bin) -> u32,
+);
+
 const W: f64 = 960.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 16.0;
@@ -677,7 +685,7 @@ fn chart(o: &mut String, t: &Timeline) {
         .max()
         .unwrap_or(0) as f64;
     let ymax = panel_axes(o, p3, h3, smax, &format!("symptoms per {}", bin_text(t.bin)));
-    let series: [(&str, &str, &str, fn(&crate::diagnose::details::Bin) -> u32); 3] = [
+    let series: [Series; 3] = [
         ("retransmissions", "#0072B2", "", |b| b.retransmissions),
         ("failed connections, resets, ICMP errors", "#D55E00", "5,3", |b| {
             b.failures
@@ -791,10 +799,10 @@ fn mini_timeline(o: &mut String, t: &Timeline, findings: &[&Finding]) {
             esc(clock(&f.first_time))
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         o,
         "<text x=\"{l}\" y=\"29\" fill=\"#555\">0 s</text><text x=\"{:.1}\" y=\"29\" fill=\"#555\" text-anchor=\"end\">{} s</text></svg>\
-         <span class=\"muted\" style=\"font-size:11px\"> ● finding starts, | drop events, on the capture's time axis</span></div>\n",
+         <span class=\"muted\" style=\"font-size:11px\"> ● finding starts, | drop events, on the capture's time axis</span></div>",
         w - r,
         num(((t.end - t.start) as f64 / 1e7 * 1000.0).round() / 1000.0)
     );
