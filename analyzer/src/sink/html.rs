@@ -113,6 +113,11 @@ document.querySelectorAll('.filter code').forEach(function(c){
  });
  c.parentNode.appendChild(b);
 });
+// A link into a folded section (the index, a problem's evidence) unfolds the sections around its target.
+function openHash(){var t=location.hash&&document.getElementById(decodeURIComponent(location.hash.slice(1)));
+ for(var e=t;e;e=e.parentElement){if(e.tagName==='DETAILS')e.open=true}
+ var c=t&&t.querySelector('details.capture');if(c)c.open=true;if(t)t.scrollIntoView()}
+window.addEventListener('hashchange',openHash);openHash();
 // Printing shows every folded section; they fold again afterwards.
 window.addEventListener('beforeprint',function(){document.querySelectorAll('details:not([open])').forEach(function(d){d.open=true;d.setAttribute('data-folded','')})});
 window.addEventListener('afterprint',function(){document.querySelectorAll('details[data-folded]').forEach(function(d){d.open=false;d.removeAttribute('data-folded')})});
