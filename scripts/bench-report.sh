@@ -43,6 +43,9 @@ measure() {
 median() { # FILE COLUMN
   sort -g -k"$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END { print v[int((NR + 1) / 2)] }'
 }
+least() { # FILE COLUMN
+  sort -g -k"$2" "$1" | awk -v c="$2" 'NR == 1 { print $c }'
+}
 rm -f "$WORK"/*.times
 for _ in $(seq "$RUNS"); do
   measure plain "$BIN" diagnose "$F"
@@ -51,14 +54,16 @@ for _ in $(seq "$RUNS"); do
 done
 SIZE=$(stat -c %s "$WORK/report.html")
 PT=$(median "$WORK/plain.times" 1)
+PL=$(least "$WORK/plain.times" 1)
 PC=$(median "$WORK/plain.times" 2)
 out=$(
   echo "Run of $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- analyzer 2>/dev/null || echo " (with uncommitted changes)"), $(nproc) cores, load average at start $(cut -d' ' -f1-3 /proc/loadavg); \`generate --scenario mix --packets $PACKETS --format pcapng\`: $FRAMES frames, $(awk "BEGIN { printf \"%.0f\", $(stat -c %s "$F") / 1048576 }") MB; medians of $RUNS runs, run alternately."
   echo
-  echo "| command | wall s | CPU s | peak RSS MB | wall vs diagnose | CPU vs diagnose |"
-  echo "|---|---|---|---|---|---|"
+  echo "| command | wall s (median) | wall s (least) | CPU s | peak RSS MB | median wall vs diagnose | least wall vs diagnose | CPU vs diagnose |"
+  echo "|---|---|---|---|---|---|---|---|"
   for name in plain html report; do
     t=$(median "$WORK/$name.times" 1)
+    l=$(least "$WORK/$name.times" 1)
     c=$(median "$WORK/$name.times" 2)
     m=$(median "$WORK/$name.times" 3)
     case $name in
@@ -66,7 +71,7 @@ out=$(
       html) what="\`diagnose F --html R.html\`" ;;
       report) what="\`report F -o R.html\`" ;;
     esac
-    echo "| $what | $t | $c | $(awk "BEGIN { printf \"%.0f\", $m / 1024 }") | $(awk "BEGIN { printf \"%+.1f %%\", ($t / $PT - 1) * 100 }") | $(awk "BEGIN { printf \"%+.1f %%\", ($c / $PC - 1) * 100 }") |"
+    echo "| $what | $t | $l | $c | $(awk "BEGIN { printf \"%.0f\", $m / 1024 }") | $(awk "BEGIN { printf \"%+.1f %%\", ($t / $PT - 1) * 100 }") | $(awk "BEGIN { printf \"%+.1f %%\", ($l / $PL - 1) * 100 }") | $(awk "BEGIN { printf \"%+.1f %%\", ($c / $PC - 1) * 100 }") |"
   done
   echo
   echo "The page: $SIZE bytes ($(awk "BEGIN { printf \"%.2f\", $SIZE / 1048576 }") MB; goal under 5 MB)."
