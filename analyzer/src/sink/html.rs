@@ -377,11 +377,11 @@ fn verdict(o: &mut String, i: usize, d: &Diagnosis) {
     if !v.background.is_empty() {
         let _ = writeln!(
             o,
-            "<details class=\"background\"><summary>Background, harmless: {} drop events of {} kinds</summary>\
+            "<details class=\"background\"><summary>Background, harmless (drops and symptoms every host sees): {}, {}</summary>\
              <table><thead><tr><th>kind</th><th>what</th><th class=\"n\">packets</th><th class=\"n\">drop events</th>\
              <th class=\"n\">findings</th></tr></thead><tbody>",
-            v.background_drop_events,
-            v.background.len()
+            crate::sink::counted(v.background.len() as u64, "kind"),
+            crate::sink::counted(v.background_drop_events, "drop event")
         );
         for b in &v.background {
             let _ = writeln!(
@@ -576,12 +576,12 @@ fn bin_text(ticks: FileTime) -> String {
 /// One panel: y axis from 0 to `max` at `top`..`top+h`, with gridlines and a title.
 fn panel_axes(o: &mut String, top: f64, h: f64, max: f64, title: &str) -> f64 {
     let max = if max <= 0.0 { 1.0 } else { max };
-    let st = step(max, 3.0);
+    let st = step(max, 3.0).max(1.0);
     let ymax = (max / st).ceil() * st;
     let _ = write!(
         o,
         "<text x=\"{LEFT}\" y=\"{:.1}\" class=\"pt\">{}</text>",
-        top - 8.0,
+        top - 12.0,
         esc(title)
     );
     let mut v = 0.0;
@@ -611,9 +611,9 @@ fn chart(o: &mut String, t: &Timeline) {
     let pw = W - LEFT - RIGHT;
     let bw = pw / n as f64;
     let x = |i: f64| LEFT + i * bw;
-    let (p1, h1) = (26.0, 60.0); // traffic
-    let (p2, h2) = (p1 + h1 + 34.0, 140.0); // drops
-    let (p3, h3) = (p2 + h2 + 34.0, 80.0); // symptoms
+    let (p1, h1) = (30.0, 60.0); // traffic
+    let (p2, h2) = (p1 + h1 + 38.0, 140.0); // drops
+    let (p3, h3) = (p2 + h2 + 38.0, 80.0); // symptoms
     let height = p3 + h3 + 42.0;
     let total_drops: u64 = t
         .bins
