@@ -71,8 +71,8 @@ if ! log=$($bin generate --scenario mix --seed 1 --format pcapng,etl -o "$gen" 2
 fi
 echo "== drops"
 $bin drops "$gen/mix.etl"
-echo "== diagnose (the first finding; the whole report: $bin diagnose $gen/mix.etl)"
-$bin diagnose "$gen/mix.etl" | head -n 13
+echo "== diagnose: the verdict and the worst problem (the whole report: $bin diagnose $gen/mix.etl)"
+$bin diagnose "$gen/mix.etl" | head -n 21
 echo "== one dropped packet in tshark with the plugin: every appearance along its path, the drop last"
 first=$(tshark_ as_user tshark -2 -r "$gen/mix.pcapng" -Y 'pktmon.drop && pktmon.hop > 2' -T fields \
   -e pktmon.first_frame)
@@ -83,7 +83,7 @@ tshark_ as_user tshark -2 -r "$gen/mix.pcapng" -Y "frame.number == $first || pkt
   -e pktmon.drop_reason | awk -F'\t' '{ printf "%-5s  %-15s  %-3s  %-6s  %s\n", $1, $2, $3, $4 " of " $5, $6 }'
 
 echo "== diagnose a recorded capture (PMTU black hole: ICMP filtered on the path)"
-$bin diagnose captures/recorded/pmtu-black-hole.pcap 2>/dev/null | head -n 12
+$bin diagnose captures/recorded/pmtu-black-hole.pcap 2>/dev/null | head -n 16
 
 echo
 echo "The converted capture is $out/demikernel.pcapng, the generated one with drops $gen/mix.pcapng."

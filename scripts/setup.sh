@@ -19,6 +19,10 @@ packages=(
   ca-certificates  # rustup and cargo over https
   curl             # rustup
   gcc              # linking
+  wireshark-qt     # the plugin in the real Wireshark window (tests/tests/plugin_window.rs)
+  xvfb             # a virtual display for that window
+  xdotool          # driving its menus
+  imagemagick      # its screenshots
 )
 
 missing=()

@@ -47,9 +47,7 @@ fn main() {
         (None, None) => from_system(),
     };
     let (major, minor) = parse_version(&version);
-    if major != 4 || !(0..=6).contains(&minor) {
-        println!("cargo:warning=wireshark-sys: Wireshark {version} is outside the tested 4.0 to 4.6 range");
-    }
+    check_supported(&version, major, minor, &include_paths);
     println!("cargo:rustc-cfg=ws_minor=\"{minor}\"");
     println!("cargo:version={version}");
     println!("cargo:minor={minor}");
@@ -168,6 +166,44 @@ fn from_sysroot(root: &Path) -> (Vec<PathBuf>, String) {
         .find(|p| p.exists())
         .unwrap_or_else(|| panic!("wireshark-sys: no glib-2.0 include directory in {}", root.display()));
     (vec![ws, include.join("glib-2.0"), glib_config], version)
+}
+
+/// Wireshark versions whose plugin ABI this crate implements: the loader
+/// of 4.0 to 4.6 looks for `plugin_version`, `plugin_want_major`,
+/// `plugin_want_minor` and `plugin_register` in `<plugins>/<major.minor>/epan/*.so`
+/// (4.2 adds the optional `plugin_describe`).
+const SUPPORTED: &str = "4.0, 4.2, 4.4 and 4.6 (tested on 4.0, 4.4 and 4.6)";
+
+/// Stops the build, with the reason, for a Wireshark whose plugin loader
+/// this crate does not speak: it would build a plugin Wireshark never loads
+/// (and says so only in a warning). `WIRESHARK_SYS_ALLOW_UNSUPPORTED=1`
+/// builds anyway, for porting work.
+fn check_supported(version: &str, major: u32, minor: u32, include_paths: &[PathBuf]) {
+    println!("cargo:rerun-if-env-changed=WIRESHARK_SYS_ALLOW_UNSUPPORTED");
+    let new_loader = include_paths.iter().any(|p| {
+        std::fs::read_to_string(p.join("wsutil/plugins.h")).is_ok_and(|h| h.contains("wireshark_load_module"))
+    });
+    let why = if major == 4 && minor <= 6 && !new_loader {
+        return;
+    } else if major < 4 {
+        format!("Wireshark {version} is older than 4.0: its headers and plugin loader differ. Supported: {SUPPORTED}.")
+    } else if new_loader || (major == 4 && minor >= 7) || major > 4 {
+        format!(
+            "Wireshark {version} (4.7, the development branch, and later) loads plugins differently: one \
+             `wireshark_load_module(int *abi_version, int *min_api_level, struct ws_module **)` symbol instead of \
+             plugin_version/plugin_want_major/plugin_want_minor/plugin_register, a per-type ABI number checked \
+             instead of major.minor, and files named `<name>.so.<ABI>` in unversioned plugin folders \
+             (wsutil/plugins.c, wsutil/plugins.h). This plugin implements the loader of {SUPPORTED}, so \
+             Wireshark {version} would not load it. Build against one of those versions."
+        )
+    } else {
+        format!("Wireshark {version} is not a version this plugin supports: {SUPPORTED}.")
+    };
+    if env::var_os("WIRESHARK_SYS_ALLOW_UNSUPPORTED").is_some_and(|v| v == "1") {
+        println!("cargo:warning=wireshark-sys: {why} (building anyway: WIRESHARK_SYS_ALLOW_UNSUPPORTED=1)");
+        return;
+    }
+    panic!("\n\nwireshark-sys: {why}\nSet WIRESHARK_SYS_ALLOW_UNSUPPORTED=1 to build anyway (porting work only).\n");
 }
 
 fn parse_version(v: &str) -> (u32, u32) {

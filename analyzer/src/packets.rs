@@ -402,7 +402,7 @@ impl Grouper {
             };
             let mut best: Option<usize> = None;
             for &(m, p, prev) in events.as_slice() {
-                let fits = k.time - prev.time <= CHAIN_WINDOW
+                let fits = k.time.saturating_sub(prev.time) <= CHAIN_WINDOW
                     && self.open(p).is_some_and(|o| o.tail == Some((g - d, m)))
                     && self.joinable(p, k, CHAIN_WINDOW)
                     && prev.same_bytes(k);
@@ -428,8 +428,9 @@ impl Grouper {
     /// further hops, but may be dropped again by another consumer (loopback
     /// traffic delivered to TCP and raw sockets is dropped at each).
     fn joinable(&self, p: usize, k: &HopKey, window: FileTime) -> bool {
-        self.open(p)
-            .is_some_and(|open| (!open.ended || k.is_drop) && (k.time - open.last_time).abs() <= window)
+        self.open(p).is_some_and(|open| {
+            (!open.ended || k.is_drop) && k.time.saturating_sub(open.last_time).saturating_abs() <= window
+        })
     }
 
     /// Assigns the next appearance (given in time order) to a packet.
@@ -585,7 +586,7 @@ impl Paths {
             let latency = pkt
                 .hops
                 .last()
-                .map(|h| a.time - appearances[h.appearance].time)
+                .map(|h| a.time.saturating_sub(appearances[h.appearance].time))
                 .unwrap_or(0);
             position.push((p, pkt.hops.len()));
             pkt.hops.push(Hop {
@@ -611,7 +612,9 @@ impl Paths {
                         pkt.hops[k].latency = if k == 0 {
                             0
                         } else {
-                            appearances[pkt.hops[k].appearance].time - appearances[pkt.hops[k - 1].appearance].time
+                            appearances[pkt.hops[k].appearance]
+                                .time
+                                .saturating_sub(appearances[pkt.hops[k - 1].appearance].time)
                         };
                     }
                 }
@@ -649,6 +652,26 @@ mod tests {
     /// A long capture: four hops per packet, a packet every 100 µs for 25 s.
     /// Grouping stays right, and what the grouper holds is bounded by its
     /// windows (24H2+: the chain window; shared ids: 10 s), not by the 1M events.
+    /// Times from a hostile if_tsoffset (anywhere in i64) neither overflow
+    /// (a panic with overflow checks, a wrong window without) nor join packets.
+    #[test]
+    fn hostile_times_saturate() {
+        for build in [26200, 20348] {
+            let mut g = Grouper::new(Some(build));
+            let mut seen = Vec::new();
+            for (i, t) in [i64::MAX, i64::MIN, 0, i64::MAX, i64::MIN + 1].into_iter().enumerate() {
+                let mut k = hop(t, 7 + i as u64, 1);
+                k.appearance = Some(i as u16 + 1);
+                k.is_drop = i % 2 == 1;
+                seen.push(g.assign(&k).0);
+            }
+            assert_eq!(seen[0], 0);
+            assert_ne!(seen[1], seen[0], "{build}: times 2^64 ticks apart are not one packet");
+            let paths = Paths::build(&[], Some(build));
+            assert!(paths.packets.is_empty());
+        }
+    }
+
     #[test]
     fn memory_follows_the_window_not_the_capture() {
         for (build, window_s) in [(26200, 0.2), (20348, 10.1)] {

@@ -233,7 +233,7 @@ fn a_rst_answering_a_syn_is_a_refusal_not_a_session_loss() {
         (Cause::Unreachable, Locality::Remote, 1, 2)
     );
     assert_eq!(p.endpoints, vec!["10.0.0.9:80".to_string()]);
-    assert!(p.title.contains("refused"), "{}", p.title);
+    assert!(p.title.contains("refuses connections"), "{}", p.title);
     assert_eq!(p.display_filter, "ip.addr == 10.0.0.9 && tcp.port == 80");
 }
 
@@ -546,7 +546,9 @@ fn a_filter_that_lets_fewer_packets_out_than_in_without_a_drop_is_a_silent_drop(
     assert!(p.title.contains("4 of the 5 packets"), "{}", p.title);
     assert_eq!(p.endpoints, vec!["component 30 filter.sys".to_string()]);
     // Equal counts, or more out than in (a filter adding its own frames), are no loss.
-    for (lower, upper) in [((5, 8), (5, 8)), ((5, 3), (5, 1))] {
+    // Nor is a component whose other edge passed nothing at all: it ends the traffic
+    // (XDP handing packets to its sockets, as in the bundled demikernel capture).
+    for (lower, upper) in [((5, 8), (5, 8)), ((5, 3), (5, 1)), ((19, 19), (0, 0))] {
         let mut c = Cap::new(20348);
         c.put(
             0,
@@ -706,4 +708,225 @@ fn every_background_rule_is_documented_in_the_readme() {
             r.kind
         );
     }
+}
+
+#[test]
+fn each_remaining_background_rule_holds_its_own_case() {
+    let peer = v4([10, 0, 0, 20]);
+    let mut c = Cap::new(20348);
+    // discovery_firewall: inbound SSDP dropped by WFP inspection.
+    c.put(
+        0,
+        udp((peer, 50000), (v4([239, 255, 255, 250]), 1900), &[1; 30], 4),
+        RX,
+        101,
+        Some(909),
+        None,
+    );
+    // broadcast_no_service: a broadcast to a port nothing listens on.
+    c.put(
+        SEC,
+        udp((peer, 40000), (v4([255, 255, 255, 255]), 40001), &[2; 30], 64),
+        RX,
+        101,
+        Some(1204),
+        None,
+    );
+    // late_reply: a DNS answer after the client's socket closed.
+    c.put(
+        2 * SEC,
+        udp((v4([10, 0, 0, 53]), 53), (host(), 51000), &[3; 60], 64),
+        RX,
+        101,
+        Some(1204),
+        None,
+    );
+    // reset_by_this_host: the host aborts a connection that had carried data.
+    let server = v4([10, 0, 0, 9]);
+    c.put(
+        3 * SEC,
+        tcp((host(), 50001), (server, 443), SYN, 1000, 0, 0, 128, 1),
+        TX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        3 * SEC + MS,
+        tcp((server, 443), (host(), 50001), SYN | ACK, 5000, 1001, 0, 64, 0),
+        RX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        3 * SEC + 2 * MS,
+        tcp((host(), 50001), (server, 443), PSH | ACK, 1001, 5001, 100, 128, 2),
+        TX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        3 * SEC + 3 * MS,
+        tcp((server, 443), (host(), 50001), ACK, 5001, 1101, 0, 64, 0),
+        RX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        3 * SEC + 4 * MS,
+        tcp((host(), 50001), (server, 443), RST | ACK, 1101, 5001, 0, 128, 3),
+        TX,
+        12,
+        None,
+        None,
+    );
+    let d = c.diagnose();
+    let kinds: BTreeMap<&str, u64> = d.verdict.background.iter().map(|b| (b.kind, b.findings)).collect();
+    for kind in [
+        "discovery_firewall",
+        "broadcast_no_service",
+        "late_reply",
+        "reset_by_this_host",
+    ] {
+        assert_eq!(kinds.get(kind), Some(&1), "{kind}: {kinds:?} {:#?}", d.findings);
+    }
+    assert_eq!(d.verdict.status, Status::Healthy, "{:#?}", d.verdict);
+}
+
+#[test]
+fn many_problems_keep_the_verdict_within_a_screen_and_every_one_in_the_json() {
+    let mut c = Cap::new(20348);
+    // Thirty servers refusing thirty different ports: thirty problems.
+    for k in 0..30u8 {
+        let server = v4([10, 0, 1, k + 1]);
+        let (t, port, client) = (k as i64 * SEC, 1000 + k as u16, 50000 + k as u16);
+        c.put(
+            t,
+            tcp((host(), client), (server, port), SYN, 7, 0, 0, 128, 1),
+            TX,
+            12,
+            None,
+            None,
+        );
+        c.put(
+            t + MS,
+            tcp((server, port), (host(), client), RST | ACK, 0, 8, 0, 64, 0),
+            RX,
+            12,
+            None,
+            None,
+        );
+    }
+    let d = c.diagnose();
+    assert_eq!(d.verdict.problems.len(), 30);
+    let result = pktmon::sink::report::InputResult {
+        file: "many".into(),
+        diagnosis: Some(d),
+        error: None,
+        warnings: Vec::new(),
+    };
+    let results = [result];
+    let text = pktmon::sink::report::text_report(&results, &Default::default());
+    let lines = text.lines().count();
+    assert!(lines <= 50, "{lines} lines:\n{text}");
+    assert!(text.contains("and 22 more problems (ranks 9–30"), "{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&pktmon::sink::report::json_summary(&results)).unwrap();
+    assert_eq!(json["inputs"][0]["verdict"]["problems"].as_array().unwrap().len(), 30);
+    assert_eq!(json["findings"].as_array().unwrap().len(), 30);
+}
+
+#[test]
+fn one_port_refused_by_many_servers_is_one_problem_on_the_path() {
+    // An on-path device resetting every plain-HTTP connection: 17 servers, one problem.
+    let mut c = Cap::new(20348);
+    for k in 0..17u8 {
+        let server = v4([93, 184, 0, k + 1]);
+        let (t, client) = (k as i64 * SEC, 50000 + k as u16);
+        c.put(
+            t,
+            tcp((host(), client), (server, 80), SYN, 7, 0, 0, 128, 1),
+            TX,
+            12,
+            None,
+            None,
+        );
+        c.put(
+            t + MS,
+            tcp((server, 80), (host(), client), RST | ACK, 0, 8, 0, 61, 0),
+            RX,
+            12,
+            None,
+            None,
+        );
+    }
+    // Two servers refusing 22 stay problems of their own.
+    for k in 0..2u8 {
+        let server = v4([10, 0, 2, k + 1]);
+        let (t, client) = (30 * SEC + k as i64 * SEC, 51000 + k as u16);
+        c.put(
+            t,
+            tcp((host(), client), (server, 22), SYN, 7, 0, 0, 128, 1),
+            TX,
+            12,
+            None,
+            None,
+        );
+        c.put(
+            t + MS,
+            tcp((server, 22), (host(), client), RST | ACK, 0, 8, 0, 64, 0),
+            RX,
+            12,
+            None,
+            None,
+        );
+    }
+    let d = c.diagnose();
+    let v = &d.verdict;
+    assert_eq!(v.problems.len(), 3, "{v:#?}");
+    let p = &v.problems[0];
+    assert_eq!((p.flows, p.endpoints.len(), p.severity), (17, 17, 1));
+    assert!(
+        p.title.starts_with("Connections to port 80 are refused by 17 servers"),
+        "{}",
+        p.title
+    );
+    assert!(p.display_filter.starts_with("tcp.port == 80"), "{}", p.display_filter);
+    assert!(v.problems[1..]
+        .iter()
+        .all(|p| p.endpoints.len() == 1 && p.endpoints[0].ends_with(":22")));
+}
+
+#[test]
+fn an_icmp_error_is_an_answer_not_silence() {
+    let server = v4([10, 0, 0, 60]);
+    let mut c = Cap::new(20348);
+    for k in 0..3u16 {
+        let t = k as i64 * SEC;
+        let dgram = udp((host(), 52000 + k), (server, 9999), &[7; 20], 128);
+        c.put(t, dgram.clone(), TX, 12, None, None);
+        let mut icmp = Vec::new();
+        wire::icmp_frame(
+            &mut icmp,
+            (GW_MAC, HOST_MAC),
+            &ip(server, host(), 64, 9),
+            3,
+            3,
+            [0; 4],
+            wire::quote(&dgram, 28),
+        );
+        c.put(t + MS, icmp, RX, 12, None, None);
+    }
+    let d = c.diagnose();
+    let v = &d.verdict;
+    assert_eq!(v.problems.len(), 1, "{v:#?}");
+    assert!(
+        v.problems[0].title.starts_with("Nothing listens on UDP 10.0.0.60:9999"),
+        "{}",
+        v.problems[0].title
+    );
+    assert!(d.findings.iter().all(|f| f.symptom != "no answer"));
 }

@@ -8,18 +8,18 @@
 //!   plugin struct) is `'static`.
 
 use std::cell::UnsafeCell;
-use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::{null, null_mut};
-use std::sync::atomic::{AtomicI32, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::Relaxed};
+use std::sync::{Mutex, MutexGuard};
 
 use wireshark_sys as ws;
 
 use crate::fields::{FieldType, FIELDS};
-use crate::state::{CaptureState, Dissection, DropKey, DropStats, FrameInput, Value};
+use crate::state::{CaptureState, Dissection, FrameInput, Value};
 
-/// A static Wireshark writes into (expert_field, proto_plugin, stat_tap_ui).
+/// A static Wireshark writes into (expert_field, proto_plugin).
 #[repr(transparent)]
 struct FfiCell<T>(UnsafeCell<T>);
 // SAFETY: Wireshark registers and dissects on one thread; these cells are
@@ -74,9 +74,24 @@ static PLUGIN: FfiCell<ws::proto_plugin> = FfiCell::new(ws::proto_plugin {
 });
 
 static STATE: Mutex<Option<CaptureState>> = Mutex::new(None);
-static STATS: Mutex<Option<DropStats>> = Mutex::new(None);
-/// The drop of the frame just dissected, for the tap callback that follows.
-static QUEUED_DROP: Mutex<Option<(u32, DropKey)>> = Mutex::new(None);
+
+/// The capture state. A panic while it was held (a bug) poisons the lock:
+/// the state is then reset, which is said once on stderr, and the plugin
+/// goes on with the frames that follow instead of falling silent.
+fn lock_state() -> MutexGuard<'static, Option<CaptureState>> {
+    STATE.lock().unwrap_or_else(|poisoned| {
+        static SAID: AtomicBool = AtomicBool::new(false);
+        if !SAID.swap(true, Relaxed) {
+            eprintln!(
+                "pktmon: internal error while dissecting a frame; the plugin's state was reset (paths restart here)"
+            );
+        }
+        STATE.clear_poison();
+        let mut state = poisoned.into_inner();
+        *state = None;
+        state
+    })
+}
 
 fn leak_cstr(s: &str) -> *const c_char {
     // Wireshark keeps these names for the life of the process.
@@ -165,26 +180,25 @@ extern "C" fn register_protoinfo() {
             ws::register_init_routine(Some(reset_state));
             ws::register_cleanup_routine(Some(reset_state));
             TAP.store(ws::register_tap(c"pktmon".as_ptr()), Relaxed);
-            let ui = Box::leak(Box::new(ws::stat_tap_ui {
-                group: ws::register_stat_group_e_REGISTER_STAT_GROUP_GENERIC,
-                title: c"PktMon drops".as_ptr(),
-                cli_string: c"pktmon,drops".as_ptr(),
-                tap_init_cb: Some(tap_init),
-                nparams: 0,
-                params: null_mut(),
-            }));
-            ws::register_stat_tap_ui(ui, null_mut());
+            ws::pktmon_register_drops_table(c"pktmon".as_ptr());
         }
     });
 }
 
-extern "C" fn register_handoff() {}
+/// `frame.protocols`, looked up once registration is over.
+static HF_FRAME_PROTOCOLS: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn register_handoff() {
+    let _ = catch_unwind(|| {
+        // SAFETY: a lookup in the field registry, during registration.
+        let id = unsafe { ws::proto_registrar_get_id_byname(c"frame.protocols".as_ptr()) };
+        HF_FRAME_PROTOCOLS.store(id, Relaxed);
+    });
+}
 
 extern "C" fn reset_state() {
     let _ = catch_unwind(|| {
-        if let Ok(mut s) = STATE.lock() {
-            *s = None;
-        }
+        *lock_state() = None;
     });
 }
 
@@ -232,7 +246,11 @@ fn fields_wanted(tree: *mut ws::proto_tree) -> bool {
     // proto_field_is_referenced only reads the tree and the field registry; it never throws.
     // gboolean (an int) in 4.0, bool from 4.4 on: i64::from takes both.
     let referenced = |id: c_int| i64::from(unsafe { ws::proto_field_is_referenced(tree, id) }) != 0;
-    referenced(PROTO.load(Relaxed)) || HF.iter().any(|hf| referenced(hf.load(Relaxed)))
+    // frame.protocols names PktMon only on frames where it adds its tree.
+    let frame_protocols = HF_FRAME_PROTOCOLS.load(Relaxed);
+    referenced(PROTO.load(Relaxed))
+        || HF.iter().any(|hf| referenced(hf.load(Relaxed)))
+        || (frame_protocols > 0 && referenced(frame_protocols))
 }
 
 fn analyse(input: &mut ws::pktmon_frame_in, pinfo: *mut ws::packet_info, wanted: bool) -> Option<Dissection> {
@@ -248,6 +266,7 @@ fn analyse(input: &mut ws::pktmon_frame_in, pinfo: *mut ws::packet_info, wanted:
     let frame = FrameInput {
         number: input.number,
         visited: input.visited != 0,
+        offset: input.offset,
         interface_id: (input.has_interface != 0).then_some(input.interface_id),
         interface_name: None,
         interface_description: None,
@@ -261,7 +280,7 @@ fn analyse(input: &mut ws::pktmon_frame_in, pinfo: *mut ws::packet_info, wanted:
             && pktmon::pktmon::frame::verdict_is_drop(input.verdict_type as u8, Some(input.verdict_value)),
         flags: (input.has_flags != 0).then_some(input.flags),
     };
-    let mut state = STATE.lock().ok()?;
+    let mut state = lock_state();
     let names = || {
         // Reads the capture's interface list for the frame being dissected; never throws.
         unsafe { ws::pktmon_read_interface_names(pinfo, input) };
@@ -281,21 +300,25 @@ unsafe extern "C" fn dissect(
     tree: *mut ws::proto_tree,
     _data: *mut c_void,
 ) -> c_int {
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: zeroed is the helper's own starting state for this plain struct.
-        let mut input: ws::pktmon_frame_in = unsafe { std::mem::zeroed() };
-        // SAFETY: pinfo and tvb come from Wireshark for this dissection; the helper never throws.
-        unsafe { ws::pktmon_read_frame(pinfo, tvb, &mut input) };
-        let number = input.number;
-        analyse(&mut input, pinfo, fields_wanted(tree)).map(|d| (number, d))
-    }));
-    let Ok(Some((number, d))) = result else { return 0 };
+    // Every Rust frame below returns normally: the helpers catch Wireshark's exceptions.
+    catch_unwind(AssertUnwindSafe(|| dissect_frame(tvb, pinfo, tree))).unwrap_or(0)
+}
+
+fn dissect_frame(tvb: *mut ws::tvbuff_t, pinfo: *mut ws::packet_info, tree: *mut ws::proto_tree) -> c_int {
+    // SAFETY: zeroed is the helper's own starting state for this plain struct.
+    let mut input: ws::pktmon_frame_in = unsafe { std::mem::zeroed() };
+    // SAFETY: pinfo and tvb come from Wireshark for this dissection; the helper never throws.
+    unsafe { ws::pktmon_read_frame(pinfo, tvb, &mut input) };
+    let captured_len = input.captured_len;
+    let Some(d) = analyse(&mut input, pinfo, fields_wanted(tree)) else {
+        return 0;
+    };
     let proto = PROTO.load(Relaxed);
     if let Some(note) = &d.no_metadata_note {
         let text = CString::new(note.as_str()).unwrap_or_default();
         // SAFETY: plain data; the helper catches every Wireshark exception.
         unsafe { ws::pktmon_add_note(tree, tvb, pinfo, proto, EI_NO_METADATA.get(), text.as_ptr()) };
-        return 0;
+        return layer_len(captured_len);
     }
     let strings: Vec<Option<CString>> = d
         .fields
@@ -354,100 +377,38 @@ unsafe extern "C" fn dissect(
         );
     }
     if let Some(drop) = d.drop {
-        if let Ok(mut q) = QUEUED_DROP.lock() {
-            *q = Some((number, drop));
-        }
-        // SAFETY: plain call; tap_queue_packet does not throw.
-        unsafe { ws::pktmon_tap_queue(TAP.load(Relaxed), pinfo, null()) };
+        let reason = CString::new(drop.reason.replace('\0', "")).unwrap_or_default();
+        let component = CString::new(drop.component.replace('\0', "")).unwrap_or_default();
+        // SAFETY: the helper copies both strings into the packet's scope; it does not throw.
+        unsafe { ws::pktmon_tap_queue_drop(TAP.load(Relaxed), pinfo, reason.as_ptr(), component.as_ptr()) };
     }
-    0
+    layer_len(captured_len)
 }
 
-/// Address used as the tap listener's identity (Wireshark needs a unique non-null pointer).
-static TAP_LISTENER: u8 = 0;
-
-/// `-z pktmon,drops`: Wireshark 4.6 made the init callback say whether it
-/// worked (`bool`); 4.0 to 4.4 return nothing.
-#[cfg(any(ws_minor = "0", ws_minor = "2", ws_minor = "4"))]
-unsafe extern "C" fn tap_init(_opt_arg: *const c_char, _userdata: *mut c_void) {
-    start_drops_tap();
+/// What the dissector returns when it added its protocol: not 0, so that
+/// Wireshark keeps PktMon in the frame's layers (`frame.protocols`).
+fn layer_len(captured_len: u32) -> c_int {
+    c_int::try_from(captured_len).unwrap_or(c_int::MAX).max(1)
 }
 
-#[cfg(not(any(ws_minor = "0", ws_minor = "2", ws_minor = "4")))]
-unsafe extern "C" fn tap_init(_opt_arg: *const c_char, _userdata: *mut c_void) -> bool {
-    start_drops_tap()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Registers the drops listener; false if Wireshark refused it.
-fn start_drops_tap() -> bool {
-    catch_unwind(|| {
-        if let Ok(mut s) = STATS.lock() {
-            *s = Some(DropStats::default());
-        }
-        // SAFETY: registering a listener with static callbacks and a static identity.
-        let err = unsafe {
-            ws::register_tap_listener(
-                c"pktmon".as_ptr(),
-                &TAP_LISTENER as *const u8 as *mut c_void,
-                null(),
-                ws::TL_REQUIRES_NOTHING as c_uint,
-                Some(tap_reset),
-                Some(tap_packet),
-                Some(tap_draw),
-                None,
-            )
-        };
-        if err.is_null() {
-            return true;
-        }
-        eprintln!("pktmon: could not register the drops tap");
-        // SAFETY: the GString returned by register_tap_listener is ours to free.
-        unsafe { ws::g_string_free(err, 1) };
-        false
-    })
-    .unwrap_or(false)
-}
-
-unsafe extern "C" fn tap_reset(_tapdata: *mut c_void) {
-    let _ = catch_unwind(|| {
-        if let Ok(mut s) = STATS.lock() {
-            if let Some(s) = s.as_mut() {
-                s.reset();
-            }
-        }
-    });
-}
-
-unsafe extern "C" fn tap_packet(
-    _tapdata: *mut c_void,
-    pinfo: *mut ws::packet_info,
-    _edt: *mut ws::epan_dissect_t,
-    _data: *const c_void,
-    _flags: ws::tap_flags_t,
-) -> ws::tap_packet_status {
-    let number = if pinfo.is_null() {
-        0
-    } else {
-        // SAFETY: pinfo is valid for the duration of the callback.
-        unsafe { (*pinfo).num }
-    };
-    let counted = catch_unwind(|| {
-        let drop = QUEUED_DROP.lock().ok()?.take().filter(|(n, _)| *n == number)?;
-        STATS.lock().ok()?.as_mut()?.add(drop.1);
-        Some(())
-    });
-    match counted {
-        Ok(Some(())) => ws::tap_packet_status_TAP_PACKET_REDRAW,
-        _ => ws::tap_packet_status_TAP_PACKET_DONT_REDRAW,
+    /// A panic while the state is held (a bug) must not silence the plugin
+    /// for the rest of the process: the next lock gets a fresh state.
+    #[test]
+    fn a_panic_holding_the_state_resets_it_instead_of_silencing_the_plugin() {
+        *lock_state() = Some(CaptureState::new());
+        let result = catch_unwind(|| {
+            let _held = lock_state();
+            panic!("a bug while dissecting");
+        });
+        assert!(result.is_err());
+        assert!(STATE.is_poisoned());
+        assert!(lock_state().is_none(), "the state was reset");
+        assert!(!STATE.is_poisoned(), "and the lock recovered");
+        *lock_state() = Some(CaptureState::new());
+        assert!(lock_state().is_some(), "and it keeps working");
     }
-}
-
-unsafe extern "C" fn tap_draw(_tapdata: *mut c_void) {
-    let _ = catch_unwind(|| {
-        if let Ok(s) = STATS.lock() {
-            if let Some(s) = s.as_ref() {
-                print!("{}", s.render());
-            }
-        }
-    });
 }

@@ -88,24 +88,10 @@ pub const FIELDS: [FieldDef; 28] = [
     ),
     f!(
         Appearance,
-        "Appearance",
+        "Appearance number (as logged)",
         "appearance",
         U16,
-        "PktMon's appearance count of this event (0 on Windows 11 24H2 and later)"
-    ),
-    f!(
-        Direction,
-        "Direction",
-        "direction",
-        Str,
-        "Direction tag: Rx/Tx at a NIC, In/Out at a component edge, Ingress/Egress at a vSwitch"
-    ),
-    f!(
-        PacketType,
-        "Packet type",
-        "packet_type",
-        Str,
-        "Packet type as PktMon logged it (Ethernet, WiFi, IP, HTTP)"
+        "PktMon's Appearance counter as logged (0 on Windows 11 24H2 and later; the position on the path is pktmon.hop)"
     ),
     f!(
         ComponentId,
@@ -136,6 +122,20 @@ pub const FIELDS: [FieldDef; 28] = [
         "Edge of the component the packet crossed (per component: Upper/Lower)"
     ),
     f!(
+        Direction,
+        "Direction",
+        "direction",
+        Str,
+        "Direction tag: Rx/Tx at a NIC, In/Out at a component edge, Ingress/Egress at a vSwitch"
+    ),
+    f!(
+        PacketType,
+        "Packet type",
+        "packet_type",
+        Str,
+        "Packet type as PktMon logged it (Ethernet, WiFi, IP, HTTP)"
+    ),
+    f!(
         FilterId,
         "Filter id",
         "filter_id",
@@ -157,8 +157,32 @@ pub const FIELDS: [FieldDef; 28] = [
         "Bytes PktMon logged (pktmon start --pkt-size)"
     ),
     f!(
+        Hop,
+        "Position on path",
+        "hop",
+        U32,
+        "Position of this appearance on the packet's path (1 = first)"
+    ),
+    f!(
+        AppearanceCount,
+        "Appearances on path",
+        "appearance_count",
+        U32,
+        concat!(
+            "How many times this packet was logged along its path (records a read filter discarded included).",
+            " Frames later in the file are known only with two passes (tshark -2, or the GUI)."
+        )
+    ),
+    f!(
+        Duplicate,
+        "Not the first appearance",
+        "duplicate",
+        Bool,
+        "Present on every appearance but the first, so !pktmon.duplicate shows each packet once"
+    ),
+    f!(
         Drop,
-        "Dropped",
+        "Dropped here",
         "drop",
         Bool,
         "PktMon reported this packet dropped here (present on drops only)"
@@ -199,22 +223,32 @@ pub const FIELDS: [FieldDef; 28] = [
         "policy, resources, address_resolution, no_route, invalid_packet, unreachable, session_loss, mtu or other"
     ),
     f!(
+        DroppedInFrame,
+        "Path ends in a drop in frame",
+        "dropped_in_frame",
+        FrameNum,
+        concat!(
+            "The drop that ends this packet's path: the frame itself on a drop, else the packet's first drop.",
+            " Frames later in the file are known only with two passes (tshark -2, or the GUI)."
+        )
+    ),
+    f!(
         FirstFrame,
-        "First appearance",
+        "First appearance in frame",
         "first_frame",
         FrameNum,
         "Frame of this packet's first appearance"
     ),
     f!(
         PrevFrame,
-        "Previous appearance",
+        "Previous appearance in frame",
         "prev_frame",
         FrameNum,
         "Frame of this packet's previous appearance on its path"
     ),
     f!(
         NextFrame,
-        "Next appearance",
+        "Next appearance in frame",
         "next_frame",
         FrameNum,
         concat!(
@@ -224,37 +258,13 @@ pub const FIELDS: [FieldDef; 28] = [
     ),
     f!(
         LastFrame,
-        "Last appearance",
+        "Last appearance in frame",
         "last_frame",
         FrameNum,
         concat!(
             "Frame of this packet's last appearance.",
             " Frames later in the file are known only with two passes (tshark -2, or the GUI)."
         )
-    ),
-    f!(
-        AppearanceCount,
-        "Appearances",
-        "appearance_count",
-        U32,
-        concat!(
-            "How many times this packet was logged along its path.",
-            " Frames later in the file are known only with two passes (tshark -2, or the GUI)."
-        )
-    ),
-    f!(
-        Hop,
-        "Hop",
-        "hop",
-        U32,
-        "Position of this appearance on the packet's path (1 = first)"
-    ),
-    f!(
-        DeltaFromFirst,
-        "Time since first appearance",
-        "delta_from_first",
-        RelativeTime,
-        "Latency from the packet's first appearance to this one"
     ),
     f!(
         DeltaFromPrev,
@@ -264,21 +274,11 @@ pub const FIELDS: [FieldDef; 28] = [
         "Per-hop latency: time from the previous appearance"
     ),
     f!(
-        DroppedInFrame,
-        "Dropped in frame",
-        "dropped_in_frame",
-        FrameNum,
-        concat!(
-            "Frame where this packet was dropped.",
-            " Frames later in the file are known only with two passes (tshark -2, or the GUI)."
-        )
-    ),
-    f!(
-        Duplicate,
-        "Duplicate appearance",
-        "duplicate",
-        Bool,
-        "Present on every appearance but the first, so !pktmon.duplicate shows each packet once"
+        DeltaFromFirst,
+        "Time since first appearance",
+        "delta_from_first",
+        RelativeTime,
+        "Latency from the packet's first appearance to this one"
     ),
 ];
 

@@ -20,6 +20,10 @@ use crate::fields::Field;
 pub struct FrameInput<'a> {
     pub number: u32,
     pub visited: bool,
+    /// Where the record starts in the file (-1: unknown). Two records that
+    /// get the same frame number are told apart by it: on the first pass a
+    /// read filter discards a record and the next one takes its number.
+    pub offset: i64,
     pub interface_id: Option<u32>,
     pub interface_name: Option<&'a str>,
     pub interface_description: Option<&'a str>,
@@ -48,6 +52,7 @@ pub enum Value {
 /// Everything to add for one frame.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Dissection {
+    /// In tree order: identity, path, drop, links, timing.
     pub fields: Vec<(Field, Value)>,
     /// Appended to the protocol item's text.
     pub summary: String,
@@ -68,31 +73,43 @@ pub struct DropKey {
     pub component: String,
 }
 
-/// Where a frame sits on its packet's path: all the plugin keeps per frame
-/// (its other fields are read again from the frame when it is revisited), so
-/// a capture of millions of frames costs tens of megabytes, not gigabytes.
+/// One record (PktMon event) of the file, in the order the first pass met
+/// them, and where it sits on its packet's path. This is all the plugin keeps
+/// per record (its other fields are read again from the frame when it is
+/// revisited), so a capture of millions of frames costs tens of megabytes.
+///
+/// Records, not frame numbers, make the paths: a record a read filter
+/// discards keeps its place on its packet's path (so hop and count are the
+/// same with or without the filter) but has no frame to link to.
 #[derive(Debug, Clone, Copy)]
-struct FramePath {
-    /// Index into `CaptureState::packets`; [`NO_PACKET`] for a frame without metadata.
+struct RecordPath {
+    /// Index into `CaptureState::packets`; [`NO_PACKET`] for a record without metadata.
     packet: u32,
     /// 0-based position on the path.
     hop: u32,
-    /// Neighbouring frames on the path (0: none).
+    /// Neighbouring records on the path (record index + 1; 0: none).
     prev: u32,
     next: u32,
     time: FileTime,
+    /// Where the record starts in the file.
+    offset: i64,
+    /// Its frame number (0: a read filter discarded it).
+    frame: u32,
+    /// The record is a drop event.
+    drop: bool,
 }
 
 const NO_PACKET: u32 = u32::MAX;
 
-/// A packet's path as a list threaded through `FramePath::prev/next`.
+/// A packet's path as a list threaded through `RecordPath::prev/next`
+/// (record index + 1).
 #[derive(Debug, Clone, Copy)]
 struct PacketPath {
     first: u32,
     last: u32,
     count: u32,
-    /// The frame where it was dropped (0: not dropped).
-    dropped_in: u32,
+    /// The packet's first drop record (0: not dropped): its path ends there.
+    first_drop: u32,
     first_time: FileTime,
 }
 
@@ -101,15 +118,19 @@ struct PacketPath {
 pub struct CaptureState {
     catalog: Catalog,
     grouper: Grouper,
-    /// Frame number − 1 → its place on its path, for every frame seen.
-    frames: Vec<FramePath>,
+    /// Every record met, in first-pass order.
+    records: Vec<RecordPath>,
+    /// Frame number − 1 → its record (index + 1; 0: none yet).
+    frames: Vec<u32>,
     packets: Vec<PacketPath>,
     metadata_frames: u64,
     first_plain_frame: Option<u32>,
 }
 
-fn ticks_to_ns(t: FileTime) -> u64 {
-    (t.max(0) as u64).saturating_mul(100)
+/// A time difference in nanoseconds, 0 when negative, saturating when huge
+/// (a hostile if_tsoffset can put times anywhere).
+fn delta_ns(later: FileTime, earlier: FileTime) -> u64 {
+    (later.saturating_sub(earlier).max(0) as u64).saturating_mul(100)
 }
 
 impl CaptureState {
@@ -126,7 +147,8 @@ impl CaptureState {
     /// `wanted` says whether Wireshark shows or filters on any PktMon field
     /// (a visible tree, a display filter, `-T fields`…). When it does not, only
     /// drops are dissected (their expert info, Info column and tap entry are
-    /// always wanted); other frames just take their place on their path.
+    /// always wanted, on every pass); other frames just take their place on
+    /// their path.
     ///
     /// `names` gives the frame's interface name and description, looked up
     /// only for frames whose fields are built.
@@ -137,18 +159,15 @@ impl CaptureState {
         names: impl FnOnce() -> (Option<&'a str>, Option<&'a str>),
     ) -> Option<Dissection> {
         let index = f.number.checked_sub(1)? as usize;
-        let (path, appearance) = match self.frames.get(index) {
-            Some(path) => (*path, None),
-            None => {
-                let (path, appearance) = self.first_pass(f, index, wanted);
-                (path, appearance)
-            }
+        let (record, appearance) = match self.record_of(index, f.offset) {
+            Some(r) => (r, None),
+            None => self.first_pass(f, index, wanted)?,
         };
+        let path = self.records[record];
         if path.packet == NO_PACKET {
             return self.plain(f);
         }
-        let dropped_here = self.packets[path.packet as usize].dropped_in == f.number;
-        if !wanted && !dropped_here {
+        if !wanted && !path.drop {
             return None;
         }
         let a = match appearance {
@@ -162,6 +181,13 @@ impl CaptureState {
             ..f.clone()
         };
         Some(self.fields_of(&f, &a, &path))
+    }
+
+    /// The record already met as frame `index` + 1, if this is the same
+    /// record (same file offset): a revisit.
+    fn record_of(&self, index: usize, offset: i64) -> Option<usize> {
+        let r = (*self.frames.get(index)?).checked_sub(1)? as usize;
+        (self.records.get(r)?.offset == offset).then_some(r)
     }
 
     fn plain(&mut self, f: &FrameInput<'_>) -> Option<Dissection> {
@@ -196,20 +222,34 @@ impl CaptureState {
         }
     }
 
-    /// Reads a frame met for the first time and places it on its packet's
-    /// path (frames come in order on the first pass; a gap is filled with
-    /// frames without metadata).
-    fn first_pass(&mut self, f: &FrameInput<'_>, index: usize, wanted: bool) -> (FramePath, Option<Appearance>) {
-        let plain = FramePath {
+    /// Reads a record met for the first time and places it on its packet's
+    /// path. Frame numbers come in order on the first pass; a number met again
+    /// with another record means a read filter discarded the record that had
+    /// it, which keeps its place on its path but loses its frame.
+    fn first_pass(&mut self, f: &FrameInput<'_>, index: usize, wanted: bool) -> Option<(usize, Option<Appearance>)> {
+        if self.records.len() >= NO_PACKET as usize - 1 {
+            return None; // more records than the ids can name
+        }
+        if let Some(old) = self.frames.get(index).and_then(|r| r.checked_sub(1)) {
+            if let Some(old) = self.records.get_mut(old as usize) {
+                old.frame = 0;
+            }
+        }
+        if self.frames.len() <= index {
+            self.frames.resize(index + 1, 0);
+        }
+        let record = self.records.len();
+        self.frames[index] = record as u32 + 1;
+        let mut r = RecordPath {
             packet: NO_PACKET,
             hop: 0,
             prev: 0,
             next: 0,
             time: f.time,
+            offset: f.offset,
+            frame: f.number,
+            drop: false,
         };
-        while self.frames.len() < index {
-            self.frames.push(plain);
-        }
         // Most frames are only placed on their paths: when the fields are not
         // shown, their ids are all that is read (drops are read whole).
         if !wanted {
@@ -224,66 +264,76 @@ impl CaptureState {
                         link,
                         f.data,
                     );
-                    let path = self.place(f.number, f.time, &key);
-                    return (path, None);
+                    self.place(&mut r, record, &key);
+                    self.records.push(r);
+                    return Some((record, None));
                 }
             }
         }
         let (a, source) = metadata_from_frame(&Self::facts(f), &self.catalog);
         if source == MetadataSource::None {
-            self.frames.push(plain);
-            return (plain, None);
+            self.records.push(r);
+            return Some((record, None));
         }
-        let path = self.place(f.number, a.time, &HopKey::with_payload(&a, f.data));
-        (path, Some(a))
+        r.time = a.time;
+        self.place(&mut r, record, &HopKey::with_payload(&a, f.data));
+        self.records.push(r);
+        Some((record, Some(a)))
     }
 
-    /// Puts a frame with metadata on its packet's path.
-    fn place(&mut self, number: u32, time: FileTime, key: &HopKey) -> FramePath {
+    /// Puts record `record` (with metadata) on its packet's path.
+    fn place(&mut self, r: &mut RecordPath, record: usize, key: &HopKey) {
         let (p, _) = self.grouper.assign(key);
         let Some(packet) = u32::try_from(p).ok().filter(|&p| p != NO_PACKET) else {
-            // More packets than frame numbers can name: the frame stays off any path.
-            let plain = FramePath {
-                packet: NO_PACKET,
-                hop: 0,
-                prev: 0,
-                next: 0,
-                time,
-            };
-            self.frames.push(plain);
-            return plain;
+            return; // more packets than the ids can name: the record stays off any path
         };
         self.metadata_frames += 1;
-        if packet as usize == self.packets.len() {
-            self.packets.push(PacketPath {
-                first: number,
+        let id = record as u32 + 1;
+        if packet as usize >= self.packets.len() {
+            self.packets.resize(
+                packet as usize + 1,
+                PacketPath {
+                    first: 0,
+                    last: 0,
+                    count: 0,
+                    first_drop: 0,
+                    first_time: r.time,
+                },
+            );
+            self.packets[packet as usize] = PacketPath {
+                first: id,
                 last: 0,
                 count: 0,
-                dropped_in: 0,
-                first_time: time,
-            });
+                first_drop: 0,
+                first_time: r.time,
+            };
         }
         let pp = &mut self.packets[packet as usize];
-        let path = FramePath {
-            packet,
-            hop: pp.count,
-            prev: pp.last,
-            next: 0,
-            time,
-        };
-        if let Some(prev) = pp.last.checked_sub(1).and_then(|i| self.frames.get_mut(i as usize)) {
-            prev.next = number;
+        r.packet = packet;
+        r.hop = pp.count;
+        r.prev = pp.last;
+        r.drop = key.is_drop;
+        if let Some(prev) = pp.last.checked_sub(1).and_then(|i| self.records.get_mut(i as usize)) {
+            prev.next = id;
         }
-        pp.last = number;
-        pp.count += 1;
-        if key.is_drop {
-            pp.dropped_in = number;
+        pp.last = id;
+        pp.count = pp.count.saturating_add(1);
+        if key.is_drop && pp.first_drop == 0 {
+            pp.first_drop = id;
         }
-        self.frames.push(path);
-        path
     }
 
-    fn fields_of(&self, f: &FrameInput<'_>, r: &Appearance, path: &FramePath) -> Dissection {
+    /// The frame number of a record (record index + 1), if it has one.
+    fn frame_of(&self, id: u32) -> Option<u32> {
+        let r = self.records.get(id.checked_sub(1)? as usize)?;
+        (r.frame > 0).then_some(r.frame)
+    }
+
+    fn time_of(&self, id: u32) -> Option<FileTime> {
+        Some(self.records.get(id.checked_sub(1)? as usize)?.time)
+    }
+
+    fn fields_of(&self, f: &FrameInput<'_>, r: &Appearance, path: &RecordPath) -> Dissection {
         let mut d = Dissection::default();
         let v = &mut d.fields;
         let text = |t: Option<&str>, code: Option<u16>| -> Option<String> {
@@ -293,6 +343,9 @@ impl CaptureState {
                 _ => None,
             }
         };
+        let pp = &self.packets[path.packet as usize];
+
+        // Identity: what PktMon logged about this event.
         if let Some(g) = r.group_id {
             v.push((Field::GroupId, Value::Uint64(g)));
         }
@@ -302,19 +355,13 @@ impl CaptureState {
         if let Some(n) = r.appearance {
             v.push((Field::Appearance, Value::Uint(n.into())));
         }
-        let direction = text(r.direction.and_then(|c| self.catalog.direction(c)), r.direction);
-        if let Some(s) = &direction {
-            v.push((Field::Direction, Value::Str(s.clone())));
-        }
-        if let Some(s) = text(r.packet_type.and_then(|c| self.catalog.packet_type(c)), r.packet_type) {
-            v.push((Field::PacketType, Value::Str(s)));
-        }
         if let Some(c) = r.component_id {
             v.push((Field::ComponentId, Value::Uint(c.into())));
         }
         let component_name = f
             .interface_name
-            .filter(|s| !s.is_empty() && !s.starts_with("component "))
+            // Wireshark names an interface without if_name "unknown".
+            .filter(|s| !s.is_empty() && *s != "unknown" && !s.starts_with("component "))
             .map(str::to_string);
         if let Some(n) = &component_name {
             v.push((Field::ComponentName, Value::Str(n.clone())));
@@ -325,20 +372,37 @@ impl CaptureState {
         if let Some(e) = r.edge_id {
             v.push((Field::EdgeId, Value::Uint(e.into())));
         }
+        let direction = text(r.direction.and_then(|c| self.catalog.direction(c)), r.direction);
+        if let Some(s) = &direction {
+            v.push((Field::Direction, Value::Str(s.clone())));
+        }
+        if let Some(s) = text(r.packet_type.and_then(|c| self.catalog.packet_type(c)), r.packet_type) {
+            v.push((Field::PacketType, Value::Str(s)));
+        }
         if let Some(e) = r.filter_id {
             v.push((Field::FilterId, Value::Uint(e.into())));
         }
         v.push((Field::OriginalSize, Value::Uint(r.original_size)));
         v.push((Field::LoggedSize, Value::Uint(r.logged_size)));
-        // Present only when true, so that `pktmon.drop` selects the drops.
-        if r.drop.is_some() {
-            v.push((Field::Drop, Value::Bool(true)));
+
+        // Path: where this appearance sits.
+        v.push((Field::Hop, Value::Uint(path.hop.saturating_add(1))));
+        v.push((Field::AppearanceCount, Value::Uint(pp.count)));
+        // Present only on later appearances, so that `!pktmon.duplicate` shows each packet once.
+        if path.hop > 0 {
+            v.push((Field::Duplicate, Value::Bool(true)));
         }
+
+        // Drop: why and where.
         let component_label = match (&component_name, r.component_id) {
             (Some(n), _) => n.clone(),
             (None, Some(id)) => format!("component {id}"),
             (None, None) => "unknown component".to_string(),
         };
+        // Present only when true, so that `pktmon.drop` selects the drops.
+        if r.drop.is_some() {
+            v.push((Field::Drop, Value::Bool(true)));
+        }
         if let Some(drop) = &r.drop {
             let reason_text = drop
                 .reason_text
@@ -371,85 +435,50 @@ impl CaptureState {
                 component: component_label.clone(),
             });
         }
-        // The packet's path.
-        let pp = &self.packets[path.packet as usize];
-        v.push((Field::FirstFrame, Value::Uint(pp.first)));
-        if path.prev > 0 {
-            v.push((Field::PrevFrame, Value::Uint(path.prev)));
-            let prev_time = self.frames.get(path.prev as usize - 1).map_or(path.time, |x| x.time);
-            v.push((
-                Field::DeltaFromPrev,
-                Value::DurationNs(ticks_to_ns(path.time - prev_time)),
-            ));
+        // A drop event is its own drop; the others point at the drop that ends their path.
+        let dropped_in = if path.drop {
+            Some(path.frame)
+        } else {
+            self.frame_of(pp.first_drop)
+        };
+        if let Some(n) = dropped_in.filter(|&n| n > 0) {
+            v.push((Field::DroppedInFrame, Value::Uint(n)));
         }
-        if path.next > 0 {
-            v.push((Field::NextFrame, Value::Uint(path.next)));
+
+        // Links: the packet's other appearances (those a read filter kept).
+        if let Some(n) = self.frame_of(pp.first) {
+            v.push((Field::FirstFrame, Value::Uint(n)));
         }
-        v.push((Field::LastFrame, Value::Uint(pp.last)));
-        v.push((Field::AppearanceCount, Value::Uint(pp.count)));
-        v.push((Field::Hop, Value::Uint(path.hop + 1)));
+        if let Some(n) = self.frame_of(path.prev) {
+            v.push((Field::PrevFrame, Value::Uint(n)));
+        }
+        if let Some(n) = self.frame_of(path.next) {
+            v.push((Field::NextFrame, Value::Uint(n)));
+        }
+        if let Some(n) = self.frame_of(pp.last) {
+            v.push((Field::LastFrame, Value::Uint(n)));
+        }
+
+        // Timing.
+        if let Some(prev_time) = self.time_of(path.prev) {
+            v.push((Field::DeltaFromPrev, Value::DurationNs(delta_ns(path.time, prev_time))));
+        }
         v.push((
             Field::DeltaFromFirst,
-            Value::DurationNs(ticks_to_ns(path.time - pp.first_time)),
+            Value::DurationNs(delta_ns(path.time, pp.first_time)),
         ));
-        if pp.dropped_in > 0 {
-            v.push((Field::DroppedInFrame, Value::Uint(pp.dropped_in)));
-        }
-        // Present only on later appearances, so that `!pktmon.duplicate` shows each packet once.
-        if path.hop > 0 {
-            v.push((Field::Duplicate, Value::Bool(true)));
-        }
-        d.summary = match (&direction, r.drop.is_some()) {
-            (Some(dir), false) => format!(", {component_label}, {dir}, hop {} of {}", path.hop + 1, pp.count),
-            (Some(dir), true) => format!(", {component_label}, {dir}, DROPPED"),
-            (None, false) => format!(", {component_label}, hop {} of {}", path.hop + 1, pp.count),
-            (None, true) => format!(", {component_label}, DROPPED"),
+
+        let position = format!("hop {} of {}", path.hop.saturating_add(1), pp.count);
+        let state = if r.drop.is_some() {
+            format!("DROPPED at {position}")
+        } else {
+            position
+        };
+        d.summary = match &direction {
+            Some(dir) => format!(", {component_label}, {dir}, {state}"),
+            None => format!(", {component_label}, {state}"),
         };
         d
-    }
-}
-
-/// Drops per reason × component, as `tshark -z pktmon,drops` prints them.
-#[derive(Debug, Default)]
-pub struct DropStats {
-    counts: std::collections::BTreeMap<DropKey, u64>,
-}
-
-impl DropStats {
-    pub fn add(&mut self, key: DropKey) {
-        *self.counts.entry(key).or_default() += 1;
-    }
-
-    pub fn reset(&mut self) {
-        self.counts.clear();
-    }
-
-    pub fn render(&self) -> String {
-        let total: u64 = self.counts.values().sum();
-        let mut rows: Vec<(&DropKey, &u64)> = self.counts.iter().collect();
-        rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        let rw = rows
-            .iter()
-            .map(|(k, _)| k.reason.chars().count())
-            .max()
-            .unwrap_or(0)
-            .max(6);
-        let cw = rows
-            .iter()
-            .map(|(k, _)| k.component.chars().count())
-            .max()
-            .unwrap_or(0)
-            .max(9);
-        let mut out = String::new();
-        out.push_str("\n===================================================================\n");
-        out.push_str("PktMon drops per reason and component\n");
-        out.push_str(&format!("{:<rw$}  {:<cw$}  {:>7}\n", "Reason", "Component", "Count"));
-        for (k, n) in rows {
-            out.push_str(&format!("{:<rw$}  {:<cw$}  {:>7}\n", k.reason, k.component, n));
-        }
-        out.push_str(&format!("{:<rw$}  {:<cw$}  {:>7}\n", "Total", "", total));
-        out.push_str("===================================================================\n");
-        out
     }
 }
 
@@ -580,17 +609,160 @@ mod tests {
         assert!(s.dissect(&f2, true, || (None, None)).is_none());
     }
 
+    fn line(group: u64, pkt: u16, appearance: u16, component: u16) -> String {
+        format!(
+            "PktGroupId {group}, PktNumber {pkt}, Appearance {appearance}, Direction Rx , Type IP , Component {component}, \
+             Edge 1, Filter 0, OriginalSize 40, LoggedSize 40 "
+        )
+    }
+
+    fn drop_line(group: u64, pkt: u16, appearance: u16, component: u16) -> String {
+        format!(
+            "Drop: PktGroupId {group}, PktNumber {pkt}, Appearance {appearance}, Direction Rx , Type IP , \
+             Component {component}, Filter 0, DropReason INET: transport endpoint was not found , \
+             DropLocation 0xE0004500, OriginalSize 40, LoggedSize 40 "
+        )
+    }
+
+    fn run(s: &mut CaptureState, f: &FrameInput<'_>, wanted: bool) -> Option<Dissection> {
+        s.dissect(f, wanted, || (f.interface_name, f.interface_description))
+    }
+
+    /// One multicast datagram dropped at three sockets: every drop event is
+    /// marked on every pass, whether or not the fields are shown, and each
+    /// drop names itself as where it was dropped.
     #[test]
-    fn stats_table_counts_per_reason_and_component() {
-        let mut st = DropStats::default();
-        for _ in 0..2 {
-            st.add(DropKey {
-                reason: "Arbitration unhandled".into(),
-                component: "tcpip.sys".into(),
-            });
+    fn every_drop_event_of_a_packet_is_marked_on_every_pass() {
+        let data = [0x45u8; 40];
+        let lines = [
+            line(5, 1, 1, 3),
+            drop_line(5, 1, 2, 7),
+            drop_line(5, 1, 3, 8),
+            drop_line(5, 1, 4, 9),
+        ];
+        for wanted in [false, true] {
+            let mut s = CaptureState::new();
+            let frames: Vec<FrameInput<'_>> = lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let mut f = frame(i as u32 + 1, l, 10 + i as i64, &data);
+                    f.offset = 100 * i as i64;
+                    f
+                })
+                .collect();
+            for pass in 0..2 {
+                let mut drops = 0;
+                for f in &frames {
+                    let mut f = f.clone();
+                    f.visited = pass == 1;
+                    if let Some(d) = run(&mut s, &f, wanted) {
+                        if d.drop_expert.is_some() {
+                            drops += 1;
+                            assert!(d.info.is_some() && d.drop.is_some());
+                            assert_eq!(value(&d, Field::DroppedInFrame), Some(&Value::Uint(f.number)));
+                        }
+                    }
+                }
+                assert_eq!(drops, 3, "pass {pass}, wanted {wanted}");
+            }
+            let d = run(&mut s, &frames[0], true).unwrap();
+            assert_eq!(
+                value(&d, Field::DroppedInFrame),
+                Some(&Value::Uint(2)),
+                "the first drop ends the path"
+            );
         }
-        let t = st.render();
-        assert!(t.contains("Arbitration unhandled  tcpip.sys        2"), "{t}");
-        assert!(t.contains("Total"));
+    }
+
+    /// tshark -R (and the window's read filter): a record the filter discards
+    /// shares its frame number with the next record on the first pass. The
+    /// next record is not a revisit; the discarded one keeps its place on the
+    /// path (hop and count as without the filter) but is linked to by no one.
+    #[test]
+    fn a_record_discarded_by_a_read_filter_keeps_its_hop_but_loses_its_frame() {
+        let data = [0x45u8; 40];
+        let (a1, b1, a2, a3) = (
+            line(1, 1, 1, 3),
+            line(2, 1, 1, 3),
+            line(1, 1, 2, 4),
+            drop_line(1, 1, 3, 5),
+        );
+        let mut s = CaptureState::new();
+        // Records at offsets 0, 100, 200, 300; the filter keeps a1 and a3.
+        let mut rec = |number: u32, l: &str, offset: i64, wanted: bool| {
+            let mut f = frame(number, l, 10 + offset, &data);
+            f.offset = offset;
+            run(&mut s, &f, wanted)
+        };
+        rec(1, &a1, 0, true);
+        rec(2, &b1, 100, true); // discarded
+        rec(2, &a2, 200, true); // discarded
+        let d = rec(2, &a3, 300, true).unwrap();
+        assert_eq!(value(&d, Field::Hop), Some(&Value::Uint(3)));
+        assert_eq!(value(&d, Field::AppearanceCount), Some(&Value::Uint(3)));
+        assert_eq!(
+            value(&d, Field::PrevFrame),
+            None,
+            "its previous appearance was discarded"
+        );
+        assert_eq!(value(&d, Field::FirstFrame), Some(&Value::Uint(1)));
+        assert_eq!(value(&d, Field::DeltaFromPrev), Some(&Value::DurationNs(10_000)));
+        // Second pass: frame 2 is the drop (offset 300), frame 1 links to it only as where it was dropped.
+        let d2 = rec(2, &a3, 300, false).unwrap();
+        assert!(d2.drop_expert.is_some());
+        let d1 = rec(1, &a1, 0, true).unwrap();
+        assert_eq!(value(&d1, Field::NextFrame), None);
+        assert_eq!(value(&d1, Field::LastFrame), Some(&Value::Uint(2)));
+        assert_eq!(value(&d1, Field::DroppedInFrame), Some(&Value::Uint(2)));
+        assert_eq!(value(&d1, Field::AppearanceCount), Some(&Value::Uint(3)));
+    }
+
+    #[test]
+    fn hostile_times_saturate() {
+        let data = [0x45u8; 40];
+        let mut s = CaptureState::new();
+        let (l1, l2) = (line(3, 1, 1, 3), line(3, 1, 2, 4));
+        // A hop logged before the previous one (clocks of two CPUs): no negative latency.
+        let mut f1 = frame(1, &l1, 1000, &data);
+        f1.offset = 0;
+        let mut f2 = frame(2, &l2, 900, &data);
+        f2.offset = 50;
+        run(&mut s, &f1, true);
+        let d = run(&mut s, &f2, true).unwrap();
+        assert_eq!(value(&d, Field::DeltaFromPrev), Some(&Value::DurationNs(0)));
+        // Times anywhere in i64 (a hostile if_tsoffset): no overflow, no joined packets.
+        let (l3, l4) = (line(4, 1, 1, 3), line(4, 1, 2, 4));
+        let mut f3 = frame(3, &l3, i64::MAX, &data);
+        f3.offset = 100;
+        let mut f4 = frame(4, &l4, i64::MIN, &data);
+        f4.offset = 150;
+        run(&mut s, &f3, true);
+        let d = run(&mut s, &f4, true).unwrap();
+        assert_eq!(value(&d, Field::Hop), Some(&Value::Uint(1)));
+        assert_eq!(delta_ns(i64::MAX, i64::MIN), u64::MAX);
+        assert_eq!(delta_ns(i64::MIN, i64::MAX), 0);
+    }
+
+    #[test]
+    fn tree_order_is_identity_path_drop_links_timing() {
+        let data = [0x45u8; 40];
+        let mut s = CaptureState::new();
+        let (l1, l2) = (line(4, 1, 1, 3), drop_line(4, 1, 2, 4));
+        let f1 = frame(1, &l1, 10, &data);
+        let mut f2 = frame(2, &l2, 20, &data);
+        f2.offset = 64;
+        run(&mut s, &f1, true);
+        let d = run(&mut s, &f2, true).unwrap();
+        let order: Vec<Field> = d.fields.iter().map(|(f, _)| *f).collect();
+        let pos = |f: Field| order.iter().position(|x| *x == f).unwrap();
+        assert!(pos(Field::GroupId) < pos(Field::ComponentId));
+        assert!(pos(Field::LoggedSize) < pos(Field::Hop));
+        assert!(pos(Field::Hop) < pos(Field::AppearanceCount));
+        assert!(pos(Field::AppearanceCount) < pos(Field::Drop));
+        assert!(pos(Field::DroppedInFrame) < pos(Field::FirstFrame));
+        assert!(pos(Field::LastFrame) < pos(Field::DeltaFromPrev));
+        assert!(pos(Field::DeltaFromPrev) < pos(Field::DeltaFromFirst));
+        assert!(d.summary.ends_with("DROPPED at hop 2 of 2"), "{}", d.summary);
     }
 }

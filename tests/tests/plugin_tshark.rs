@@ -151,12 +151,9 @@ fn finguard_drops_are_28_frames_with_the_corpus_reasons_locations_and_components
 
     // The statistics tap: drops per reason × component.
     let tap = stdout(&home.tshark(&["-r", pcap.to_str().unwrap(), "-q", "-z", "pktmon,drops"]));
-    let line = |reason: &str, comp: &str| {
-        tap.lines()
-            .find(|l| l.starts_with(reason) && l.contains(comp))
-            .and_then(|l| l.split_whitespace().last())
-            .and_then(|n| n.parse::<u32>().ok())
-    };
+    let tables = drops_tables(&tap);
+    assert_eq!(tables.len(), 1, "{tap}");
+    let line = |reason: &str, comp: &str| tables[0].get(&(reason.to_string(), comp.to_string())).copied();
     assert_eq!(
         line("INET: transport endpoint was not found", "tcpip.sys"),
         Some(12),
@@ -164,6 +161,31 @@ fn finguard_drops_are_28_frames_with_the_corpus_reasons_locations_and_components
     );
     assert_eq!(line("Unsupported EtherType", "rtwlane601.sys"), Some(2), "{tap}");
     assert_eq!(line("Total", ""), Some(28), "{tap}");
+}
+
+/// The tables `-z pktmon,drops` printed (Wireshark's stat-table layout,
+/// `cell |cell |count |` rows): (reason, component) → drops, with the total
+/// as ("Total", "").
+fn drops_tables(text: &str) -> Vec<BTreeMap<(String, String), u32>> {
+    let mut tables = Vec::new();
+    let mut current: Option<BTreeMap<(String, String), u32>> = None;
+    for l in text.lines() {
+        if l.starts_with("PktMon Drops") {
+            current = Some(BTreeMap::new());
+        } else if l.starts_with("=====") {
+            if let Some(t) = current.take().filter(|t| !t.is_empty()) {
+                tables.push(t);
+            }
+        } else if let Some(t) = current.as_mut() {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            if let [reason, component, count, ..] = cells[..] {
+                if let Ok(n) = count.parse::<u32>() {
+                    t.insert((reason.to_string(), component.to_string()), n);
+                }
+            }
+        }
+    }
+    tables
 }
 
 /// Asserts two tables are equal, naming the first row that differs.
@@ -240,7 +262,16 @@ fn expected_paths(appearances: &[Appearance], build: Option<u32>) -> Vec<Vec<Str
                 frame(pkt.hops.len() - 1),
                 pkt.hops.len().to_string(),
                 if hop > 0 { "1".into() } else { String::new() },
-                pkt.dropped_at.map(|d| (d + 1).to_string()).unwrap_or_default(),
+                // A drop is its own drop; the others name the packet's first drop (its path ends there).
+                if a.is_drop() {
+                    (i + 1).to_string()
+                } else {
+                    pkt.hops
+                        .iter()
+                        .find(|h| appearances[h.appearance].is_drop())
+                        .map(|h| (h.appearance + 1).to_string())
+                        .unwrap_or_default()
+                },
                 a.group_id.map(|g| g.to_string()).unwrap_or_default(),
                 if a.is_drop() { "1".into() } else { String::new() },
             ]
@@ -652,4 +683,505 @@ fn install_plugin_copies_into_the_personal_folder_and_refuses_another_version() 
             "{what}: nothing replaced on refusal"
         );
     }
+}
+
+/// One event of the synthetic capture below, with what an independent
+/// oracle knows of it: its (PktGroupId, PktNumber), which is its packet.
+struct Event {
+    time_ns: u64,
+    group: u64,
+    pkt: u16,
+    appearance: u16,
+    component: u16,
+    drop: bool,
+    payload: Vec<u8>,
+}
+
+/// A capture where packets appear at several components and some are
+/// dropped several times (a multicast datagram dropped once per socket), as
+/// PktMon lines in comments with shared ids (builds 19042/20348), in time
+/// order with packets interleaved. Every frame has its own timestamp.
+fn multi_drop_capture() -> (Vec<u8>, Vec<Event>) {
+    let mut events = Vec::new();
+    for i in 0..40u64 {
+        let (group, pkt) = (5000 + i / 2, 1 + (i % 2) as u16);
+        let hops = 2 + (i % 4) as u16;
+        let drops = [0u16, 1, 3][(i % 3) as usize];
+        // Ethernet, IPv4, UDP between ephemeral ports; bytes differ per packet.
+        let mut p = vec![0x01, 0x00, 0x5e, 0, 0, 0xfb, 0x00, 0x15, 0x5d, 1, 2, 3, 0x08, 0x00];
+        p.extend_from_slice(&[0x45, 0, 0, 32, (i >> 8) as u8, i as u8, 0, 0, 1, 17, 0, 0]);
+        p.extend_from_slice(&[10, 0, 0, 7, 224, 0, 0, 251]);
+        let port = 49152 + i as u16;
+        p.extend_from_slice(&port.to_be_bytes());
+        p.extend_from_slice(&60000u16.to_be_bytes());
+        p.extend_from_slice(&[0, 12, 0, 0, b'p', b'k', b't', i as u8]);
+        for j in 0..hops + drops {
+            events.push(Event {
+                time_ns: 1_700_000_000_000_000_000 + (i * 37 + j as u64 * 10) * 1000,
+                group,
+                pkt,
+                appearance: j + 1,
+                component: if j < hops { 1 + j } else { 20 + j - hops },
+                drop: j >= hops,
+                payload: p.clone(),
+            });
+        }
+    }
+    events.sort_by_key(|e| e.time_ns);
+    let mut out = Vec::new();
+    write_shb(&mut out, &Options::default()).unwrap();
+    let mut o = Options::default();
+    o.add(IF_TSRESOL, &[9]);
+    write_idb(&mut out, 1, 65535, &o).unwrap();
+    for e in &events {
+        let ids = format!(
+            "PktGroupId {}, PktNumber {}, Appearance {}, Direction Rx , Type Ethernet , Component {}",
+            e.group, e.pkt, e.appearance, e.component
+        );
+        let line = if e.drop {
+            format!(
+                "Drop: {ids}, Filter 0, DropReason Socket closed , DropLocation 0xE0004500, OriginalSize {n}, \
+                 LoggedSize {n} ",
+                n = e.payload.len()
+            )
+        } else {
+            format!(
+                "{ids}, Edge 1, Filter 0, OriginalSize {n}, LoggedSize {n} ",
+                n = e.payload.len()
+            )
+        };
+        let mut o = Options::default();
+        o.add_str(OPT_COMMENT, &line);
+        write_epb(&mut out, 0, e.time_ns, e.payload.len() as u32, &e.payload, &o).unwrap();
+    }
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| e.time_ns)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        events.len(),
+        "every frame has its own time"
+    );
+    (out, events)
+}
+
+/// The path fields the oracle expects for frames 1..=n (original numbering),
+/// as `path_rows` reads them, when only the frames in `kept` are in the file
+/// view (a read filter discarded the others: nothing links to them).
+fn oracle_rows(events: &[Event], kept: &dyn Fn(usize) -> bool) -> BTreeMap<usize, Vec<String>> {
+    let mut paths: BTreeMap<(u64, u16), Vec<usize>> = BTreeMap::new();
+    for (i, e) in events.iter().enumerate() {
+        paths.entry((e.group, e.pkt)).or_default().push(i + 1);
+    }
+    let name = |f: Option<usize>| f.filter(|&f| kept(f)).map(|f| f.to_string()).unwrap_or_default();
+    let mut rows = BTreeMap::new();
+    for path in paths.values() {
+        let first_drop = path.iter().copied().find(|&f| events[f - 1].drop);
+        for (k, &f) in path.iter().enumerate() {
+            if !kept(f) {
+                continue;
+            }
+            let e = &events[f - 1];
+            rows.insert(
+                f,
+                vec![
+                    (k + 1).to_string(),
+                    path.len().to_string(),
+                    name(path.first().copied()),
+                    name(k.checked_sub(1).map(|p| path[p])),
+                    name(path.get(k + 1).copied()),
+                    name(path.last().copied()),
+                    name(if e.drop { Some(f) } else { first_drop }),
+                    if e.drop { "1".into() } else { String::new() },
+                    e.group.to_string(),
+                ],
+            );
+        }
+    }
+    rows
+}
+
+/// Path fields of every frame tshark prints with `args`, keyed by the
+/// frame's original number (found from its timestamp) and with frame
+/// references translated back to original numbers.
+fn path_rows(home: &PluginHome, events: &[Event], args: &[&str]) -> BTreeMap<usize, Vec<String>> {
+    let mut all = args.to_vec();
+    all.extend([
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+        "-e",
+        "frame.time_epoch",
+        "-e",
+        "pktmon.hop",
+        "-e",
+        "pktmon.appearance_count",
+        "-e",
+        "pktmon.first_frame",
+        "-e",
+        "pktmon.prev_frame",
+        "-e",
+        "pktmon.next_frame",
+        "-e",
+        "pktmon.last_frame",
+        "-e",
+        "pktmon.dropped_in_frame",
+        "-e",
+        "pktmon.drop",
+        "-e",
+        "pktmon.group_id",
+    ]);
+    let out = home.tshark(&all);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    let rows = field_rows(&out);
+    let original_of_time: BTreeMap<u64, usize> = events.iter().enumerate().map(|(i, e)| (e.time_ns, i + 1)).collect();
+    let time_ns = |t: &str| {
+        let (s, f) = t.split_once('.').unwrap();
+        s.parse::<u64>().unwrap() * 1_000_000_000 + format!("{f:0<9}")[..9].parse::<u64>().unwrap()
+    };
+    // This run's frame number → the original one (only a read filter renumbers).
+    let renumbered = args.contains(&"-R");
+    let original: BTreeMap<String, usize> = rows
+        .iter()
+        .map(|r| (r[0].clone(), original_of_time[&time_ns(&r[1])]))
+        .collect();
+    rows.iter()
+        .map(|r| {
+            let mut v: Vec<String> = r[2..].to_vec();
+            for cell in &mut v[2..7] {
+                if !cell.is_empty() && renumbered {
+                    *cell = original
+                        .get(cell.as_str())
+                        .unwrap_or_else(|| panic!("{args:?}: a reference to frame {cell}, which is not shown"))
+                        .to_string();
+                }
+            }
+            if v[7] == "True" {
+                v[7] = "1".into();
+            }
+            (original[&r[0]], v)
+        })
+        .collect()
+}
+
+fn assert_same_paths(got: &BTreeMap<usize, Vec<String>>, want: &BTreeMap<usize, Vec<String>>, what: &str) {
+    let names = [
+        "hop",
+        "count",
+        "first",
+        "prev",
+        "next",
+        "last",
+        "dropped_in",
+        "drop",
+        "group",
+    ];
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "{what}: frames shown"
+    );
+    for (f, w) in want {
+        let g = &got[f];
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(
+                g[i], w[i],
+                "{what}: frame {f} (original numbering), {n}: got {g:?}, want {w:?}"
+            );
+        }
+    }
+}
+
+/// Sum of the expert infos "Dropped by …" that `-z expert` listed.
+fn expert_drops(text: &str) -> u32 {
+    text.lines()
+        .filter(|l| l.contains("Dropped by"))
+        .filter_map(|l| l.split_whitespace().next()?.parse::<u32>().ok())
+        .sum()
+}
+
+#[test]
+fn every_drop_event_is_marked_in_one_and_two_passes_with_or_without_fields() {
+    let Some(home) = PluginHome::new("every-drop") else {
+        return;
+    };
+    let (bytes, events) = multi_drop_capture();
+    let pcap = home.dir.path("multi-drop.pcapng");
+    std::fs::write(&pcap, bytes).unwrap();
+    home.make_readable();
+    let file = pcap.to_str().unwrap();
+    let drops = events.iter().filter(|e| e.drop).count() as u32;
+    assert!(drops > 40, "several drops per packet: {drops}");
+    for two_pass in [false, true] {
+        let pass: &[&str] = if two_pass { &["-2"] } else { &[] };
+        let with = |args: &[&str]| {
+            let mut all = pass.to_vec();
+            all.extend(["-r", file]);
+            all.extend(args);
+            stdout(&home.tshark(&all))
+        };
+        // No pktmon filter, field or column: expert info, Info column and table still count every drop.
+        let expert = with(&["-q", "-z", "expert,warn"]);
+        assert_eq!(expert_drops(&expert), drops, "two-pass {two_pass}: {expert}");
+        let tables = drops_tables(&with(&["-q", "-z", "pktmon,drops"]));
+        assert_eq!(tables.len(), 1);
+        assert_eq!(
+            tables[0][&("Total".into(), String::new())],
+            drops,
+            "two-pass {two_pass}"
+        );
+        assert_eq!(
+            tables[0].get(&("Socket closed".into(), "component 21".into())).copied(),
+            Some(events.iter().filter(|e| e.drop && e.component == 21).count() as u32),
+            "{tables:?}"
+        );
+        let summary = with(&[]);
+        assert_eq!(
+            summary.matches("[PktMon drop: Socket closed @ component").count() as u32,
+            drops,
+            "two-pass {two_pass}: Info column"
+        );
+        // With a pktmon field filtered on, the same.
+        let marked = with(&["-Y", "pktmon.hop"]);
+        assert_eq!(
+            marked.matches("[PktMon drop:").count() as u32,
+            drops,
+            "two-pass {two_pass}: -Y"
+        );
+    }
+}
+
+#[test]
+fn paths_are_the_same_under_a_read_filter_as_under_a_display_filter() {
+    let Some(home) = PluginHome::new("read-filter") else {
+        return;
+    };
+    let (bytes, events) = multi_drop_capture();
+    let pcap = home.dir.path("multi-drop.pcapng");
+    std::fs::write(&pcap, bytes).unwrap();
+    home.make_readable();
+    let file = pcap.to_str().unwrap();
+    // Every frame shown: the plugin agrees with the oracle.
+    let everything = path_rows(&home, &events, &["-2", "-r", file]);
+    assert_same_paths(&everything, &oracle_rows(&events, &|_| true), "no filter");
+    // Each read filter with what it keeps, said independently of the plugin.
+    type Keeps = fn(&Event) -> bool;
+    let filters: [(&str, Keeps); 3] = [
+        ("pktmon.drop", |e| e.drop),
+        ("pktmon.component_id != 2", |e| e.component != 2),
+        ("udp.srcport != 49153 && !(pktmon.appearance == 1)", |e| {
+            e.payload[34..36] != 49153u16.to_be_bytes() && e.appearance != 1
+        }),
+    ];
+    for (filter, keeps) in filters {
+        let kept = |f: usize| keeps(&events[f - 1]);
+        let shown = path_rows(&home, &events, &["-2", "-r", file, "-Y", filter]);
+        let read = path_rows(&home, &events, &["-2", "-r", file, "-R", filter]);
+        assert!(
+            !read.is_empty() && read.len() < events.len(),
+            "{filter}: {} frames",
+            read.len()
+        );
+        // -Y keeps every frame's number, so it links to discarded frames too.
+        assert_same_paths(
+            &shown,
+            &oracle_rows(&events, &|_| true)
+                .into_iter()
+                .filter(|(f, _)| kept(*f))
+                .collect(),
+            filter,
+        );
+        // -R renumbers: links to frames it discarded are absent, everything else is as with -Y.
+        assert_same_paths(&read, &oracle_rows(&events, &kept), &format!("-R {filter}"));
+    }
+}
+
+#[test]
+fn frame_protocols_names_pktmon_and_the_drops_table_prints_whole_and_twice() {
+    let Some(home) = PluginHome::new("protocols") else {
+        return;
+    };
+    let (bytes, events) = multi_drop_capture();
+    let pcap = home.dir.path("multi-drop.pcapng");
+    std::fs::write(&pcap, bytes).unwrap();
+    home.make_readable();
+    let file = pcap.to_str().unwrap();
+    let protocols = stdout(&home.tshark(&["-r", file, "-T", "fields", "-e", "frame.protocols"]));
+    assert_eq!(protocols.lines().count(), events.len());
+    assert!(protocols.lines().all(|l| l.ends_with(":pktmon")), "{protocols}");
+    let filtered = stdout(&home.tshark(&["-r", file, "-Y", "frame.protocols contains \"pktmon\""]));
+    assert_eq!(filtered.lines().count(), events.len());
+    // Packet lines and two tables, into a pipe (fully buffered, as into a file):
+    // every packet line whole and first, then the tables, each whole.
+    let out = stdout(&home.tshark(&["-2", "-r", file, "-z", "pktmon,drops", "-z", "pktmon,drops"]));
+    let lines: Vec<&str> = out.lines().collect();
+    let packet_lines = lines
+        .iter()
+        .take_while(|l| !l.is_empty() && !l.starts_with("====="))
+        .count();
+    assert_eq!(packet_lines, events.len(), "{out}");
+    for l in &lines[..packet_lines] {
+        let n = l.split_whitespace().next().unwrap_or("");
+        assert!(
+            n.parse::<u32>().is_ok() && !l.contains("PktMon Drops"),
+            "a broken packet line: {l:?}"
+        );
+    }
+    let tables = drops_tables(&lines[packet_lines..].join("\n"));
+    let drops = events.iter().filter(|e| e.drop).count() as u32;
+    assert_eq!(tables.len(), 2, "{out}");
+    for t in &tables {
+        assert_eq!(t[&("Total".into(), String::new())], drops, "{out}");
+    }
+}
+
+/// `install-plugin --colors` puts a "PktMon drop" rule first in the personal
+/// colorfilters without losing the user's rules, Wireshark applies it to
+/// every drop (tshark --color uses the same rules as the window), and
+/// `--no-colors` gives the user's file back.
+#[test]
+fn install_plugin_colors_every_drop_and_keeps_the_users_rules() {
+    let Some(tshark) = tshark() else { return };
+    let Some(script) = wireshark_program("script") else {
+        return;
+    };
+    let version = wireshark_version(&tshark);
+    let Some(home) = PluginHome::new("colors") else {
+        return;
+    };
+    let (bytes, events) = multi_drop_capture();
+    let pcap = home.dir.path("multi-drop.pcapng");
+    std::fs::write(&pcap, bytes).unwrap();
+    let user_home = home.dir.path("home");
+    let config = user_home.join(".config/wireshark");
+    std::fs::create_dir_all(&config).unwrap();
+    let users =
+        "# This file was created by Wireshark. Edit with care.\n@Mine@udp.dstport == 60000@[0,0,0][65535,65535,0]\n";
+    std::fs::write(config.join("colorfilters"), users).unwrap();
+    let install = |flag: &str| {
+        let mut cmd = std::process::Command::new(bin());
+        cmd.args(["install-plugin", "--plugin", plugin_library().to_str().unwrap(), flag])
+            .args(["--wireshark-version", &version])
+            .env("HOME", &user_home);
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{flag}: {}", stderr(&out));
+        std::fs::read_to_string(config.join("colorfilters")).unwrap()
+    };
+    let with = install("--colors");
+    let rules: Vec<&str> = with.lines().filter(|l| l.starts_with('@')).collect();
+    assert!(rules[0].starts_with("@PktMon drop@pktmon.drop@"), "{with}");
+    assert_eq!(rules[1], "@Mine@udp.dstport == 60000@[0,0,0][65535,65535,0]");
+    home.make_readable();
+    // Colored output goes to a terminal only: `script` gives tshark one.
+    let command = format!("{} -r {} --color", inside(&tshark).display(), inside(&pcap).display());
+    let out = wireshark_command(&script, &user_home)
+        .args(["-qc", &command, "/dev/null"])
+        .env("COLORTERM", "truecolor")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    if stderr(&out).contains("pseudo-terminal") || text.contains("pseudo-terminal") {
+        // A root filesystem without /dev/pts mounted (scripts/test-wireshark-versions.sh).
+        eprintln!("skipped the colours tshark shows: script found no pseudo-terminal");
+    } else {
+        let magenta_rows = text.lines().filter(|l| l.contains("48;2;139;0;139m")).count();
+        let drops = events.iter().filter(|e| e.drop).count();
+        let head = text.lines().take(5).collect::<Vec<_>>().join("\n");
+        assert_eq!(magenta_rows, drops, "{head}");
+        assert!(
+            text.lines().filter(|l| l.contains("48;2;0;0;0m")).count() == events.len() - drops,
+            "the user's rule colours the other frames"
+        );
+    }
+    assert_eq!(install("--no-colors"), users, "only our rule is removed");
+}
+
+/// Wi-Fi frames as PktMon logs them, converted: a null-data frame (24 bytes,
+/// FC 48 02) decodes as 802.11 "Null function", not as Ethernet; a data frame
+/// the driver decrypted but left marked Protected (FC 08 42, LLC/SNAP body)
+/// decodes down to IP and UDP; with `--raw-80211` (`raw_80211(true)`) its bytes
+/// are PktMon's and Wireshark sees protected data.
+#[test]
+fn converted_wifi_frames_decode_in_wireshark() {
+    use pktmon::model::{CaptureInfo, Context, Record, RecordSink};
+    use pktmon::sink::pcapng::{ConvertOptions, PcapngConverter};
+    let Some(home) = PluginHome::new("wifi") else { return };
+    let mut null = vec![0x48, 0x02, 0x2c, 0x00];
+    null.extend_from_slice(&[0x90, 0xa5, 0xaf, 0x5a, 0x29, 0x05, 0x34, 0xf7, 0x16, 0x95, 0x71, 0xea]);
+    null.extend_from_slice(&[0x90, 0xa5, 0xaf, 0x5a, 0x29, 0x05, 0x40, 0xb2]);
+    let mut data = vec![0x08, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+    data.extend_from_slice(&[
+        0x34, 0xf7, 0x16, 0x95, 0x71, 0xea, 0x90, 0xa5, 0xaf, 0x5a, 0x29, 0x05, 0x80, 0xb2,
+    ]);
+    data.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+    data.extend_from_slice(&[0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+    data.extend_from_slice(&[0xc0, 0x00, 0xea, 0x60, 0, 8, 0, 0]);
+    let info = CaptureInfo::default();
+    let catalog = pktmon::pktmon::catalog::Catalog::builtin(None);
+    let schemas = Default::default();
+    let ctx = Context {
+        info: &info,
+        catalog: &catalog,
+        schemas: &schemas,
+    };
+    let write = |name: &str, raw: bool| {
+        let out = home.dir.path(name);
+        let mut conv = PcapngConverter::new(&out, ConvertOptions::default())
+            .unwrap()
+            .raw_80211(raw);
+        for (i, payload) in [null.clone(), data.clone()].into_iter().enumerate() {
+            let link = pktmon::pktmon::events::link_type_for(2, &payload);
+            let size = payload.len() as u32;
+            let mut a = Appearance::bare(i as u64, 133_000_000_000_000_000 + i as i64, link, payload, size);
+            a.group_id = Some(100 + i as u64);
+            a.pkt_number = Some(1);
+            a.appearance = Some(1);
+            a.direction = Some(3);
+            a.packet_type = Some(2);
+            a.component_id = Some(12);
+            a.logged_size = size;
+            conv.record(&ctx, Record::Packet(a));
+        }
+        conv.finish(&info).unwrap();
+        home.make_readable();
+        out
+    };
+    let fields = |p: &std::path::Path| {
+        field_rows(&home.tshark(&[
+            "-r",
+            p.to_str().unwrap(),
+            "-T",
+            "fields",
+            "-e",
+            "frame.protocols",
+            "-e",
+            "wlan.fc.type_subtype",
+            "-e",
+            "wlan.fc.protected",
+            "-e",
+            "udp.dstport",
+            "-e",
+            "pktmon.packet_type",
+        ]))
+    };
+    let converted = fields(&write("wifi.pcapng", false));
+    assert!(
+        converted[0][0].starts_with("wlan"),
+        "null data is 802.11: {converted:?}"
+    );
+    // Null function (No data): type 2, subtype 4.
+    let subtype = u32::from_str_radix(converted[0][1].trim_start_matches("0x"), 16);
+    assert_eq!(subtype, Ok(0x24), "{converted:?}");
+    assert!(converted[1][0].starts_with("wlan:llc:ip:udp"), "{converted:?}");
+    assert!(matches!(converted[1][2].as_str(), "0" | "False"), "{converted:?}");
+    assert_eq!(converted[1][3], "60000");
+    assert!(
+        converted.iter().all(|r| r[4] == "WiFi"),
+        "the plugin reads them: {converted:?}"
+    );
+    let raw = fields(&write("raw.pcapng", true));
+    assert!(matches!(raw[1][2].as_str(), "1" | "True"), "{raw:?}");
+    assert!(raw[1][3].is_empty(), "protected data is not decoded: {raw:?}");
 }

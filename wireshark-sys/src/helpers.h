@@ -38,6 +38,9 @@ typedef struct pktmon_frame_in {
     int has_flags;
     uint32_t flags;
     int encapsulation;
+    /* Where the record starts in the file: tells a record apart from another
+     * that got the same frame number (a read filter discarded the first). */
+    int64_t offset;
 } pktmon_frame_in;
 
 /* Fills `in` from the frame being dissected, all but the interface names. Never throws. */
@@ -73,7 +76,13 @@ int pktmon_add_items(struct _proto_node *tree, struct tvbuff *tvb, struct _packe
 int pktmon_add_note(struct _proto_node *tree, struct tvbuff *tvb, struct _packet_info *pinfo, int proto,
                     struct expert_field *expert, const char *text);
 
-/* Queues tap data for this frame. Never throws. */
-void pktmon_tap_queue(int tap_id, struct _packet_info *pinfo, const void *data);
+/* Registers the drops table: Statistics > PktMon Drops in Wireshark and
+ * `tshark -z pktmon,drops`, both Wireshark's own stat-table UI (tshark prints
+ * it through C stdio). Its rows count the drops queued on tap `tap_name`. */
+void pktmon_register_drops_table(const char *tap_name);
+
+/* Queues one drop for the drops table; the strings are copied into the
+ * packet's scope. Never throws. */
+void pktmon_tap_queue_drop(int tap_id, struct _packet_info *pinfo, const char *reason, const char *component);
 
 #endif

@@ -109,6 +109,116 @@ pub struct InstallArgs {
     pub wireshark_version: Option<String>,
     pub global: bool,
     pub dest: Option<PathBuf>,
+    /// `Some(true)`: add the "PktMon drop" coloring rule; `Some(false)`: remove it.
+    pub colors: Option<bool>,
+}
+
+/// The coloring rule `--colors` adds: white on dark magenta (the file
+/// lists the background first, then the text), first in the list so that it
+/// wins over Wireshark's own rules (the first match colours a row).
+pub const DROP_RULE_NAME: &str = "PktMon drop";
+const DROP_RULE: &str = "@PktMon drop@pktmon.drop@[35723,0,35723][65535,65535,65535]";
+
+/// Whether a colorfilters line is our rule (enabled, or disabled with `!`).
+fn is_drop_rule(line: &str) -> bool {
+    line.trim_start_matches('!').starts_with(&format!("@{DROP_RULE_NAME}@"))
+}
+
+/// `colorfilters` text with our rule first among the rules (after the
+/// leading comments) and every other line as it was.
+pub fn with_drop_rule(existing: &str) -> String {
+    let lines: Vec<&str> = existing.lines().filter(|l| !is_drop_rule(l)).collect();
+    let at = lines.iter().position(|l| !l.starts_with('#')).unwrap_or(lines.len());
+    let mut out: Vec<&str> = lines[..at].to_vec();
+    out.push(DROP_RULE);
+    out.extend_from_slice(&lines[at..]);
+    out.join("\n") + "\n"
+}
+
+/// `colorfilters` text without our rule; every other line as it was.
+pub fn without_drop_rule(existing: &str) -> String {
+    let lines: Vec<&str> = existing.lines().filter(|l| !is_drop_rule(l)).collect();
+    if lines.is_empty() {
+        String::new()
+    } else {
+        lines.join("\n") + "\n"
+    }
+}
+
+/// Wireshark's default coloring rules, made a personal list (its header
+/// says not to edit the global file).
+fn personal_copy_of(global: &str) -> String {
+    let rules: Vec<&str> = global.lines().filter(|l| !l.starts_with("# DO NOT EDIT")).collect();
+    let mut out = String::from("# This file was created by Wireshark. Edit with care.\n");
+    for l in rules {
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
+/// The personal configuration folder (holding the default profile's
+/// `colorfilters`) and the global one, from `tshark -G folders`, or the usual
+/// places when tshark cannot tell.
+fn config_folders(tshark: &Path, ask_tshark: bool) -> (Option<PathBuf>, Option<PathBuf>) {
+    let personal = ask_tshark
+        .then(|| tshark_folder(tshark, "Personal configuration"))
+        .flatten()
+        .or_else(|| {
+            if cfg!(windows) {
+                std::env::var_os("APPDATA").map(|a| PathBuf::from(a).join("Wireshark"))
+            } else {
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/wireshark"))
+            }
+        });
+    let global = ask_tshark
+        .then(|| tshark_folder(tshark, "Global configuration"))
+        .flatten()
+        .or_else(|| (!cfg!(windows)).then(|| PathBuf::from("/usr/share/wireshark")));
+    (personal, global)
+}
+
+/// Adds (`add`) or removes our rule in the default profile's colorfilters.
+fn set_colors(tshark: &Path, ask_tshark: bool, add: bool) -> Result<String, String> {
+    let (personal, global) = config_folders(tshark, ask_tshark);
+    let dir = personal.ok_or("cannot find Wireshark's personal configuration folder (no HOME)")?;
+    let file = dir.join("colorfilters");
+    let existing = match std::fs::read_to_string(&file) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("{}: {e}", file.display())),
+    };
+    let text = match (add, existing) {
+        (false, None) => return Ok(format!("no coloring rules in {}: nothing to remove", file.display())),
+        (false, Some(t)) if !t.lines().any(is_drop_rule) => {
+            return Ok(format!(
+                "{} has no \"{DROP_RULE_NAME}\" rule: nothing to remove",
+                file.display()
+            ))
+        }
+        (false, Some(t)) => without_drop_rule(&t),
+        (true, Some(t)) => with_drop_rule(&t),
+        (true, None) => {
+            // The personal list replaces Wireshark's defaults: start from them.
+            let defaults = global
+                .map(|g| g.join("colorfilters"))
+                .and_then(|g| std::fs::read_to_string(g).ok())
+                .unwrap_or_default();
+            with_drop_rule(&personal_copy_of(&defaults))
+        }
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut out = pktmon::sink::atomic::AtomicFile::create(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    std::io::Write::write_all(&mut out, text.as_bytes()).map_err(|e| format!("{}: {e}", file.display()))?;
+    out.commit().map_err(|e| format!("{}: {e}", file.display()))?;
+    Ok(if add {
+        format!(
+            "coloring rule \"{DROP_RULE_NAME}\" (pktmon.drop) is first in {} (View > Coloring Rules; remove it with --no-colors)",
+            file.display()
+        )
+    } else {
+        format!("removed the \"{DROP_RULE_NAME}\" coloring rule from {}", file.display())
+    })
 }
 
 pub fn install(args: InstallArgs) -> i32 {
@@ -190,6 +300,10 @@ fn run(args: InstallArgs) -> Result<String, String> {
             tested_versions()
         ));
     }
+    if let Some(add) = args.colors {
+        msg.push('\n');
+        msg.push_str(&set_colors(&args.tshark, args.wireshark_version.is_none(), add)?);
+    }
     #[cfg(unix)]
     if !args.global && args.dest.is_none() && is_root() {
         msg.push_str(
@@ -219,6 +333,40 @@ mod tests {
         assert_eq!(plugin_version(&bytes), Some((4, 6)));
         assert_eq!(plugin_version(b"nothing here"), None);
         assert_eq!(parse_version("4.0.17"), Some((4, 0)));
+    }
+
+    const USER: &str = "# This file was created by Wireshark. Edit with care.\n\
+                        @My rule@ip.addr == 10.0.0.1@[0,0,0][65535,0,0]\n\
+                        !@Disabled@udp@[0,0,0][0,0,65535]\n\
+                        @TCP@tcp@[59345,58980,65535][4718,10030,11796]\n";
+
+    #[test]
+    fn the_drop_rule_goes_first_and_keeps_the_users_rules() {
+        let with = with_drop_rule(USER);
+        let lines: Vec<&str> = with.lines().collect();
+        assert_eq!(lines[0], "# This file was created by Wireshark. Edit with care.");
+        assert_eq!(lines[1], DROP_RULE);
+        assert_eq!(lines[2..], USER.lines().skip(1).collect::<Vec<_>>()[..]);
+        assert_eq!(with_drop_rule(&with), with, "adding twice adds once");
+        assert_eq!(without_drop_rule(&with), USER, "removing gives the user's file back");
+        // A rule the user disabled is ours too: --colors enables it again, --no-colors removes it.
+        let disabled = with.replace("@PktMon drop@", "!@PktMon drop@");
+        assert_eq!(with_drop_rule(&disabled), with);
+        assert_eq!(without_drop_rule(&disabled), USER);
+        assert_eq!(without_drop_rule(USER), USER, "only ours is removed");
+    }
+
+    #[test]
+    fn a_new_list_starts_from_wiresharks_defaults() {
+        let global = "# DO NOT EDIT THIS FILE!  It was created by Wireshark\n@Bad TCP@tcp.analysis.flags@[0,0,0][1,1,1]\n@UDP@udp@[0,0,0][2,2,2]\n";
+        let made = with_drop_rule(&personal_copy_of(global));
+        assert_eq!(
+            made,
+            format!(
+                "# This file was created by Wireshark. Edit with care.\n{DROP_RULE}\n@Bad TCP@tcp.analysis.flags@[0,0,0][1,1,1]\n@UDP@udp@[0,0,0][2,2,2]\n"
+            )
+        );
+        assert_eq!(with_drop_rule(""), format!("{DROP_RULE}\n"));
     }
 
     #[test]

@@ -85,6 +85,11 @@ enum Command {
         /// Leave out epb_verdict on drops (Wireshark 4.0 cannot re-save files that have it).
         #[arg(long)]
         no_verdict: bool,
+        /// Write 802.11 frames byte for byte as PktMon logged them. By default a data frame the
+        /// driver had decrypted keeps its plaintext but loses its Protected bit, so Wireshark
+        /// decodes it.
+        #[arg(long)]
+        raw_80211: bool,
     },
     /// Print packet and drop lines exactly as `pktmon etl2txt` does (local time of the capture).
     Txt {
@@ -148,8 +153,9 @@ enum Command {
         /// Files processed at once (default: all cores).
         #[arg(long)]
         jobs: Option<usize>,
-        /// Show every problem, the background's drops and every finding (default: the verdict, the
-        /// first 8 problems and the background in one line).
+        /// Show every problem in full, and every finding with its problem or background rule
+        /// (default: the verdict, 3 problems in full, the next 7 in a line each, the background in
+        /// one line).
         #[arg(long)]
         all: bool,
         /// Also write the report as one self-contained HTML page (verdict, drops over time, the path
@@ -214,6 +220,14 @@ enum Command {
         /// Install into this plugin folder (its epan/ subfolder) instead.
         #[arg(long)]
         dest: Option<PathBuf>,
+        /// Also colour drops: put a "PktMon drop" coloring rule (pktmon.drop) first in the
+        /// personal colorfilters, keeping the user's own rules (made from Wireshark's defaults
+        /// when the user has none).
+        #[arg(long, conflicts_with = "no_colors")]
+        colors: bool,
+        /// Remove the "PktMon drop" coloring rule (and nothing else) from the personal colorfilters.
+        #[arg(long)]
+        no_colors: bool,
     },
 }
 
@@ -279,7 +293,8 @@ pub fn run() -> i32 {
             input,
             output,
             no_verdict,
-        } => convert(&input, &output, no_verdict),
+            raw_80211,
+        } => convert(&input, &output, no_verdict, raw_80211),
         Command::Txt {
             input,
             output,
@@ -343,17 +358,26 @@ pub fn run() -> i32 {
             wireshark_version,
             global,
             dest,
+            colors,
+            no_colors,
         } => install::install(install::InstallArgs {
             plugin,
             tshark,
             wireshark_version,
             global,
             dest,
+            colors: if colors {
+                Some(true)
+            } else if no_colors {
+                Some(false)
+            } else {
+                None
+            },
         }),
     }
 }
 
-fn convert(input: &Path, output: &Path, no_verdict: bool) -> i32 {
+fn convert(input: &Path, output: &Path, no_verdict: bool, raw_80211: bool) -> i32 {
     if let Err(m) = sink::atomic::ensure_not_an_input(output, &[input.to_path_buf()]) {
         eprintln!("error: {}: {m}", output.display());
         return 2;
@@ -367,7 +391,7 @@ fn convert(input: &Path, output: &Path, no_verdict: bool) -> i32 {
         Err(e) => return fail(&e),
     };
     let mut conv = match sink::pcapng::PcapngConverter::with_prescan(output, options, prescan, &first_read.info) {
-        Ok(c) => c,
+        Ok(c) => c.raw_80211(raw_80211),
         Err(e) => {
             eprintln!("error: {}: {e}", output.display());
             return 2;

@@ -24,9 +24,6 @@ fn inbound(tag: u16) -> Option<bool> {
     }
 }
 
-/// (edge name, packets in, packets out, direction tag in, direction tag out).
-type EdgeReport = (String, u64, u64, u16, u16);
-
 #[derive(Debug, Clone, Default)]
 struct Side {
     counted: u64,
@@ -47,8 +44,28 @@ pub(super) struct CounterCheck {
     filters: usize,
     first_packet: Option<FileTime>,
     last_packet: Option<FileTime>,
-    /// (component, edge id) → the latest report.
-    edges: BTreeMap<(u16, u16), EdgeReport>,
+    /// (component, edge id) → its latest flow counters.
+    edges: BTreeMap<(u16, u16), Edge>,
+}
+
+/// The packets that passed one edge of a component, as PktMon counted them.
+#[derive(Debug, Clone, Default)]
+struct Edge {
+    name: String,
+    packets_in: u64,
+    packets_out: u64,
+    direction_in: u16,
+    direction_out: u16,
+}
+
+impl Edge {
+    /// (packets going up = inbound, going down = outbound) through the edge.
+    fn up_down(&self) -> (u64, u64) {
+        match (inbound(self.direction_in), inbound(self.direction_out)) {
+            (Some(true), _) | (_, Some(false)) => (self.packets_in, self.packets_out),
+            _ => (self.packets_out, self.packets_in),
+        }
+    }
 }
 
 impl CounterCheck {
@@ -60,14 +77,14 @@ impl CounterCheck {
             Record::FlowCounters(f) => {
                 let e = self.edges.entry((f.component_id, f.edge_id)).or_default();
                 // Totals since the capture started: a later report supersedes an earlier one.
-                if f.packets_in + f.packets_out >= e.1 + e.2 {
-                    *e = (
-                        f.edge_name.clone(),
-                        f.packets_in,
-                        f.packets_out,
-                        f.direction_in,
-                        f.direction_out,
-                    );
+                if f.packets_in + f.packets_out >= e.packets_in + e.packets_out {
+                    *e = Edge {
+                        name: f.edge_name.clone(),
+                        packets_in: f.packets_in,
+                        packets_out: f.packets_out,
+                        direction_in: f.direction_in,
+                        direction_out: f.direction_out,
+                    };
                 }
             }
             _ => {}
@@ -120,7 +137,7 @@ impl CounterCheck {
     /// component's drop counter for that side. A filter with two edges passes
     /// Rx packets from its lower edge to its upper one and Tx packets back down.
     fn silent_losses(&self, components: &ComponentTable, first: FileTime, last: FileTime) -> Vec<Finding> {
-        let mut per_component: BTreeMap<u16, Vec<(u16, &EdgeReport)>> = BTreeMap::new();
+        let mut per_component: BTreeMap<u16, Vec<(u16, &Edge)>> = BTreeMap::new();
         for ((c, edge), e) in &self.edges {
             per_component.entry(*c).or_default().push((*edge, e));
         }
@@ -128,13 +145,13 @@ impl CounterCheck {
         for (c, edges) in per_component {
             let [a, b] = edges.as_slice() else { continue };
             // Upper/Lower by name (English maps), else PktMon's numbering: Upper(1), Lower(2).
-            let is_upper = |x: &(u16, &(String, u64, u64, u16, u16))| {
-                if x.1 .0.starts_with("Upper") {
+            let is_upper = |&(id, e): &(u16, &Edge)| {
+                if e.name.starts_with("Upper") {
                     true
-                } else if x.1 .0.starts_with("Lower") {
+                } else if e.name.starts_with("Lower") {
                     false
                 } else {
-                    x.0 == 1
+                    id == 1
                 }
             };
             let (upper, lower) = match (is_upper(a), is_upper(b)) {
@@ -142,19 +159,18 @@ impl CounterCheck {
                 (false, true) => (b.1, a.1),
                 _ => continue,
             };
-            // (packets going up = inbound, going down = outbound) at an edge.
-            let split = |e: &(String, u64, u64, u16, u16)| -> (u64, u64) {
-                match (inbound(e.3), inbound(e.4)) {
-                    (Some(true), _) | (_, Some(false)) => (e.1, e.2),
-                    _ => (e.2, e.1),
-                }
-            };
-            let (up_in, up_out) = split(upper);
-            let (low_in, low_out) = split(lower);
+            let (up_in, up_out) = upper.up_down();
+            let (low_in, low_out) = lower.up_down();
+            // An edge that passed nothing either way is not on the stack's path: the
+            // component ends the traffic itself (XDP handing packets to its sockets, a
+            // switch forwarding them to another port), it does not lose it.
+            if up_in + up_out == 0 || low_in + low_out == 0 {
+                continue;
+            }
             let name = components.get(c).map(|x| x.name.clone()).unwrap_or_default();
             for (side, entered, left, entry, exit) in [
-                (true, low_in, up_in, &lower.0, &upper.0),
-                (false, up_out, low_out, &upper.0, &lower.0),
+                (true, low_in, up_in, &lower.name, &upper.name),
+                (false, up_out, low_out, &upper.name, &lower.name),
             ] {
                 let counted = self.sides.get(&(c, side)).map_or(0, |s| s.counted.max(s.recorded));
                 let lost = entered.saturating_sub(left).saturating_sub(counted);

@@ -439,6 +439,40 @@ impl PacketFacts {
     }
 }
 
+/// The next step for a local drop, by what the packet was: the catalog's
+/// advice per category assumes a unicast TCP service; multicast, broadcast,
+/// UDP and replies to client ports need other words.
+fn drop_advice(category: DropCategory, flow: Option<&FlowKey>, inbound: Option<bool>) -> String {
+    let Some(k) = flow else {
+        return next_step(category).to_string();
+    };
+    let group = k.server.is_multicast() || matches!(k.server, std::net::IpAddr::V4(a) if a.is_broadcast());
+    let udp = k.protocol == 17;
+    match category {
+        DropCategory::Unreachable | DropCategory::NoRoute if group => format!(
+            "No application on this host listens to {} (a multicast group it has not joined, or a broadcast \
+             for a service it does not run): harmless unless an application here should receive it; then check \
+             that it runs and binds port {} (`Get-NetUDPEndpoint -LocalPort {}`).",
+            k.server, k.server_port, k.server_port
+        ),
+        DropCategory::Unreachable if inbound == Some(true) && k.server_port >= 49152 => format!(
+            "The packet came to client port {} after the socket that used it had closed (a late or repeated \
+             reply): harmless in small numbers; many mean the client gives up before its server answers.",
+            k.server_port
+        ),
+        DropCategory::Unreachable if udp => format!(
+            "Nothing on this host listens on UDP port {}: check the service with `Get-NetUDPEndpoint -LocalPort \
+             {}` and the port the sender uses.",
+            k.server_port, k.server_port
+        ),
+        DropCategory::SessionLoss if k.protocol != 6 => {
+            "The protocol's state did not accept the packet: follow the exchange it belongs to in the capture."
+                .to_string()
+        }
+        _ => next_step(category).to_string(),
+    }
+}
+
 /// A netsh drop event without a captured packet is a packet of its own.
 fn line_identity(line: u64) -> u64 {
     flows::mix(&[line, 0x006e_6574_7368])
@@ -849,7 +883,7 @@ impl Diagnoser {
                             )
                         }
                     ),
-                    next_step(d.category).to_string(),
+                    drop_advice(d.category, d.flow.as_ref(), d.facts.inbound),
                 )
             });
         }
@@ -1237,9 +1271,8 @@ impl Diagnoser {
                     },
                     Cause::Unreachable,
                     format!(
-                        "The connection to {server} was refused: a RST answered the SYN. Nothing listens on that \
-                         port, or a firewall or load balancer rejects the connection (a device's RST has another \
-                         TTL than the server's packets)."
+                        "A RST answered the SYN to {server}: nothing listens on that port, or a firewall or \
+                         load balancer rejects the connection."
                     ),
                     "Check that the service runs and listens on that address and port (on the server: \
                      `Get-NetTCPConnection -State Listen -LocalPort <port>`, or `ss -ltn` on Linux), that the client \
@@ -1365,7 +1398,13 @@ impl Diagnoser {
                     None => Locality::Unknown,
                 },
                 Cause::Resources,
-                "A receiver advertised a zero window: its application does not read fast enough.".to_string(),
+                match (s.flow, s.from) {
+                    (Some(f), Some(side)) => format!(
+                        "{} advertised a zero window: its application does not read fast enough.",
+                        f.endpoint_text(side == Side::Client)
+                    ),
+                    _ => "A receiver advertised a zero window: its application does not read fast enough.".to_string(),
+                },
                 "The receiving application is slow or stuck: check its CPU and I/O.",
             ),
             SymptomKind::WindowFull => (
@@ -1430,8 +1469,24 @@ fn no_answer(report: &flows::FlowReport, b: &mut Builder, local: &std::collectio
         last: FileTime,
     }
     let mut services: BTreeMap<(std::net::IpAddr, u16), Service> = BTreeMap::new();
+    // An ICMP error that came back is an answer (and a finding of its own).
+    let answered_by_icmp: std::collections::HashSet<(std::net::IpAddr, u16)> = report
+        .symptoms
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.kind,
+                SymptomKind::UdpClosedPort | SymptomKind::DestinationUnreachable { .. }
+            )
+        })
+        .filter_map(|s| s.flow)
+        .map(|k| (k.server, k.server_port))
+        .collect();
     for f in report.flows.iter().filter(|f| f.key.protocol == 17) {
         let k = f.key;
+        if answered_by_icmp.contains(&(k.server, k.server_port)) {
+            continue;
+        }
         let discovery =
             verdict::DISCOVERY_PORTS.contains(&k.server_port) || verdict::DISCOVERY_PORTS.contains(&k.client_port);
         let unicast = !k.server.is_multicast()

@@ -322,6 +322,9 @@ impl Context {
     }
 }
 
+/// Servers that must fail alike on one port before the port is the problem.
+const SERVERS_FOR_A_PORT_PROBLEM: usize = 3;
+
 /// What findings are grouped by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Anchor {
@@ -331,6 +334,8 @@ enum Anchor {
     Peer(IpAddr),
     /// A device on the path resetting connections to a port.
     Device(u16),
+    /// One port failing alike on many servers: what they share is on the path.
+    Service(u8, u16),
     /// Address resolution of one address family.
     Neighbors(bool),
     /// A component, a reason and a direction.
@@ -469,20 +474,28 @@ pub fn decide(d: &mut Diagnosis, ctx: &Context) {
         .enumerate()
         .map(|(i, f)| kind_and_anchor(i, f, ctx))
         .collect();
-    // A drop of a flow that a problem's symptom names joins that problem.
+    // One story per connection: a drop of a flow that a problem's symptom names,
+    // and loss on a flow whose problem is something else (a reset, a black hole,
+    // a full window), join that problem.
     let mut flow_anchor: HashMap<FlowKey, usize> = HashMap::new();
     for (i, f) in findings.iter().enumerate() {
         if let (Some(k), None, false) = (f.flow_key, background[i], f.symptom == "local drop") {
-            flow_anchor.entry(normal(k)).or_insert(i);
+            let owner = flow_anchor.entry(normal(k)).or_insert(i);
+            if anchors[*owner].0 == Kind::PathLoss && anchors[i].0 != Kind::PathLoss {
+                *owner = i;
+            }
         }
     }
     let mut groups: BTreeMap<(Kind, Anchor), Vec<usize>> = BTreeMap::new();
     for (i, f) in findings.iter().enumerate() {
-        let joined = (f.symptom == "local drop")
-            .then(|| f.flow_key.map(normal))
-            .flatten()
+        let owner = f
+            .flow_key
+            .map(normal)
             .filter(|k| named.contains(k))
             .and_then(|k| flow_anchor.get(&k).copied());
+        let joined = owner.filter(|&o| {
+            o != i && (f.symptom == "local drop" || (anchors[i].0 == Kind::PathLoss && anchors[o].0 != Kind::PathLoss))
+        });
         if let Some(owner) = joined {
             background[i] = None;
             groups.entry(anchors[owner].clone()).or_default().push(i);
@@ -490,7 +503,34 @@ pub fn decide(d: &mut Diagnosis, ctx: &Context) {
             groups.entry(anchors[i].clone()).or_default().push(i);
         }
     }
-    let mut problems: Vec<Problem> = groups
+    // Many servers failing alike on one port point at what they share (a firewall
+    // or proxy on the path), not at each server: one problem for the port.
+    let mut servers_per_port: BTreeMap<(Kind, u8, u16), BTreeSet<IpAddr>> = BTreeMap::new();
+    for (kind, anchor) in groups.keys() {
+        if let (Kind::Refused | Kind::SilentServer | Kind::NoAnswer | Kind::Unreachable, Anchor::Server(p, a, port)) =
+            (kind, anchor)
+        {
+            if !ctx.is_local(a) {
+                servers_per_port.entry((*kind, *p, *port)).or_default().insert(*a);
+            }
+        }
+    }
+    let mut regrouped: BTreeMap<(Kind, Anchor), Vec<usize>> = BTreeMap::new();
+    for ((kind, anchor), members) in groups {
+        let key = match anchor {
+            Anchor::Server(p, a, port)
+                if !ctx.is_local(&a)
+                    && servers_per_port
+                        .get(&(kind, p, port))
+                        .is_some_and(|s| s.len() >= SERVERS_FOR_A_PORT_PROBLEM) =>
+            {
+                (kind, Anchor::Service(p, port))
+            }
+            other => (kind, other),
+        };
+        regrouped.entry(key).or_default().extend(members);
+    }
+    let mut problems: Vec<Problem> = regrouped
         .into_iter()
         .map(|((kind, anchor), members)| build_problem(kind, &anchor, &members, findings, ctx))
         .collect();
@@ -634,7 +674,7 @@ fn anchor_endpoints(anchor: &Anchor, members: &[&Finding], ctx: &Context) -> Vec
     match anchor {
         Anchor::Server(_, a, p) => push(endpoint(a, *p)),
         Anchor::Peer(a) => push(a.to_string()),
-        Anchor::Device(p) => {
+        Anchor::Device(p) | Anchor::Service(_, p) => {
             for f in members {
                 if let Some(k) = f.flow_key {
                     push(endpoint(&k.server, *p));
@@ -683,7 +723,12 @@ fn neighbor_target(f: &Finding) -> Option<String> {
 fn build_problem(kind: Kind, anchor: &Anchor, members: &[usize], all: &[Finding], ctx: &Context) -> Problem {
     let fs: Vec<&Finding> = members.iter().map(|&i| &all[i]).collect();
     // The finding that decides the problem's cause: the first that is not a drop joined to it.
-    let lead = fs.iter().find(|f| f.symptom != "local drop").copied().unwrap_or(fs[0]);
+    let lead = fs
+        .iter()
+        .find(|f| kind == Kind::Window && f.symptom == "zero window")
+        .or_else(|| fs.iter().find(|f| f.symptom != "local drop"))
+        .copied()
+        .unwrap_or(fs[0]);
     let flows: BTreeSet<FlowKey> = fs.iter().filter_map(|f| f.flow_key).map(normal).collect();
     // Drop records shared by several findings (a drop explains a retransmission and
     // the reset after it) and copies of one packet count once.
@@ -691,12 +736,11 @@ fn build_problem(kind: Kind, anchor: &Anchor, members: &[usize], all: &[Finding]
     let undropped: u64 = fs
         .iter()
         .filter(|f| f.traits.drop_marks.is_empty())
-        .map(|f| {
-            if f.traits.dropped_packets > 0 {
-                f.traits.dropped_packets
-            } else {
-                f.count
-            }
+        .map(|f| match f.symptom.as_str() {
+            _ if f.traits.dropped_packets > 0 => f.traits.dropped_packets,
+            // Every SYN of the attempt went unanswered.
+            "SYN unanswered" => f.frames.len().max(1) as u64,
+            _ => f.count,
         })
         .sum();
     let packets = dropped + undropped;
@@ -730,108 +774,32 @@ fn build_problem(kind: Kind, anchor: &Anchor, members: &[usize], all: &[Finding]
             format!("{who} dropped them: {}", d.reason_text)
         });
     let drop_note = drop_label.clone().map(|l| format!(" ({l})")).unwrap_or_default();
-    let title = match kind {
-        Kind::SilentServer => format!(
-            "{ep} does not answer: {} got no reply to their SYNs, and nothing on this host dropped them",
-            plural(flows.len() as u64, "connection attempt", "connection attempts")
+    let servers = endpoints.len() as u64;
+    let title = match (kind, anchor) {
+        (Kind::Refused | Kind::NoListener, Anchor::Service(_, port)) => format!(
+            "Connections to port {port} are refused by {servers} servers ({conns}): a device on the path rejects \
+             them, or none of them listens"
         ),
-        Kind::Refused | Kind::NoListener if flows.iter().all(|k| k.protocol == 6) && locality == Locality::Local => {
-            format!("Connections to {ep} are refused: nothing on this host listens there{drop_note}")
-        }
-        Kind::Refused | Kind::NoListener if flows.iter().all(|k| k.protocol == 6) => {
-            format!("Connections to {ep} are refused: nothing listens there, or a device rejects them{drop_note}")
-        }
-        Kind::Refused | Kind::NoListener => format!("Nothing listens on {ep}{drop_note}"),
-        Kind::Unreachable => format!(
-            "{ep} is unreachable: {} ({conns})",
-            lead.explanation.trim_end_matches('.')
+        (Kind::SilentServer, Anchor::Service(_, port)) => format!(
+            "{servers} servers do not answer on TCP port {port} ({conns}): something on the path drops the SYNs"
         ),
-        Kind::NoAnswer => format!("{ep} does not answer: {}", lead.explanation.trim_end_matches('.')),
-        Kind::AddressResolution => {
-            let targets: Vec<String> = fs
-                .iter()
-                .filter_map(|f| neighbor_target(f))
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let waiting: u64 = fs
-                .iter()
-                .filter(|f| f.cause == Cause::AddressResolution && !f.drops.is_empty())
-                .map(|f| f.traits.dropped_packets)
-                .sum();
-            match (targets.is_empty(), waiting) {
-                (false, 0) => format!("Address resolution fails: {} does not answer", targets.join(", ")),
-                (false, n) => format!(
-                    "Address resolution fails: {} does not answer, and {} waiting for it were dropped",
-                    targets.join(", "),
-                    plural(n, "packet", "packets")
-                ),
-                (true, n) => format!(
-                    "Address resolution fails: {} dropped waiting for a neighbor",
-                    plural(n, "packet", "packets")
-                ),
-            }
-        }
-        Kind::DeviceResets => format!(
-            "A device on the path resets connections to port {}: {} reset with a TTL unlike the server's",
-            match anchor {
-                Anchor::Device(p) => *p,
-                _ => 0,
-            },
-            conns
-        ),
-        Kind::Resets if fs.iter().any(|f| f.traits.reset_by_device) => {
-            format!("A device on the path to {ep} reset {conns} after they sat idle (a NAT or firewall timeout)")
-        }
-        Kind::Resets => format!(
-            "{ep} reset {}{}",
-            conns,
-            if fs.iter().any(|f| f.traits.carried_data) {
-                " that had carried data"
-            } else {
-                ""
-            }
-        ),
-        Kind::PmtuBlackHole => format!("PMTU black hole towards {ep}: full-size segments are lost, small ones pass"),
-        Kind::Mtu => format!("Packets too big for the path to {ep} ({conns})"),
-        Kind::PathLoss => format!(
-            "Segments lost beyond this host on the path to {ep}: {} on {conns}",
-            symptom_counts(&fs)
-        ),
-        Kind::Window => format!("The receiver limits throughput with {ep}: {}", lead.symptom),
-        Kind::ComponentDrops => {
-            let d = &lead.drops[0].0;
-            let who = if d.component_name.is_empty() {
-                d.component
-                    .map(|c| format!("Component {c}"))
-                    .unwrap_or_else(|| "A component".into())
-            } else {
-                match d.component {
-                    Some(c) => format!("{} (component {c})", d.component_name),
-                    None => d.component_name.clone(),
-                }
-            };
+        (Kind::NoAnswer, Anchor::Service(_, port)) => format!("{servers} servers do not answer on UDP port {port}"),
+        (Kind::Unreachable, Anchor::Service(_, port)) => {
             format!(
-                "{who} drops {}packets: {} ({})",
-                if d.direction.is_empty() {
-                    String::new()
-                } else {
-                    format!("{} ", d.direction)
-                },
-                d.reason_text,
-                lead.cause.as_str().replace('_', " ")
+                "{servers} servers are unreachable on port {port}: {}",
+                lead.explanation.trim_end_matches('.')
             )
         }
-        Kind::SilentFilter | Kind::NotCaptured => lead
-            .explanation
-            .split(". ")
-            .next()
-            .unwrap_or_default()
-            .trim_end_matches('.')
-            .to_string(),
-        Kind::Other => format!("{} ({})", lead.symptom, lead.flow.clone().unwrap_or_default()),
+        _ => title_of(kind, anchor, lead, &fs, &flows, &ep, &conns, &drop_note, locality),
     };
-    let next_step = advice(kind, lead, anchor, ctx);
+    let next_step = match anchor {
+        Anchor::Service(_, port) => format!(
+            "Many servers failing alike on port {port} points at the path: compare the RSTs' or ICMP errors' TTLs \
+             (one value for all = one device), trace the path to one of them (`Test-NetConnection <server> -Port \
+             {port} -TraceRoute`), and check the firewall or proxy policy for that port."
+        ),
+        _ => advice(kind, lead, anchor, ctx),
+    };
     let mut frames: Vec<u64> = fs.iter().flat_map(|f| f.frames.iter().copied()).collect();
     frames.sort_unstable();
     frames.dedup();
@@ -869,6 +837,135 @@ fn build_problem(kind: Kind, anchor: &Anchor, members: &[usize], all: &[Finding]
         pktmon_filter,
         findings: members.to_vec(),
         severity: severity(kind, &fs),
+    }
+}
+
+/// The one-line title of a problem anchored on one server, peer, neighbor or component.
+#[allow(clippy::too_many_arguments)]
+fn title_of(
+    kind: Kind,
+    anchor: &Anchor,
+    lead: &Finding,
+    fs: &[&Finding],
+    flows: &BTreeSet<FlowKey>,
+    ep: &str,
+    conns: &str,
+    drop_note: &str,
+    locality: Locality,
+) -> String {
+    match kind {
+        Kind::SilentServer => format!(
+            "{ep} does not answer: {} got no reply, and nothing on this host dropped the SYNs",
+            plural(flows.len() as u64, "connection attempt", "connection attempts")
+        ),
+        Kind::Refused | Kind::NoListener if flows.iter().all(|k| k.protocol == 6) && locality == Locality::Local => {
+            format!("Connections to {ep} are refused: nothing on this host listens there{drop_note}")
+        }
+        Kind::Refused | Kind::NoListener if flows.iter().all(|k| k.protocol == 6) => {
+            format!("{ep} refuses connections{drop_note}")
+        }
+        Kind::Refused | Kind::NoListener => format!("Nothing listens on {ep}{drop_note}"),
+        Kind::Unreachable if fs.iter().all(|f| f.symptom == "UDP to a closed port") => format!(
+            "Nothing listens on UDP {ep}: ICMP port unreachable came back for {}",
+            plural(fs.iter().map(|f| f.count).sum(), "datagram", "datagrams")
+        ),
+        Kind::Unreachable => format!(
+            "{ep} is unreachable: {} came back ({conns})",
+            lead.explanation
+                .trim_end_matches('.')
+                .trim_start_matches("A router or the peer answered with ")
+        ),
+        Kind::NoAnswer => format!(
+            "{ep} does not answer: {} got nothing back",
+            plural(fs.iter().map(|f| f.count).sum(), "datagram", "datagrams")
+        ),
+        Kind::AddressResolution => {
+            let targets: Vec<String> = fs
+                .iter()
+                .filter_map(|f| neighbor_target(f))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let waiting: u64 = fs
+                .iter()
+                .filter(|f| f.cause == Cause::AddressResolution && !f.drops.is_empty())
+                .map(|f| f.traits.dropped_packets)
+                .sum();
+            match (targets.is_empty(), waiting) {
+                (false, 0) => format!("Address resolution fails: {} does not answer", targets.join(", ")),
+                (false, n) => format!(
+                    "Address resolution fails: {} does not answer, and {} waiting for it {} dropped",
+                    targets.join(", "),
+                    plural(n, "packet", "packets"),
+                    if n == 1 { "was" } else { "were" }
+                ),
+                (true, n) => format!(
+                    "Address resolution fails: {} dropped waiting for a neighbor",
+                    plural(n, "packet", "packets")
+                ),
+            }
+        }
+        Kind::DeviceResets => format!(
+            "A device on the path resets connections to port {}: {} reset with a TTL unlike the server's",
+            match anchor {
+                Anchor::Device(p) => *p,
+                _ => 0,
+            },
+            conns
+        ),
+        Kind::Resets if fs.iter().any(|f| f.traits.reset_by_device) => {
+            format!(
+                "A device on the path to {ep} reset {conns} after {} sat idle (a NAT or firewall timeout)",
+                if flows.len() == 1 { "it" } else { "they" }
+            )
+        }
+        Kind::Resets => format!(
+            "{ep} reset {}{}",
+            conns,
+            if fs.iter().any(|f| f.traits.carried_data) {
+                " that had carried data"
+            } else {
+                ""
+            }
+        ),
+        Kind::PmtuBlackHole => format!("PMTU black hole towards {ep}: full-size segments are lost, small ones pass"),
+        Kind::Mtu => format!("Packets too big for the path to {ep} ({conns})"),
+        Kind::PathLoss => format!(
+            "Segments lost beyond this host on the path to {ep}: {} on {conns}",
+            symptom_counts(fs)
+        ),
+        Kind::Window => format!("The receiver limits throughput with {ep}: {}", lead.symptom),
+        Kind::ComponentDrops => {
+            let d = &lead.drops[0].0;
+            let who = if d.component_name.is_empty() {
+                d.component
+                    .map(|c| format!("Component {c}"))
+                    .unwrap_or_else(|| "A component".into())
+            } else {
+                match d.component {
+                    Some(c) => format!("{} (component {c})", d.component_name),
+                    None => d.component_name.clone(),
+                }
+            };
+            format!(
+                "{who} drops {}packets: {} ({})",
+                if d.direction.is_empty() {
+                    String::new()
+                } else {
+                    format!("{} ", d.direction)
+                },
+                d.reason_text,
+                lead.cause.as_str().replace('_', " ")
+            )
+        }
+        Kind::SilentFilter | Kind::NotCaptured => lead
+            .explanation
+            .split(". ")
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('.')
+            .to_string(),
+        Kind::Other => format!("{} ({})", lead.symptom, lead.flow.clone().unwrap_or_default()),
     }
 }
 
@@ -977,6 +1074,10 @@ fn stock_filter(anchor: &Anchor, flows: &BTreeSet<FlowKey>, frames: &[u64], targ
         },
         Anchor::Peer(a) => format!("{} == {a}", ip(a)),
         Anchor::Device(p) => format!("tcp.port == {p} && tcp.flags.reset == 1"),
+        Anchor::Service(6, p) => {
+            format!("tcp.port == {p} && (tcp.flags.reset == 1 || (tcp.flags.syn == 1 && tcp.flags.ack == 0))")
+        }
+        Anchor::Service(17, p) => format!("udp.port == {p}"),
         Anchor::Neighbors(_) if !targets.is_empty() => targets
             .iter()
             .map(|t| match t.parse::<IpAddr>() {
@@ -1014,9 +1115,8 @@ fn advice(kind: Kind, lead: &Finding, anchor: &Anchor, ctx: &Context) -> String 
             ),
         },
         Kind::Refused | Kind::NoListener => format!(
-            "Check on the server that the service listens on port {port} (`Get-NetTCPConnection -State Listen \
-             -LocalPort {port}` on Windows, `ss -ltn` on Linux); if it does, compare the RST's TTL with the \
-             server's other packets: a different TTL means a firewall or load balancer rejects the connection."
+            "On the server: `Get-NetTCPConnection -State Listen -LocalPort {port}` (`ss -ltn` on Linux); if it \
+             listens, a RST whose TTL is not the server's comes from a firewall or load balancer."
         ),
         Kind::AddressResolution => {
             let v6 = matches!(anchor, Anchor::Neighbors(true));

@@ -129,16 +129,16 @@ impl FlowKey {
             ip(&self.server),
             self.server
         );
-        match self.protocol {
-            6 => f.push_str(&format!(
-                " && tcp.port == {} && tcp.port == {}",
-                self.client_port, self.server_port
-            )),
-            17 => f.push_str(&format!(
-                " && udp.port == {} && udp.port == {}",
-                self.client_port, self.server_port
-            )),
-            _ => {}
+        // Port 0 is "no port known" (a netsh drop event of the network layer), not a port to match.
+        let proto = match self.protocol {
+            6 => "tcp",
+            17 => "udp",
+            _ => "",
+        };
+        for port in [self.client_port, self.server_port] {
+            if !proto.is_empty() && port != 0 {
+                f.push_str(&format!(" && {proto}.port == {port}"));
+            }
         }
         f
     }

@@ -934,10 +934,11 @@ fn category_for_keywords(text: &str) -> DropCategory {
 pub fn next_step(category: DropCategory) -> &'static str {
     match category {
         DropCategory::Policy => {
-            "A rule dropped it: for TCP/IP drops enable Windows Filtering Platform drop auditing \
-             (`auditpol /set /subcategory:\"Filtering Platform Packet Drop\" /success:enable /failure:enable`) \
-             and read Security events 5152/5157 to find the filter; for vSwitch, VFP or IPsec drops \
-             review the port ACLs, guards, VLAN and IPsec settings."
+            "A rule dropped it: for TCP/IP drops enable Windows Filtering Platform drop auditing, by the \
+             subcategory's GUID so that it works in any UI language (`auditpol /set \
+             /subcategory:\"{0CCE9225-69AE-11D9-BED3-505054503030}\" /failure:enable`), and read Security \
+             events 5152/5157 to find the filter; for vSwitch, VFP or IPsec drops review the port ACLs, \
+             guards, VLAN and IPsec settings."
         }
         DropCategory::Resources => {
             "The adapter or stack could not take it: check the adapter state and discard counters \

@@ -238,21 +238,28 @@ pub fn decode_packet(
     })
 }
 
-/// The link type of a payload, from PacketType checked against the bytes:
-/// NDIS filters above nwifi.sys log Ethernet frames typed WiFi (2), and a
-/// WiFi miniport drop can hold an Ethernet frame too, so type 2 is trusted
-/// only when the frame parses as 802.11.
+/// The link type of a payload, from what its bytes are, with PacketType as
+/// the tie-breaker: NDIS filters above nwifi.sys log Ethernet frames typed
+/// WiFi (2), a WiFi miniport drop can hold an Ethernet frame, and a frame
+/// typed Ethernet can be an 802.11 frame. A frame is taken for 802.11 when its
+/// frame control and length make a whole 802.11 frame (a null-data frame is
+/// exactly its header; a data frame with a body starts it with LLC/SNAP, or
+/// is protected), and for Ethernet when it has a plausible Ethernet header.
 pub fn link_type_for(packet_type: u16, payload: &[u8]) -> LinkType {
+    let dot11 = is_80211_frame(payload);
     match packet_type {
+        1 if dot11 && !looks_like_ethernet(payload) => LinkType::Ieee80211,
         1 => LinkType::Ethernet,
         3 => LinkType::RawIp,
         2 => {
-            if looks_like_80211_data(payload) || !looks_like_ethernet(payload) {
+            if dot11 || !looks_like_ethernet(payload) {
                 LinkType::Ieee80211
             } else {
                 LinkType::Ethernet
             }
         }
+        // A whole 802.11 frame first: a null-data frame (FC 48) would pass for IPv4.
+        0 if dot11 => LinkType::Ieee80211,
         0 => match payload.first().map(|b| b >> 4) {
             Some(4) | Some(6) => LinkType::RawIp,
             _ if looks_like_ethernet(payload) => LinkType::Ethernet,
@@ -262,12 +269,11 @@ pub fn link_type_for(packet_type: u16, payload: &[u8]) -> LinkType {
     }
 }
 
-/// An 802.11 data frame (version 0, type 2) whose body starts with LLC/SNAP.
-fn looks_like_80211_data(b: &[u8]) -> bool {
-    let Some(&fc0) = b.first() else { return false };
-    let Some(&fc1) = b.get(1) else { return false };
+/// The MAC header length of an 802.11 data frame (version 0, type 2).
+pub fn dot11_data_header_len(b: &[u8]) -> Option<usize> {
+    let (&fc0, &fc1) = (b.first()?, b.get(1)?);
     if fc0 & 0x03 != 0 || (fc0 >> 2) & 0x03 != 2 {
-        return false;
+        return None;
     }
     let mut header = 24;
     if fc1 & 0x03 == 0x03 {
@@ -279,7 +285,40 @@ fn looks_like_80211_data(b: &[u8]) -> bool {
             header += 4; // HT control
         }
     }
-    b.get(header..header + 3) == Some(&[0xAA, 0xAA, 0x03][..])
+    Some(header)
+}
+
+/// The Protected bit of an 802.11 frame's control field.
+pub const DOT11_PROTECTED: u8 = 0x40;
+
+/// A whole 802.11 data frame: a null-data frame (subtype 4 or 12: no body),
+/// a body starting with LLC/SNAP (clear, or decrypted by the driver while
+/// the Protected bit stayed set), or a protected body with its CCMP/TKIP
+/// header (ExtIV set).
+fn is_80211_frame(b: &[u8]) -> bool {
+    let Some(header) = dot11_data_header_len(b) else {
+        return false;
+    };
+    let subtype = b[0] >> 4;
+    if subtype & 0x07 == 4 {
+        // Null data (4) or QoS null (12): the header only, maybe with its FCS.
+        return b.len() == header || b.len() == header + 4;
+    }
+    if b.get(header..header + 3) == Some(&[0xAA, 0xAA, 0x03][..]) {
+        return true;
+    }
+    b[1] & DOT11_PROTECTED != 0 && b.get(header + 3).is_some_and(|k| k & 0x20 != 0) && b.len() >= header + 8 + 8
+}
+
+/// Whether an 802.11 data frame's body is plaintext (LLC/SNAP right after
+/// the header) though its Protected bit is set: PktMon logs frames the
+/// driver already decrypted that way, and Wireshark would show their body
+/// as encrypted data.
+pub fn dot11_decrypted_but_protected(b: &[u8]) -> bool {
+    let Some(header) = dot11_data_header_len(b) else {
+        return false;
+    };
+    b[1] & DOT11_PROTECTED != 0 && b.get(header..header + 3) == Some(&[0xAA, 0xAA, 0x03][..])
 }
 
 /// An Ethernet II frame: an EtherType (≥ 0x0600) at offset 12, or an 802.3
@@ -314,6 +353,32 @@ mod tests {
         qos.extend_from_slice(&[0xAA, 0xAA, 0x03, 0, 0, 0, 0x86, 0xDD]);
         assert_eq!(link_type_for(2, &qos), LinkType::Ieee80211);
         assert_eq!(link_type_for(3, &[0x45]), LinkType::RawIp);
+        // A null-data frame (FC 48 02, 24 bytes) whose address bytes look like an EtherType.
+        let mut null = vec![0x48, 0x02, 0x2c, 0x00];
+        null.extend_from_slice(&[0x90, 0xa5, 0xaf, 0x5a, 0x29, 0x05, 0x34, 0xf7, 0x16, 0x95, 0x71, 0xea]);
+        null.extend_from_slice(&[0x90, 0xa5, 0xaf, 0x5a, 0x29, 0x05, 0x40, 0xb2]);
+        assert_eq!(null.len(), 24);
+        assert_eq!(link_type_for(2, &null), LinkType::Ieee80211);
+        assert_eq!(
+            link_type_for(1, &null),
+            LinkType::Ethernet,
+            "0x1695 at 12 is a plausible EtherType"
+        );
+        assert_eq!(link_type_for(0, &null), LinkType::Ieee80211);
+        // A decrypted frame that kept its Protected bit (FC 08 42): 802.11, and flagged.
+        let mut decrypted = vec![0x08, 0x42];
+        decrypted.extend_from_slice(&[0u8; 22]);
+        decrypted.extend_from_slice(&[0xAA, 0xAA, 0x03, 0, 0, 0, 0x08, 0x00, 0x45]);
+        assert_eq!(link_type_for(2, &decrypted), LinkType::Ieee80211);
+        assert!(dot11_decrypted_but_protected(&decrypted));
+        assert!(!dot11_decrypted_but_protected(&dot11), "not protected");
+        // Still encrypted (CCMP header with ExtIV, then ciphertext): 802.11, not flagged.
+        let mut encrypted = vec![0x08, 0x41];
+        encrypted.extend_from_slice(&[0u8; 22]);
+        encrypted.extend_from_slice(&[0x01, 0x00, 0x00, 0x20, 0, 0, 0, 0]);
+        encrypted.extend_from_slice(&[0x5a; 32]);
+        assert_eq!(link_type_for(2, &encrypted), LinkType::Ieee80211);
+        assert!(!dot11_decrypted_but_protected(&encrypted));
         assert_eq!(link_type_for(4, b"GET /"), LinkType::Other);
     }
 

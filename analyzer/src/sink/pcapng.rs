@@ -23,6 +23,7 @@ use std::path::Path;
 use super::atomic::{AtomicFile, DeferredHeaderFile};
 use super::pcapng_blocks::*;
 use crate::model::*;
+use crate::pktmon::events::{dot11_decrypted_but_protected, DOT11_PROTECTED};
 use crate::pktmon::text;
 
 /// Converter options.
@@ -89,6 +90,9 @@ pub struct PcapngConverter {
     error: Option<io::Error>,
     line: String,
     options_buf: Options,
+    /// Write 802.11 frames exactly as PktMon logged them (see [`PcapngConverter::raw_80211`]).
+    raw_80211: bool,
+    frame_buf: Vec<u8>,
 }
 
 /// Direction tag → epb_flags inbound (1) / outbound (2).
@@ -112,7 +116,19 @@ impl PcapngConverter {
             error: None,
             line: String::with_capacity(256),
             options_buf: Options::default(),
+            raw_80211: false,
+            frame_buf: Vec::new(),
         })
+    }
+
+    /// Whether 802.11 frames are written exactly as PktMon logged them. By
+    /// default a data frame the driver had already decrypted (its body starts
+    /// with LLC/SNAP) is written with its Protected bit cleared, so Wireshark
+    /// decodes its body instead of showing encrypted data; `true` keeps
+    /// PktMon's bytes (`convert --raw-80211`).
+    pub fn raw_80211(mut self, raw: bool) -> Self {
+        self.raw_80211 = raw;
+        self
     }
 
     /// A converter for an input read once already (`prescan` and `info` from
@@ -138,6 +154,8 @@ impl PcapngConverter {
             error: None,
             line: String::with_capacity(256),
             options_buf: Options::default(),
+            raw_80211: false,
+            frame_buf: Vec::new(),
         })
     }
 
@@ -181,7 +199,14 @@ impl PcapngConverter {
             opts.add(EPB_VERDICT, &VERDICT_XDP_DROP);
         }
         let ts = crate::time::unix_ticks_100ns(a.time).max(0) as u64;
-        write_epb(body, iface, ts, a.original_size, &a.payload, opts)?;
+        let mut data: &[u8] = &a.payload;
+        if !self.raw_80211 && a.link_type == LinkType::Ieee80211 && dot11_decrypted_but_protected(data) {
+            self.frame_buf.clear();
+            self.frame_buf.extend_from_slice(data);
+            self.frame_buf[1] &= !DOT11_PROTECTED;
+            data = &self.frame_buf;
+        }
+        write_epb(body, iface, ts, a.original_size, data, opts)?;
         self.summary.frames += 1;
         if a.is_drop() {
             self.summary.drops += 1;
@@ -271,5 +296,77 @@ impl RecordSink for PcapngConverter {
             Record::Property { component_id, property } => self.components.add_property(component_id, property),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pktmon::events::link_type_for;
+
+    /// A Wi-Fi null-data frame (FC 48 02: 24 bytes, no body) and a data frame
+    /// the driver decrypted but left marked Protected (FC 08 42, LLC/SNAP
+    /// body), as PktMon logs them typed WiFi.
+    fn wifi_frames() -> Vec<Vec<u8>> {
+        let mut null = vec![0x48, 0x02, 0x2c, 0x00];
+        null.extend_from_slice(&[0x90, 0xa5, 0xaf, 0x5a, 0x29, 0x05, 0x34, 0xf7, 0x16, 0x95, 0x71, 0xea]);
+        null.extend_from_slice(&[0x90, 0xa5, 0xaf, 0x5a, 0x29, 0x05, 0x40, 0xb2]);
+        let mut data = vec![0x08, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        data.extend_from_slice(&[
+            0x34, 0xf7, 0x16, 0x95, 0x71, 0xea, 0x90, 0xa5, 0xaf, 0x5a, 0x29, 0x05, 0x80, 0xb2,
+        ]);
+        data.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+        data.extend_from_slice(&[0x45, 0, 0, 20, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        vec![null, data]
+    }
+
+    fn convert(raw: bool) -> crate::model::Capture {
+        let dir = std::env::temp_dir().join(format!("pktmon-wifi-{}-{raw}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("wifi.pcapng");
+        let info = CaptureInfo::default();
+        let catalog = crate::pktmon::catalog::Catalog::builtin(None);
+        let schemas = Default::default();
+        let ctx = Context {
+            info: &info,
+            catalog: &catalog,
+            schemas: &schemas,
+        };
+        let mut conv = PcapngConverter::new(&out, ConvertOptions::default())
+            .unwrap()
+            .raw_80211(raw);
+        for (i, payload) in wifi_frames().into_iter().enumerate() {
+            let link = link_type_for(2, &payload);
+            let size = payload.len() as u32;
+            let mut a = Appearance::bare(i as u64, 133_000_000_000_000_000 + i as i64, link, payload, size);
+            a.group_id = Some(100 + i as u64);
+            a.pkt_number = Some(1);
+            a.appearance = Some(0);
+            a.direction = Some(1);
+            a.packet_type = Some(2);
+            a.component_id = Some(12);
+            a.logged_size = size;
+            conv.record(&ctx, Record::Packet(a));
+        }
+        conv.finish(&info).unwrap();
+        let capture = crate::source::read_capture(&out).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        capture
+    }
+
+    #[test]
+    fn wifi_frames_are_written_as_80211_and_decrypted_ones_lose_the_protected_bit() {
+        let frames = wifi_frames();
+        let c = convert(false);
+        assert_eq!(c.appearances.len(), 2);
+        assert!(c.appearances.iter().all(|a| a.link_type == LinkType::Ieee80211));
+        assert_eq!(c.appearances[0].payload, frames[0], "null data unchanged");
+        let data = &c.appearances[1].payload;
+        assert_eq!(data[1], 0x02, "Protected bit cleared, FromDS kept");
+        assert_eq!(data[2..], frames[1][2..], "nothing else changes");
+        // --raw-80211 keeps PktMon's bytes.
+        let raw = convert(true);
+        assert_eq!(raw.appearances[1].payload, frames[1]);
+        assert!(raw.appearances.iter().all(|a| a.link_type == LinkType::Ieee80211));
     }
 }

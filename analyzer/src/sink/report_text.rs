@@ -29,8 +29,10 @@ impl Default for TextOptions {
     }
 }
 
-/// Problems shown without `--all`: the verdict stays within a screen.
-const SHOWN_PROBLEMS: usize = 8;
+/// Problems shown in full without `--all`, then in one line each: the
+/// verdict stays within a screen however many problems there are.
+const DETAILED_PROBLEMS: usize = 3;
+const LISTED_PROBLEMS: usize = 8;
 /// How many evidence frames the text report lists per finding.
 const TEXT_FRAMES: usize = 12;
 
@@ -153,6 +155,8 @@ fn header(o: &mut Out<'_>, d: &Diagnosis, warnings: &[String]) {
     // The reader's own warning already says it when the file has no PktMon metadata.
     let said_no_metadata = warnings.iter().any(|w| w.contains("no PktMon metadata"));
     let os = match (&d.os, d.windows_build) {
+        // Some writers already put the build in the OS text ("Windows 11 Pro (build 26200)").
+        (Some(os), Some(b)) if os.contains(&b.to_string()) => os.clone(),
         (Some(os), Some(b)) => format!("{os}, build {b}"),
         (None, Some(b)) => format!("Windows build {b}"),
         (Some(os), None) => os.clone(),
@@ -280,13 +284,22 @@ fn verdict(o: &mut Out<'_>, d: &Diagnosis) {
     let wrapped = tmp.s;
     let body = wrapped.get(3 + visible..).unwrap_or("");
     let _ = write!(o.s, "   {label}{body}");
-    let shown = if o.o.all {
-        v.problems.len()
+    let (detailed, shown) = if o.o.all {
+        (v.problems.len(), v.problems.len())
     } else {
-        SHOWN_PROBLEMS.min(v.problems.len())
+        (
+            DETAILED_PROBLEMS.min(v.problems.len()),
+            LISTED_PROBLEMS.min(v.problems.len()),
+        )
     };
-    for p in &v.problems[..shown] {
+    for p in &v.problems[..detailed] {
         problem(o, p);
+    }
+    if shown > detailed {
+        o.s.push('\n');
+    }
+    for p in &v.problems[detailed..shown] {
+        problem_line(o, p);
     }
     if shown < v.problems.len() {
         let rest = &v.problems[shown..];
@@ -295,8 +308,9 @@ fn verdict(o: &mut Out<'_>, d: &Diagnosis) {
             3,
             "",
             &format!(
-                "and {} more (ranks {}–{}; --all shows them, and every problem and finding is in --json)",
-                plural(rest.len() as u64, "problem", "problems"),
+                "and {} more {} (ranks {}–{}; --all shows them, and every problem and finding is in --json)",
+                rest.len(),
+                if rest.len() == 1 { "problem" } else { "problems" },
                 rest[0].rank,
                 rest[rest.len() - 1].rank
             ),
@@ -327,6 +341,35 @@ fn verdict(o: &mut Out<'_>, d: &Diagnosis) {
     }
 }
 
+/// A problem in one line (wrapped), with its counts.
+fn problem_line(o: &mut Out<'_>, p: &Problem) {
+    let tag = format!("{}. [{} {}]", p.rank, locality_label(p.locality), p.cause.as_str());
+    let visible = tag.len() + 1;
+    let tag = match p.severity {
+        1 => o.paint("1;31", &tag),
+        2 => o.paint("1;33", &tag),
+        _ => o.paint("1", &tag),
+    };
+    let mut tmp = Out {
+        s: String::new(),
+        o: o.o,
+    };
+    tmp.prose(3 + visible, "", &format!("{} ({})", p.title, counts(p)));
+    let body = tmp.s.get(3 + visible..).unwrap_or("").to_string();
+    let _ = write!(o.s, "   {tag} {body}");
+}
+
+fn counts(p: &Problem) -> String {
+    let mut counts = vec![plural(p.packets, "packet", "packets")];
+    if p.drop_events > 0 {
+        counts.push(plural(p.drop_events, "drop event", "drop events"));
+    }
+    if p.flows > 0 {
+        counts.push(plural(p.flows, "flow", "flows"));
+    }
+    counts.join(", ")
+}
+
 fn problem(o: &mut Out<'_>, p: &Problem) {
     o.s.push('\n');
     let tag = format!("{}. [{} {}]", p.rank, locality_label(p.locality), p.cause.as_str());
@@ -345,19 +388,12 @@ fn problem(o: &mut Out<'_>, p: &Problem) {
     tmp.prose(indent + visible, "", &p.title);
     let body = tmp.s.get(indent + visible..).unwrap_or("").to_string();
     let _ = write!(o.s, "{}{tag} {body}", " ".repeat(indent));
-    let mut counts = vec![plural(p.packets, "packet", "packets")];
-    if p.drop_events > 0 {
-        counts.push(plural(p.drop_events, "drop event", "drop events"));
-    }
-    if p.flows > 0 {
-        counts.push(plural(p.flows, "flow", "flows"));
-    }
     let when = if p.first_time == p.last_time {
         clock(&p.first_time).to_string()
     } else {
         format!("{} – {}", clock(&p.first_time), clock(&p.last_time))
     };
-    o.prose(indent + 4, "", &format!("{}; {when}", counts.join(", ")));
+    o.prose(indent + 4, "", &format!("{}; {when}", counts(p)));
     o.prose(indent + 4, "why:  ", &p.explanation);
     o.prose(indent + 4, "next: ", &p.next_step);
     if !p.display_filter.is_empty() {
