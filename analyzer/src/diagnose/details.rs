@@ -342,7 +342,7 @@ impl Collector {
                         .map(|c| {
                             catalog
                                 .component_type(c.component_type)
-                                .map(str::to_string)
+                                .map(|t| t.trim().to_string())
                                 .unwrap_or_else(|| c.component_type.to_string())
                         })
                         .unwrap_or_default(),

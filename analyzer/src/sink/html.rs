@@ -1142,6 +1142,52 @@ mod tests {
         assert!(page.trim_end().ends_with("</html>"));
     }
 
+    /// A filter that let fewer packets out than in, without a drop event: its box in the stack is marked
+    /// and says how many, as the verdict's finding counts them.
+    #[test]
+    fn a_silent_filter_is_marked_in_the_stack() {
+        use crate::diagnose::details::StackComponent;
+        use crate::diagnose::{DropRef, Finding};
+        let mut d = Diagnosis::default();
+        d.details.stack.components = vec![
+            StackComponent {
+                id: 3,
+                name: "nic<1>.sys".to_string(),
+                nic: true,
+                ..Default::default()
+            },
+            StackComponent {
+                id: 7,
+                name: "filter.sys".to_string(),
+                level: 1,
+                ..Default::default()
+            },
+        ];
+        d.findings = vec![Finding {
+            symptom: "packets lost in a filter without a drop event".to_string(),
+            drops: vec![(
+                DropRef {
+                    reason: None,
+                    reason_text: "lost without a drop event (PktMon's flow counters)".to_string(),
+                    location: String::new(),
+                    location_name: None,
+                    component: Some(7),
+                    component_name: "filter.sys".to_string(),
+                    direction: "Rx".to_string(),
+                    tcpip_layer: None,
+                    tcpip_reason: None,
+                },
+                19,
+            )],
+            ..Default::default()
+        }];
+        let mut o = String::new();
+        stack(&mut o, &d);
+        assert!(o.contains("<div class=\"comp silent\"><b>filter.sys</b>"), "{o}");
+        assert!(o.contains("19 packets lost without a drop event (Rx)"));
+        assert!(o.contains("nic&lt;1&gt;.sys") && !o.contains("nic<1>"));
+    }
+
     #[test]
     fn steps_are_round() {
         assert_eq!(step(1.0, 8.0), 0.2);
