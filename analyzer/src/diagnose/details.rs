@@ -22,6 +22,8 @@ pub const MAX_BINS: usize = 240;
 const FINE_BINS: usize = 4096;
 /// Slots of the table of recent packets' last component (direct-mapped by packet id).
 const LAST_SLOTS: usize = 1 << 16;
+/// Component ids below this are counted in arrays (PktMon numbers components from 1, a few hundred at most).
+const DENSE_COMPONENTS: u16 = 1024;
 /// Flows kept as top talkers.
 pub const TOP_TALKERS: usize = 10;
 
@@ -162,6 +164,11 @@ pub struct Collector {
     hops: FxHashMap<(u16, u16, bool), u64>,
     /// (component, edge, inbound) → flow events.
     flow_events: FxHashMap<(u16, u16, bool), u64>,
+    /// The same counts for small ids (the usual case) as plain arrays, folded into the maps at the end:
+    /// an increment per appearance instead of a hash lookup. Index `(component << 3) | (edge << 1) | inbound`.
+    dense_flow: Vec<u64>,
+    /// Index `(((from << 8) | to) << 1) | inbound`.
+    dense_hops: Vec<u64>,
     flow_counters: BTreeMap<(u16, u16), FlowCounters>,
     drop_counters: BTreeMap<u16, DropCounters>,
 }
@@ -182,20 +189,52 @@ impl Collector {
         let (Some(c), Some(dir)) = (a.component_id, a.direction) else {
             return;
         };
+        let inb = inbound(dir);
         if a.drop.is_none() {
-            *self
-                .flow_events
-                .entry((c, a.edge_id.unwrap_or(0), inbound(dir)))
-                .or_default() += 1;
+            let edge = a.edge_id.unwrap_or(0);
+            if c < DENSE_COMPONENTS && edge < 4 {
+                if self.dense_flow.is_empty() {
+                    self.dense_flow = vec![0; DENSE_COMPONENTS as usize * 8];
+                }
+                self.dense_flow[((c as usize) << 3) | ((edge as usize) << 1) | inb as usize] += 1;
+            } else {
+                *self.flow_events.entry((c, edge, inb)).or_default() += 1;
+            }
         }
         if self.last.is_empty() {
             self.last = vec![(0, 0, 0); LAST_SLOTS];
         }
         let slot = &mut self.last[p % LAST_SLOTS];
         if slot.0 == p + 1 && slot.1 != c {
-            *self.hops.entry((slot.1, c, inbound(dir))).or_default() += 1;
+            let from = slot.1;
+            if from < 256 && c < 256 {
+                if self.dense_hops.is_empty() {
+                    self.dense_hops = vec![0; 256 * 256 * 2];
+                }
+                self.dense_hops[((((from as usize) << 8) | c as usize) << 1) | inb as usize] += 1;
+            } else {
+                *self.hops.entry((from, c, inb)).or_default() += 1;
+            }
         }
         *slot = (p + 1, c, dir);
+    }
+
+    /// Moves the dense counts into the maps.
+    fn fold(&mut self) {
+        for (i, &n) in self.dense_flow.iter().enumerate() {
+            if n > 0 {
+                let key = ((i >> 3) as u16, ((i >> 1) & 3) as u16, i & 1 == 1);
+                *self.flow_events.entry(key).or_default() += n;
+            }
+        }
+        for (i, &n) in self.dense_hops.iter().enumerate() {
+            if n > 0 {
+                let key = ((i >> 9) as u16, ((i >> 1) & 0xff) as u16, i & 1 == 1);
+                *self.hops.entry(key).or_default() += n;
+            }
+        }
+        self.dense_flow = Vec::new();
+        self.dense_hops = Vec::new();
     }
 
     fn count_packet(&mut self, t: FileTime) {
@@ -243,7 +282,7 @@ impl Collector {
     }
 
     pub(super) fn finish(
-        self,
+        mut self,
         components: &ComponentTable,
         catalog: &Catalog,
         drops: &[DropRecord],
@@ -253,6 +292,7 @@ impl Collector {
         if !self.enabled {
             return Details::default();
         }
+        self.fold();
         let timeline = self.timeline(drops, report, span);
         let stack = self.stack(components, catalog, drops);
         let mut talkers: Vec<&crate::flows::FlowSummary> = report.flows.iter().collect();
@@ -549,6 +589,45 @@ mod tests {
         for d in [1, 999_999, 123_456_789, 86_400 * 10_000_000] {
             assert!(d / nice_bin(d) < MAX_BINS as FileTime);
         }
+    }
+
+    #[test]
+    fn dense_counts_fold_into_the_same_keys_as_the_maps() {
+        let mut c = Collector {
+            enabled: true,
+            ..Default::default()
+        };
+        let a = |component: u16, edge: u16, direction: u16| Appearance {
+            index: 0,
+            time: 0,
+            cpu: None,
+            process_id: None,
+            thread_id: None,
+            group_id: None,
+            pkt_number: None,
+            appearance: None,
+            direction: Some(direction),
+            packet_type: None,
+            component_id: Some(component),
+            edge_id: Some(edge),
+            filter_id: None,
+            drop: None,
+            original_size: 0,
+            logged_size: 0,
+            link_type: LinkType::Ethernet,
+            payload: Vec::new(),
+        };
+        // Packet 0: 12 → 33 (Rx, edge 2), packet 1: 300 → 2000 (Tx; ids beyond the arrays).
+        c.packet(0, &a(12, 1, 3), true);
+        c.packet(0, &a(33, 2, 3), false);
+        c.packet(1, &a(300, 1, 4), true);
+        c.packet(1, &a(2000, 5, 4), false);
+        c.fold();
+        assert_eq!(c.hops.get(&(12, 33, true)), Some(&1));
+        assert_eq!(c.hops.get(&(300, 2000, false)), Some(&1));
+        assert_eq!(c.flow_events.get(&(33, 2, true)), Some(&1));
+        assert_eq!(c.flow_events.get(&(2000, 5, false)), Some(&1));
+        assert_eq!(c.flow_events.values().sum::<u64>(), 4);
     }
 
     #[test]
