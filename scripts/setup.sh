@@ -15,6 +15,7 @@ packages=(
   clang            # bindgen
   pkg-config       # finding Wireshark's headers
   valgrind         # the plugin's memory check (tests/tests/plugin_tshark.rs)
+  chromium         # the HTML report renders without error (tests/tests/cli_html.rs)
   ca-certificates  # rustup and cargo over https
   curl             # rustup
   gcc              # linking

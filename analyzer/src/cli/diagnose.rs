@@ -27,6 +27,10 @@ pub struct DiagnoseArgs {
     pub fail_on: Vec<FailOn>,
     pub jobs: Option<usize>,
     pub all: bool,
+    /// Write the HTML report here (`-` for standard output).
+    pub html: Option<PathBuf>,
+    /// `report`: the HTML only, no text report on standard output.
+    pub html_only: bool,
 }
 
 /// The text report's layout: wrapped to the terminal's width and coloured on
@@ -312,6 +316,8 @@ pub struct Job {
     pub tcpip: Option<Arc<TcpipTrace>>,
     /// Why a netsh text beside captures was not joined to them.
     pub note: Option<String>,
+    /// Collect what the HTML report shows (timeline, stack, top talkers).
+    pub details: bool,
 }
 
 /// Which netsh trace goes with which capture: `--nettrace` with all of them;
@@ -362,6 +368,7 @@ pub fn plan(files: &[PathBuf], nettrace: Option<&Path>) -> Result<Vec<Job>, Stri
                     netsh_alone: true,
                     tcpip: read(f),
                     note,
+                    details: false,
                 });
             }
         } else {
@@ -371,6 +378,7 @@ pub fn plan(files: &[PathBuf], nettrace: Option<&Path>) -> Result<Vec<Job>, Stri
                 netsh_alone: false,
                 tcpip,
                 note: None,
+                details: false,
             });
         }
     }
@@ -389,16 +397,21 @@ fn problems(d: &pktmon::error::Diagnostics) -> (Vec<String>, bool) {
 /// Runs one job.
 pub fn run_job(job: &Job, offset: Option<FileTime>) -> InputResult {
     let mut r = if job.netsh_alone {
-        diagnose_netsh(&job.path, job.tcpip.as_ref(), offset)
+        diagnose_netsh(&job.path, job.tcpip.as_ref(), offset, job.details)
     } else {
-        diagnose_file(&job.path, job.tcpip.as_ref(), offset)
+        diagnose_file(&job.path, job.tcpip.as_ref(), offset, job.details)
     };
     r.warnings.extend(job.note.clone());
     r
 }
 
 /// Diagnoses a netsh trace text alone (its drop events and retransmissions).
-fn diagnose_netsh(path: &Path, trace: Option<&Arc<TcpipTrace>>, offset: Option<FileTime>) -> InputResult {
+fn diagnose_netsh(
+    path: &Path,
+    trace: Option<&Arc<TcpipTrace>>,
+    offset: Option<FileTime>,
+    details: bool,
+) -> InputResult {
     let trace = match trace {
         Some(t) => t.clone(),
         None => match pktmon::tcpip::reader::read(path) {
@@ -419,7 +432,10 @@ fn diagnose_netsh(path: &Path, trace: Option<&Arc<TcpipTrace>>, offset: Option<F
         ..Default::default()
     };
     let (warnings, damaged) = problems(&trace.diagnostics);
-    let d = Diagnoser::new(None).with_tcpip(trace, offset);
+    let mut d = Diagnoser::new(None).with_tcpip(trace, offset);
+    if details {
+        d = d.with_details();
+    }
     InputResult {
         file: path.display().to_string(),
         diagnosis: Some(d.finish(&info)),
@@ -429,8 +445,16 @@ fn diagnose_netsh(path: &Path, trace: Option<&Arc<TcpipTrace>>, offset: Option<F
 }
 
 /// Diagnoses one capture, with the netsh trace of its host when given.
-pub fn diagnose_file(path: &Path, tcpip: Option<&Arc<TcpipTrace>>, offset: Option<FileTime>) -> InputResult {
+pub fn diagnose_file(
+    path: &Path,
+    tcpip: Option<&Arc<TcpipTrace>>,
+    offset: Option<FileTime>,
+    details: bool,
+) -> InputResult {
     let mut d = Diagnoser::new(None);
+    if details {
+        d = d.with_details();
+    }
     if let Some(t) = tcpip {
         d = d.with_tcpip(t.clone(), offset);
     }
@@ -516,13 +540,16 @@ pub fn diagnose(args: DiagnoseArgs) -> i32 {
         Some(s) => Some((s * 1e7).round() as FileTime),
         None => None,
     };
-    let jobs_planned = match plan(&files, args.nettrace.as_deref()) {
+    let mut jobs_planned = match plan(&files, args.nettrace.as_deref()) {
         Ok(j) => j,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
+    for j in &mut jobs_planned {
+        j.details = args.html.is_some();
+    }
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
@@ -537,9 +564,10 @@ pub fn diagnose(args: DiagnoseArgs) -> i32 {
             code = 2;
         }
     }
-    let stdout_taken = [&args.json, &args.jsonl]
-        .iter()
-        .any(|o| o.as_deref() == Some(Path::new("-")));
+    let stdout_taken = args.html_only
+        || [&args.json, &args.jsonl, &args.html]
+            .iter()
+            .any(|o| o.as_deref() == Some(Path::new("-")));
     let write = |target: &Path, content: String| -> Result<(), String> {
         if target == Path::new("-") {
             emit(None, &files, content.as_bytes())
@@ -561,6 +589,19 @@ pub fn diagnose(args: DiagnoseArgs) -> i32 {
         if let Err(m) = write(p, report::json_summary(&results)) {
             eprintln!("error: {m}");
             return 2;
+        }
+    }
+    if let Some(p) = &args.html {
+        if let Err(m) = write(p, pktmon::sink::html::html_report(&results)) {
+            eprintln!("error: {m}");
+            return 2;
+        }
+        if args.html_only && p != Path::new("-") {
+            eprintln!(
+                "{}: report of {} written",
+                p.display(),
+                pktmon::sink::counted(results.len() as u64, "input")
+            );
         }
     }
     if let Some(p) = &args.jsonl {

@@ -158,6 +158,32 @@ enum Command {
         /// one line).
         #[arg(long)]
         all: bool,
+        /// Also write the report as one self-contained HTML page (verdict, drops over time, the path
+        /// through the stack, tables; opens offline in any browser); `-` for standard output.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+    },
+    /// Write the diagnosis as one self-contained HTML page to hand over: per input the verdict (status,
+    /// ranked problems with why, next step and Wireshark filters, background folded), drops per cause and
+    /// symptoms over time (SVG), the path through the stack with PktMon's counters and where drops happened,
+    /// each problem's flows, drops and frames, and the tables; an index first with several inputs. No
+    /// network access, fonts or scripts from elsewhere. The same as `diagnose INPUT… --html FILE` without the
+    /// text report.
+    Report {
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// The HTML file to write (whole or not at all; never an input); `-` for standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// Join this netsh trace text to every capture of the run (files of one host).
+        #[arg(long, value_name = "FILE")]
+        nettrace: Option<PathBuf>,
+        /// Seconds to add to netsh trace times to get capture times (see `diagnose --help`).
+        #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+        time_offset: Option<f64>,
+        /// Files processed at once (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
     },
     /// Write one appearance per packet (its first, what `!pktmon.duplicate` shows) as pcapng, so that
     /// Wireshark's own TCP analysis stops counting appearances as retransmissions.
@@ -286,6 +312,7 @@ pub fn run() -> i32 {
             fail_on,
             jobs,
             all,
+            html,
         } => diagnose::diagnose(diagnose::DiagnoseArgs {
             all,
             inputs,
@@ -296,6 +323,27 @@ pub fn run() -> i32 {
             csv,
             fail_on,
             jobs,
+            html,
+            html_only: false,
+        }),
+        Command::Report {
+            inputs,
+            output,
+            nettrace,
+            time_offset,
+            jobs,
+        } => diagnose::diagnose(diagnose::DiagnoseArgs {
+            all: false,
+            inputs,
+            nettrace,
+            time_offset,
+            json: None,
+            jsonl: None,
+            csv: None,
+            fail_on: Vec::new(),
+            jobs,
+            html: Some(output),
+            html_only: true,
         }),
         Command::Dedup {
             input,

@@ -27,6 +27,7 @@ use crate::tcpip::{DropLayer, TcpipTrace};
 use tcpip::{Mechanism, RetransmitCause, TcpipJoin, TcpipSummary};
 
 mod counters;
+pub mod details;
 pub mod verdict;
 
 pub use verdict::{Problem, Status, Verdict};
@@ -521,6 +522,9 @@ pub struct Diagnosis {
     pub drop_rows: Vec<crate::sink::drops::DropRow>,
     /// The netsh trace joined to this input, and how.
     pub tcpip: Option<TcpipSummary>,
+    /// Timeline, stack and top talkers, for the HTML report.
+    #[serde(skip)]
+    pub details: details::Details,
 }
 
 /// A network adapter of the capture, for the report's header.
@@ -567,6 +571,7 @@ pub struct Diagnoser {
     packets_with_bytes: u64,
     first_time: Option<FileTime>,
     last_time: Option<FileTime>,
+    details: details::Collector,
 }
 
 impl Default for Diagnoser {
@@ -597,6 +602,7 @@ impl Diagnoser {
             packets_with_bytes: 0,
             first_time: None,
             last_time: None,
+            details: Default::default(),
         }
     }
 
@@ -605,6 +611,12 @@ impl Diagnoser {
     /// shared events when not given.
     pub fn with_tcpip(mut self, trace: Arc<TcpipTrace>, offset: Option<FileTime>) -> Diagnoser {
         self.tcpip = Some(TcpipJoin::new(trace, offset));
+        self
+    }
+
+    /// Also collects [`Diagnosis::details`] (timeline, stack, top talkers) for the HTML report.
+    pub fn with_details(mut self) -> Diagnoser {
+        self.details.enabled = true;
         self
     }
 
@@ -619,6 +631,7 @@ impl Diagnoser {
         self.last_time = Some(self.last_time.map_or(a.time, |t| t.max(a.time)));
         let (p, _) = self.grouper.assign(&HopKey::of(a));
         let frame = a.index + 1;
+        self.details.packet(p, a, p == self.packets.count());
         if p == self.packets.count() {
             self.packets.push(
                 a.time,
@@ -901,6 +914,8 @@ impl Diagnoser {
             .take()
             .unwrap_or_else(|| crate::pktmon::catalog::Catalog::builtin(info.os_build));
         diag.drop_rows = self.drop_counter.rows(&info.file, &self.components, &catalog);
+        let span = self.first_time.zip(self.last_time);
+        diag.details = std::mem::take(&mut self.details).finish(&self.components, &catalog, &self.drops, &report, span);
         diag.totals.findings = diag.findings.len() as u64;
         for f in &diag.findings {
             match f.locality {
@@ -1966,6 +1981,7 @@ impl Diagnoser {
 impl RecordSink for Diagnoser {
     fn record(&mut self, ctx: &Context<'_>, record: Record) {
         self.counters.record(ctx, &record);
+        self.details.record(&record);
         match record {
             Record::Packet(a) => self.packet(ctx, &a),
             Record::Component(c) => self.components.add_component(c),

@@ -3,6 +3,7 @@ pub mod atomic;
 pub mod background;
 pub mod drops;
 pub mod etl2pcapng;
+pub mod html;
 pub mod pcapng;
 pub mod pcapng_blocks;
 pub mod report;
