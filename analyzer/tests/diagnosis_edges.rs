@@ -639,3 +639,341 @@ fn arp_unanswered_is_local_when_packets_waited_for_it() {
     assert!(f.explanation.contains("were dropped on this host"), "{}", f.explanation);
     assert_eq!((p.locality, p.cause), (Locality::Local, Cause::AddressResolution));
 }
+
+/// A host-sent segment of `len` bytes sent `sends` times (the first and
+/// `sends - 1` retransmissions, 1 s apart), after a segment of `max` bytes
+/// that got through; `ptb`: an ICMP fragmentation-needed about it came back.
+fn resent_segment(len: usize, max: usize, sends: u32, ptb: bool) -> Diagnosis {
+    let mut c = Cap::new(20348);
+    handshake(&mut c, 0, 50001);
+    let first = tcp((host(), 50001), (server(), 80), PSH | ACK, 1001, 1, max, 128, 3);
+    c.put(100 * MS, first, TX, 12, None, None);
+    let ack = 1001 + max as u32;
+    c.put(
+        150 * MS,
+        tcp((server(), 80), (host(), 50001), ACK, 1, ack, 0, 64, 2),
+        RX,
+        12,
+        None,
+        None,
+    );
+    let big = tcp((host(), 50001), (server(), 80), PSH | ACK, ack, 1, len, 128, 4);
+    for k in 0..sends {
+        c.put(200 * MS + k as i64 * SEC, big.clone(), TX, 12, None, None);
+    }
+    if ptb {
+        c.put(
+            250 * MS,
+            icmp(router(), host(), 3, 4, [0, 0, 0x04, 0xb0], &big),
+            RX,
+            12,
+            None,
+            None,
+        );
+    }
+    c.diagnose()
+}
+
+#[test]
+fn a_full_size_segment_resent_three_times_is_a_pmtu_black_hole() {
+    // ≥ 1200 bytes, ≥ 90 % of the flow's largest, sent again 3 times, no packet too big.
+    let d = resent_segment(1200, 1200, 4, false);
+    let (f, p) = the_finding(&d, "suspected PMTU black hole");
+    assert_eq!(
+        (f.locality, f.cause, f.count),
+        (Locality::Remote, Cause::Mtu, 3),
+        "{f:#?}"
+    );
+    assert_eq!((p.cause, p.severity), (Cause::Mtu, 1));
+    assert!(with_symptom(&d, "retransmission").is_empty(), "{:#?}", d.findings);
+    // 90 % of the largest exactly: 1260 of 1400.
+    let d = resent_segment(1260, 1400, 4, false);
+    assert_eq!(
+        with_symptom(&d, "suspected PMTU black hole").len(),
+        1,
+        "{:#?}",
+        d.findings
+    );
+    // Each edge crossed: plain retransmissions.
+    for (len, max, sends) in [(1199, 1199, 4), (1259, 1400, 4), (1200, 1200, 3)] {
+        let d = resent_segment(len, max, sends, false);
+        assert!(
+            with_symptom(&d, "suspected PMTU black hole").is_empty(),
+            "{len} of {max}, {sends} sends: {:#?}",
+            d.findings
+        );
+        let (f, _) = the_finding(&d, "retransmission");
+        assert_eq!(
+            (f.cause, f.count),
+            (Cause::Congestion, u64::from(sends - 1)),
+            "{len} of {max}"
+        );
+    }
+    // With a packet too big for the flow, the path told: no black hole, the resends follow the ICMP.
+    let d = resent_segment(1200, 1200, 4, true);
+    assert!(
+        with_symptom(&d, "suspected PMTU black hole").is_empty(),
+        "{:#?}",
+        d.findings
+    );
+    let (f, _) = the_finding(&d, "retransmission after packet too big");
+    assert_eq!((f.locality, f.cause), (Locality::Remote, Cause::Mtu));
+}
+
+#[test]
+fn three_unanswered_datagrams_are_a_no_answer_problem_two_are_not() {
+    for (sent, problem) in [(2u16, false), (3, true)] {
+        let mut c = Cap::new(20348);
+        for k in 0..sent {
+            c.put(
+                k as i64 * SEC,
+                udp((host(), 50001 + k), (server(), 5060), &[1; 30], 128),
+                TX,
+                12,
+                None,
+                None,
+            );
+        }
+        let d = c.diagnose();
+        let found = with_symptom(&d, "no answer");
+        assert_eq!(found.len(), usize::from(problem), "{sent} sent: {:#?}", d.findings);
+        if problem {
+            let (f, p) = the_finding(&d, "no answer");
+            assert_eq!(
+                (f.locality, f.cause, f.count),
+                (Locality::Remote, Cause::Unreachable, 3)
+            );
+            // Three datagrams from three sockets: one problem for the service.
+            assert_eq!((p.endpoints.clone(), p.packets), (vec!["10.0.0.9:5060".to_string()], 3));
+        } else {
+            assert_eq!(d.verdict.status, Status::Healthy, "{:#?}", d.verdict);
+        }
+    }
+    // One answer is enough; one-way ports (syslog) expect none.
+    let mut c = Cap::new(20348);
+    for k in 0..3u16 {
+        c.put(
+            k as i64 * SEC,
+            udp((host(), 50001 + k), (server(), 5060), &[1; 30], 128),
+            TX,
+            12,
+            None,
+            None,
+        );
+    }
+    c.put(
+        3 * SEC,
+        udp((server(), 5060), (host(), 50003), &[2; 30], 64),
+        RX,
+        12,
+        None,
+        None,
+    );
+    for k in 0..3u16 {
+        c.put(
+            5 * SEC + k as i64 * SEC,
+            udp((host(), 50100), (server(), 514), &[1; 30], 128),
+            TX,
+            12,
+            None,
+            None,
+        );
+    }
+    assert!(with_symptom(&c.diagnose(), "no answer").is_empty());
+}
+
+/// Two drop events of one datagram's bytes (two PktGroupIds, as tcpip's own
+/// rewritten copy has), `apart` from each other.
+fn two_drops_of_one_datagram(apart: FileTime) -> Diagnosis {
+    let mut c = Cap::new(20348);
+    let d = udp((server(), 40000), (host(), 7777), &[3; 40], 64);
+    c.put(0, d.clone(), RX, 101, Some(1204), None);
+    c.put(apart, d, RX, 101, Some(1204), None);
+    c.diagnose()
+}
+
+#[test]
+fn drops_of_one_content_within_ten_ms_are_one_packet() {
+    // COPY_WINDOW is 10 ms, inclusive.
+    for (apart, packets) in [(0, 1u64), (10 * MS, 1), (10 * MS + 1, 2), (SEC, 2)] {
+        let d = two_drops_of_one_datagram(apart);
+        let p = &d.verdict.problems;
+        assert_eq!(p.len(), 1, "{apart}: {:#?}", d.verdict);
+        assert_eq!((p[0].drop_events, p[0].packets), (2, packets), "{apart} apart");
+        assert_eq!((p[0].locality, p[0].cause), (Locality::Local, Cause::Unreachable));
+    }
+}
+
+/// Flow counters of a filter (component 30): Upper(1) and Lower(2), Rx in and Tx out.
+fn edges(c: &mut Cap, lower: (u64, u64), upper: (u64, u64)) {
+    for (name, edge, (rx, tx)) in [("Upper", 1u16, upper), ("Lower", 2, lower)] {
+        c.records.push(Record::FlowCounters(FlowCounters {
+            component_id: 30,
+            edge_name: name.into(),
+            edge_id: edge,
+            direction_in: RX,
+            packets_in: rx,
+            bytes_in: rx * 100,
+            direction_out: TX,
+            packets_out: tx,
+            bytes_out: tx * 100,
+        }));
+    }
+}
+
+#[test]
+fn a_silent_filter_needs_three_packets_and_one_percent() {
+    // Rx: entered at the lower edge, left at the upper; Tx the other way round.
+    let cases = [
+        ((5, 0), (2, 0), Some(3)),
+        ((5, 0), (3, 0), None),
+        ((300, 0), (297, 0), Some(3)),
+        ((301, 0), (298, 0), None),
+        ((0, 2), (0, 5), Some(3)),
+        ((0, 3), (0, 5), None),
+    ];
+    for (lower, upper, lost) in cases {
+        let mut c = Cap::new(20348);
+        c.put(
+            0,
+            tcp((server(), 443), (host(), 50001), ACK, 1, 1, 0, 64, 1),
+            RX,
+            12,
+            None,
+            None,
+        );
+        edges(&mut c, lower, upper);
+        let d = c.diagnose();
+        let found = with_symptom(&d, "packets lost in a filter without a drop event");
+        match lost {
+            Some(n) => {
+                let (f, p) = the_finding(&d, "packets lost in a filter without a drop event");
+                assert_eq!(
+                    (f.locality, f.count, p.packets),
+                    (Locality::Local, n, n),
+                    "{lower:?} {upper:?}"
+                );
+                assert_eq!(p.endpoints, vec!["component 30 filter.sys".to_string()]);
+            }
+            None => assert!(found.is_empty(), "{lower:?} {upper:?}: {:#?}", d.findings),
+        }
+    }
+}
+
+/// A connection, then `n` keep-alive probes from the server (one byte
+/// before its next sequence number, no symptom of their own) that tcpip
+/// drops as duplicate segments (1217).
+fn late_duplicates(n: u16) -> Diagnosis {
+    let mut c = Cap::new(20348);
+    handshake(&mut c, 0, 50001);
+    for k in 0..n {
+        c.put(
+            SEC + k as i64 * 100 * MS,
+            tcp((server(), 80), (host(), 50001), ACK, 0, 1001, 0, 64, k + 2),
+            RX,
+            101,
+            Some(1217),
+            None,
+        );
+    }
+    c.diagnose()
+}
+
+#[test]
+fn ten_close_time_drops_of_a_connection_are_background_eleven_are_not() {
+    let d = late_duplicates(10);
+    assert_eq!(d.verdict.status, Status::Healthy, "{:#?}", d.verdict);
+    assert_eq!(d.verdict.background.len(), 1);
+    assert_eq!(
+        (d.verdict.background[0].kind, d.verdict.background[0].drop_events),
+        ("close_time_tcp", 10)
+    );
+    let d = late_duplicates(11);
+    assert!(d.verdict.background.is_empty(), "{:#?}", d.verdict.background);
+    assert_eq!(d.verdict.problems.len(), 1, "{:#?}", d.verdict);
+    let p = &d.verdict.problems[0];
+    assert_eq!(
+        (p.locality, p.cause, p.drop_events),
+        (Locality::Local, Cause::SessionLoss, 11)
+    );
+}
+
+/// `servers` servers refusing connections to port 8080 (RST answering the SYN).
+fn refused_by(servers: u8) -> Diagnosis {
+    let mut c = Cap::new(20348);
+    for k in 0..servers {
+        let s = v4([93, 184, 0, k + 1]);
+        let (t, client) = (k as i64 * SEC, 50000 + k as u16);
+        c.put(
+            t,
+            tcp((host(), client), (s, 8080), SYN, 7, 0, 0, 128, 1),
+            TX,
+            12,
+            None,
+            None,
+        );
+        c.put(
+            t + MS,
+            tcp((s, 8080), (host(), client), RST | ACK, 0, 8, 0, 64, 0),
+            RX,
+            12,
+            None,
+            None,
+        );
+    }
+    c.diagnose()
+}
+
+#[test]
+fn three_servers_refusing_a_port_are_one_problem_two_are_two() {
+    let d = refused_by(3);
+    assert_eq!(d.verdict.problems.len(), 1, "{:#?}", d.verdict);
+    let p = &d.verdict.problems[0];
+    assert_eq!((p.cause, p.flows, p.endpoints.len()), (Cause::Unreachable, 3, 3));
+    assert!(
+        p.title.starts_with("Connections to port 8080 are refused by 3 servers"),
+        "{}",
+        p.title
+    );
+    let d = refused_by(2);
+    assert_eq!(d.verdict.problems.len(), 2, "{:#?}", d.verdict);
+    for p in &d.verdict.problems {
+        assert_eq!((p.cause, p.flows, p.endpoints.len()), (Cause::Unreachable, 1, 1));
+        assert!(p.endpoints[0].ends_with(":8080"));
+    }
+}
+
+#[test]
+fn each_drop_category_is_a_cause_and_a_received_rst_is_remote() {
+    use Cause::*;
+    // One reason code of each category of `drop_category`, on a datagram no flow symptom names.
+    let cases = [
+        (909u32, Policy, Locality::Local),
+        (3, Resources, Locality::Local),
+        (922, AddressResolution, Locality::Local),
+        (907, NoRoute, Locality::Local),
+        (1200, InvalidPacket, Locality::Local),
+        (1204, Unreachable, Locality::Local),
+        (931, SessionLoss, Locality::Local),
+        (920, Mtu, Locality::Local),
+        (9999, Other, Locality::Local),
+        // TCP/IP consuming a reset the peer sent: the peer acted.
+        (1210, SessionLoss, Locality::Remote),
+    ];
+    for (reason, cause, locality) in cases {
+        let mut c = Cap::new(20348);
+        c.put(
+            0,
+            udp((server(), 40000), (host(), 7777), &[3; 40], 64),
+            RX,
+            101,
+            Some(reason),
+            None,
+        );
+        let d = c.diagnose();
+        let (f, p) = the_finding(&d, "local drop");
+        assert_eq!((f.cause, f.locality), (cause, locality), "reason {reason}: {f:#?}");
+        assert_eq!(f.drops[0].0.reason, Some(reason));
+        assert_eq!((p.cause, p.drop_events), (cause, 1), "reason {reason}");
+    }
+}
