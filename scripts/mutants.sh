@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Mutation testing of the diagnosis with cargo-mutants, sized for a small
-# shared machine: one build job, niced, a per-mutant timeout, and the
+# shared machine: one mutant at a time (--in-place), niced, a per-mutant timeout, and the
 # analyzer's own tests only (the unit tests plus the integration tests that
 # pin the diagnosis down), so one module's run fits well under an hour.
 #
@@ -69,5 +69,5 @@ set -x
 # (a copy would rebuild the workspace from nothing); the tree is restored
 # after each mutant, so do not edit it while this runs.
 nice -n 10 cargo mutants --in-place --package pktmon-analyzer "${files[@]}" \
-  --jobs 1 --timeout 60 --build-timeout 600 --output "$out" --no-shuffle "$@" \
+  --timeout 60 --build-timeout 600 --output "$out" --no-shuffle "$@" \
   -- "${tests[@]}"
