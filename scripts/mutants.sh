@@ -18,7 +18,7 @@
 # `--list` (print the mutants without testing them).
 #
 # Installs cargo-mutants (`cargo install cargo-mutants --locked`) when absent.
-# Results: target/mutants/<MODULE>/mutants.out/{caught,missed,timeout,unviable}.txt;
+# Results: target/mutants/<MODULE>[-$MUTANTS_TAG]/mutants.out/{caught,missed,timeout,unviable}.txt;
 # docs/mutants.md records them and the command that made them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,7 +61,7 @@ esac
 read -r -a tests <<<"${MUTANTS_TESTS:-$default_tests}"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-out="$CARGO_TARGET_DIR/mutants/$module"
+out="$CARGO_TARGET_DIR/mutants/$module${MUTANTS_TAG:+-$MUTANTS_TAG}"
 mkdir -p "$out"
 echo "mutants: $module → $out/mutants.out" >&2
 set -x

@@ -787,8 +787,8 @@ fn three_unanswered_datagrams_are_a_no_answer_problem_two_are_not() {
 fn two_drops_of_one_datagram(apart: FileTime) -> Diagnosis {
     let mut c = Cap::new(20348);
     let d = udp((server(), 40000), (host(), 7777), &[3; 40], 64);
-    c.put(0, d.clone(), RX, 101, Some(1204), None);
-    c.put(apart, d, RX, 101, Some(1204), None);
+    c.put(EPOCH, d.clone(), RX, 101, Some(1204), None);
+    c.put(EPOCH + apart, d, RX, 101, Some(1204), None);
     c.diagnose()
 }
 
@@ -976,4 +976,90 @@ fn each_drop_category_is_a_cause_and_a_received_rst_is_remote() {
         assert_eq!(f.drops[0].0.reason, Some(reason));
         assert_eq!((p.cause, p.drop_events), (cause, 1), "reason {reason}");
     }
+}
+
+/// A real capture's clock (2021-06-03 13:49:55 UTC as a FILETIME): arithmetic
+/// on times that holds near zero can be wrong this far from it.
+const EPOCH: FileTime = 132_672_017_954_540_046;
+
+#[test]
+fn a_retransmission_names_its_original_frame_and_the_header_its_input() {
+    let d = retransmission_after_a_drop(3 * SEC - 150 * MS);
+    let (f, _) = the_finding(&d, "retransmission");
+    // Frames 1–3 the handshake, 4 the data, 5 the dropped segment, 6 the data again.
+    assert_eq!(f.frames, vec![4, 6]);
+    assert_eq!(f.display_filter, "frame.number in {4,6}");
+    assert_eq!(d.file, "hand-built");
+    assert_eq!(d.kind, InputKind::Etl.describe());
+    assert!(d.has_pktmon_metadata);
+    assert_eq!(d.windows_build, Some(20348));
+    assert_eq!(
+        (d.totals.appearances, d.totals.packets, d.totals.drop_events),
+        (6, 6, 1)
+    );
+}
+
+#[test]
+fn a_received_rst_that_tcpip_consumes_is_no_cause_of_the_reset() {
+    // The server resets a connection after data; tcpip logs taking the RST in as a drop (1210).
+    let mut c = Cap::new(20348);
+    handshake(&mut c, EPOCH, 50001);
+    c.put(
+        EPOCH + 100 * MS,
+        tcp((host(), 50001), (server(), 80), PSH | ACK, 1001, 1, 100, 128, 3),
+        TX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        EPOCH + 110 * MS,
+        tcp((server(), 80), (host(), 50001), PSH | ACK, 1, 1101, 200, 64, 2),
+        RX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        EPOCH + 120 * MS,
+        tcp((host(), 50001), (server(), 80), ACK, 1101, 201, 0, 128, 4),
+        TX,
+        12,
+        None,
+        None,
+    );
+    let rst = tcp((server(), 80), (host(), 50001), RST, 201, 0, 0, 64, 3);
+    let g = c.put(EPOCH + SEC, rst.clone(), RX, 12, None, None);
+    c.put(EPOCH + SEC + 10_000, rst, RX, 101, Some(1210), Some(g));
+    let d = c.diagnose();
+    let (f, p) = the_finding(&d, "connection reset");
+    assert!(f.drops.is_empty(), "{f:#?}");
+    assert!(
+        f.explanation.starts_with("The server reset the connection"),
+        "{}",
+        f.explanation
+    );
+    assert_eq!(
+        (f.locality, f.cause, p.cause),
+        (Locality::Remote, Cause::SessionLoss, Cause::SessionLoss)
+    );
+    // The consumption itself: remote (the peer acted), and harmless around a close.
+    let drops = with_symptom(&d, "local drop");
+    assert_eq!(drops.len(), 1, "{:#?}", d.findings);
+    assert_eq!(
+        (drops[0].locality, drops[0].cause),
+        (Locality::Remote, Cause::SessionLoss)
+    );
+}
+
+#[test]
+fn drops_without_bytes_keep_their_direction() {
+    let mut c = Cap::new(20348);
+    c.put(EPOCH, Vec::new(), RX, 101, Some(1204), None);
+    c.put(EPOCH + SEC, Vec::new(), TX, 101, Some(1204), None);
+    let d = c.diagnose();
+    let drops = with_symptom(&d, "local drop");
+    let events: u64 = drops.iter().map(|f| f.traits.drop_events).sum();
+    let inbound: u64 = drops.iter().map(|f| f.traits.inbound_drops).sum();
+    assert_eq!((drops.len(), events, inbound), (2, 2, 1), "{drops:#?}");
 }
