@@ -1063,3 +1063,30 @@ fn drops_without_bytes_keep_their_direction() {
     let inbound: u64 = drops.iter().map(|f| f.traits.inbound_drops).sum();
     assert_eq!((drops.len(), events, inbound), (2, 2, 1), "{drops:#?}");
 }
+
+#[test]
+fn a_drop_known_only_by_its_text_still_explains_a_retransmission() {
+    // A localized etl2txt line gives the reason as text only: no code.
+    let mut c = Cap::new(20348);
+    handshake(&mut c, 0, 50001);
+    let data = tcp((host(), 50001), (server(), 80), PSH | ACK, 1001, 1, 100, 128, 3);
+    c.put(100 * MS, data.clone(), TX, 12, None, None);
+    c.put(
+        2 * SEC,
+        tcp((server(), 80), (host(), 50001), PSH | ACK, 1, 1001, 50, 64, 2),
+        RX,
+        30,
+        Some(909),
+        None,
+    );
+    if let Some(Record::Packet(a)) = c.records.last_mut() {
+        let d = a.drop.as_mut().expect("a drop");
+        d.reason = None;
+        assert_eq!(d.reason_text.as_deref(), Some("Inspection drop"));
+    }
+    c.put(3 * SEC, data, TX, 12, None, None);
+    let d = c.diagnose();
+    let (f, _) = the_finding(&d, "retransmission");
+    assert_eq!((f.locality, f.cause), (Locality::Local, Cause::Policy), "{f:#?}");
+    assert_eq!(f.drops[0].0.reason, None);
+}
