@@ -1090,3 +1090,58 @@ fn a_drop_known_only_by_its_text_still_explains_a_retransmission() {
     assert_eq!((f.locality, f.cause), (Locality::Local, Cause::Policy), "{f:#?}");
     assert_eq!(f.drops[0].0.reason, None);
 }
+
+#[test]
+fn a_syn_sent_three_times_unanswered_is_one_finding_not_retransmissions() {
+    let mut c = Cap::new(20348);
+    let syn = tcp((host(), 50001), (server(), 80), SYN, 1000, 0, 0, 128, 1);
+    for t in [0, SEC, 3 * SEC] {
+        c.put(EPOCH + t, syn.clone(), TX, 12, None, None);
+    }
+    let d = c.diagnose();
+    assert!(with_symptom(&d, "retransmission").is_empty(), "{:#?}", d.findings);
+    let (f, p) = the_finding(&d, "SYN unanswered");
+    assert_eq!((f.locality, f.cause), (Locality::Remote, Cause::Policy), "{f:#?}");
+    assert!(f.explanation.contains("(3 SYNs)"), "{}", f.explanation);
+    assert_eq!((p.severity, p.endpoints.clone()), (1, vec!["10.0.0.9:80".to_string()]));
+}
+
+/// A segment seen twice at `component` only (12 the NIC, 101 tcpip.sys), no
+/// drop recorded; `from_host`: sent by the host, else by the server.
+fn seen_twice_at(component: u16, from_host: bool) -> Diagnosis {
+    let mut c = Cap::new(20348);
+    handshake(&mut c, EPOCH, 50001);
+    let (seg, dir) = if from_host {
+        (
+            tcp((host(), 50001), (server(), 80), PSH | ACK, 1001, 1, 100, 128, 3),
+            TX,
+        )
+    } else {
+        (tcp((server(), 80), (host(), 50001), PSH | ACK, 1, 1001, 100, 64, 2), RX)
+    };
+    c.put(EPOCH + 100 * MS, seg.clone(), dir, component, None, None);
+    c.put(EPOCH + 2 * SEC, seg, dir, component, None, None);
+    c.diagnose()
+}
+
+#[test]
+fn a_retransmission_is_remote_when_its_first_copy_left_or_came_in() {
+    // Sent by the host and its first copy reached the NIC: lost beyond this host.
+    let d = seen_twice_at(12, true);
+    let (f, _) = the_finding(&d, "retransmission");
+    assert_eq!((f.locality, f.cause), (Locality::Remote, Cause::Congestion), "{f:#?}");
+    assert!(
+        f.explanation.contains("after its first copy left the NIC"),
+        "{}",
+        f.explanation
+    );
+    // Its first copy never reached the NIC and nothing recorded a drop: this capture cannot tell.
+    let d = seen_twice_at(101, true);
+    let (f, _) = the_finding(&d, "retransmission");
+    assert_eq!((f.locality, f.cause), (Locality::Unknown, Cause::Congestion), "{f:#?}");
+    assert!(!f.explanation.contains("left the NIC"), "{}", f.explanation);
+    // Sent to this host: whatever happened, it was not dropped here.
+    let d = seen_twice_at(101, false);
+    let (f, _) = the_finding(&d, "retransmission");
+    assert_eq!((f.locality, f.cause), (Locality::Remote, Cause::Congestion), "{f:#?}");
+}
