@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Mutation testing of the diagnosis with cargo-mutants, sized for a small
-# shared machine: one mutant at a time (--in-place), niced, a per-mutant timeout, and the
-# analyzer's own tests only (the unit tests plus the integration tests that
-# pin the diagnosis down), so one module's run fits well under an hour.
+# shared machine: one mutant at a time (--in-place), niced, a per-mutant
+# timeout, and only the analyzer's integration tests that pin the module
+# down, so that a run (a quarter of the cause mapping) takes about 10 minutes.
 #
 #   scripts/mutants.sh [MODULE] [-- extra cargo-mutants options]
 #
 # MODULE: classify (default: the cause mapping of diagnose/mod.rs — classify,
 # drop_near, drop_locality, count_marks, black_hole_flows, no_answer…),
 # diagnose, verdict, flows, packets, text, or all. Each names the files
-# mutated (`--file`, `--re`). On a 2-core machine a mutant costs about a
-# minute (an incremental build of the library and the test binaries), so
-# classify (148 mutants) takes two and a half hours whole: run it by quarters
-# with `-- --shard 0/4` … `3/4` (about 40 minutes each); diagnose (692),
-# flows (998) and all take many hours.
+# mutated (`--file`, `--re`). On a 2-core machine shared with other builds a
+# mutant costs 13–18 s (an incremental build of the library and the test
+# binaries), so classify (148 mutants) takes about 45 minutes whole: run it by
+# quarters with `-- --shard 0/4` … `3/4` (about 10 minutes each); diagnose
+# (692), flows (998), text (373) and packets (207) take hours.
 # Extra options go to cargo-mutants, e.g. `--shard 0/4`, `--re classify`,
 # `--list` (print the mutants without testing them).
 #
