@@ -258,27 +258,32 @@ fn every_icmpv4_destination_unreachable_code_has_its_cause() {
     use Cause::*;
     // RFC 792 / 1812 codes; 4 (fragmentation needed) is told as packet too big below.
     let expected = [
-        (0u8, NoRoute),
-        (1, Unreachable),
-        (2, Unreachable),
-        (3, Unreachable),
-        (5, NoRoute),
-        (6, NoRoute),
-        (7, NoRoute),
-        (8, Unreachable),
-        (9, Policy),
-        (10, Policy),
-        (11, Unreachable),
-        (12, Unreachable),
-        (13, Policy),
-        (14, Unreachable),
-        (15, Unreachable),
+        (0u8, NoRoute, "network unreachable"),
+        (1, Unreachable, "host unreachable"),
+        (2, Unreachable, "protocol unreachable"),
+        (3, Unreachable, "port unreachable"),
+        (5, NoRoute, "source route failed"),
+        (6, NoRoute, "destination unknown"),
+        (7, NoRoute, "destination unknown"),
+        (8, Unreachable, "unreachable"),
+        (9, Policy, "administratively prohibited"),
+        (10, Policy, "administratively prohibited"),
+        (11, Unreachable, "unreachable"),
+        (12, Unreachable, "unreachable"),
+        (13, Policy, "administratively prohibited"),
+        (14, Unreachable, "unreachable"),
+        (15, Unreachable, "unreachable"),
     ];
-    for (code, cause) in expected {
+    for (code, cause, what) in expected {
         let d = icmp_about_a_syn(host(), server(), router(), 3, code, [0; 4]);
         let (f, p) = the_finding(&d, "destination unreachable");
         assert_eq!((f.locality, f.cause), (Locality::Remote, cause), "code {code}: {f:#?}");
-        assert!(f.explanation.contains(&format!("code {code})")), "{}", f.explanation);
+        assert!(
+            f.explanation
+                .ends_with(&format!("ICMP destination unreachable ({what}, code {code}).")),
+            "{}",
+            f.explanation
+        );
         assert_eq!((p.locality, p.cause), (Locality::Remote, cause), "code {code}: {p:#?}");
         assert_eq!(
             p.severity, 1,
@@ -314,21 +319,32 @@ fn every_icmpv6_destination_unreachable_code_has_its_cause() {
     use Cause::*;
     let (h, s, r) = (v6("2001:db8::5"), v6("2001:db8::9"), v6("2001:db8::1"));
     let expected = [
-        (0u8, NoRoute),
-        (1, Policy),
-        (2, NoRoute),
-        (3, Unreachable),
+        (0u8, NoRoute, "no route to destination"),
+        (1, Policy, "administratively prohibited"),
+        (2, NoRoute, "beyond scope of source address"),
+        (3, Unreachable, "address unreachable"),
         // Port unreachable in ICMPv6 (fragmentation needed in ICMPv4).
-        (4, Unreachable),
-        (5, Policy),
-        (6, Policy),
-        (7, Unreachable),
+        (4, Unreachable, "port unreachable"),
+        (5, Policy, "administratively prohibited"),
+        (6, Policy, "administratively prohibited"),
+        (7, Unreachable, "unreachable"),
     ];
-    for (code, cause) in expected {
+    for (code, cause, what) in expected {
         let d = icmp_about_a_syn(h, s, r, 1, code, [0; 4]);
         let (f, p) = the_finding(&d, "destination unreachable");
         assert_eq!((f.locality, f.cause), (Locality::Remote, cause), "code {code}: {f:#?}");
-        assert!(f.explanation.contains("ICMPv6"), "{}", f.explanation);
+        assert!(
+            f.explanation
+                .ends_with(&format!("ICMPv6 destination unreachable ({what}, code {code}).")),
+            "{}",
+            f.explanation
+        );
+        let advice = match cause {
+            Policy => "A filter on the path rejects",
+            NoRoute => "no route to the destination",
+            _ => "Nothing listens there",
+        };
+        assert!(f.next_step.contains(advice), "code {code}: {}", f.next_step);
         assert_eq!((p.locality, p.cause), (Locality::Remote, cause), "code {code}");
         assert!(with_symptom(&d, "packet too big").is_empty(), "code {code}");
     }
