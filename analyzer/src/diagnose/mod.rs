@@ -537,6 +537,36 @@ pub struct Adapter {
     pub addresses: Vec<String>,
 }
 
+impl Adapter {
+    /// `Description (address, address)`, as the reports name it.
+    pub fn label(&self) -> String {
+        let what = if self.description.is_empty() {
+            &self.name
+        } else {
+            &self.description
+        };
+        if self.addresses.is_empty() {
+            what.clone()
+        } else {
+            format!("{what} ({})", self.addresses.join(", "))
+        }
+    }
+}
+
+impl Diagnosis {
+    /// The OS and build as the reports name them (`Windows 11 Pro, build 26200`).
+    pub fn system(&self) -> String {
+        match (&self.os, self.windows_build) {
+            // Some writers already put the build in the OS text ("Windows 11 Pro (build 26200)").
+            (Some(os), Some(b)) if os.contains(&b.to_string()) => os.clone(),
+            (Some(os), Some(b)) => format!("{os}, build {b}"),
+            (None, Some(b)) => format!("Windows build {b}"),
+            (Some(os), None) => os.clone(),
+            (None, None) => String::new(),
+        }
+    }
+}
+
 /// Component types that are network adapters (the packet reached or came from the wire there).
 fn is_nic_type(component_type: u16) -> bool {
     // 2 Miniport, 6 VmsMiniport, 9 NetVsc miniport, 14 NetCx

@@ -260,13 +260,7 @@ fn facts(o: &mut String, d: &Diagnosis) {
         }
     };
     kv("kind", esc(&d.kind));
-    let os = match (&d.os, d.windows_build) {
-        (Some(os), Some(b)) => format!("{os}, build {b}"),
-        (None, Some(b)) => format!("Windows build {b}"),
-        (Some(os), None) => os.clone(),
-        (None, None) => String::new(),
-    };
-    kv("system", esc(&os));
+    kv("system", esc(&d.system()));
     if let (Some(a), Some(b)) = (&d.start_time, &d.end_time) {
         kv(
             "time",
@@ -278,22 +272,7 @@ fn facts(o: &mut String, d: &Diagnosis) {
             ),
         );
     }
-    let adapters: Vec<String> = d
-        .adapters
-        .iter()
-        .map(|a| {
-            let what = if a.description.is_empty() {
-                &a.name
-            } else {
-                &a.description
-            };
-            if a.addresses.is_empty() {
-                esc(what)
-            } else {
-                format!("{} ({})", esc(what), esc(&a.addresses.join(", ")))
-            }
-        })
-        .collect();
+    let adapters: Vec<String> = d.adapters.iter().map(|a| esc(&a.label())).collect();
     kv("adapters", adapters.join("<br>"));
     kv(
         "counts",

@@ -154,14 +154,7 @@ pub fn text_report(results: &[InputResult], options: &TextOptions) -> String {
 fn header(o: &mut Out<'_>, d: &Diagnosis, warnings: &[String]) {
     // The reader's own warning already says it when the file has no PktMon metadata.
     let said_no_metadata = warnings.iter().any(|w| w.contains("no PktMon metadata"));
-    let os = match (&d.os, d.windows_build) {
-        // Some writers already put the build in the OS text ("Windows 11 Pro (build 26200)").
-        (Some(os), Some(b)) if os.contains(&b.to_string()) => os.clone(),
-        (Some(os), Some(b)) => format!("{os}, build {b}"),
-        (None, Some(b)) => format!("Windows build {b}"),
-        (Some(os), None) => os.clone(),
-        (None, None) => String::new(),
-    };
+    let os = d.system();
     let when = match (&d.start_time, d.duration_seconds) {
         (Some(start), Some(s)) => format!("{} from {start}", duration(s)),
         (Some(start), None) => format!("from {start}"),
@@ -173,22 +166,7 @@ fn header(o: &mut Out<'_>, d: &Diagnosis, warnings: &[String]) {
         .collect();
     o.prose(3, "", &first.join("; "));
     if !d.adapters.is_empty() {
-        let list: Vec<String> = d
-            .adapters
-            .iter()
-            .map(|a| {
-                let what = if a.description.is_empty() {
-                    &a.name
-                } else {
-                    &a.description
-                };
-                if a.addresses.is_empty() {
-                    what.to_string()
-                } else {
-                    format!("{what} ({})", a.addresses.join(", "))
-                }
-            })
-            .collect();
+        let list: Vec<String> = d.adapters.iter().map(|a| a.label()).collect();
         o.prose(
             3,
             if list.len() == 1 { "adapter: " } else { "adapters: " },
