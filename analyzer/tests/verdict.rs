@@ -64,30 +64,7 @@ fn a_rst_answering_a_syn_is_a_refusal_not_a_session_loss() {
 fn a_reset_after_idle_with_the_servers_ttl_is_its_idle_timeout_not_a_nat() {
     let server = v4([10, 0, 0, 9]);
     let mut c = Cap::new(20348);
-    c.put(
-        0,
-        tcp((host(), 50001), (server, 443), SYN, 1000, 0, 0, 128, 1),
-        TX,
-        12,
-        None,
-        None,
-    );
-    c.put(
-        MS,
-        tcp((server, 443), (host(), 50001), SYN | ACK, 5000, 1001, 0, 64, 0),
-        RX,
-        12,
-        None,
-        None,
-    );
-    c.put(
-        2 * MS,
-        tcp((host(), 50001), (server, 443), ACK, 1001, 5001, 0, 128, 2),
-        TX,
-        12,
-        None,
-        None,
-    );
+    c.handshake(0, 50001, server, 443);
     c.put(
         3 * MS,
         tcp((host(), 50001), (server, 443), PSH | ACK, 1001, 5001, 100, 128, 3),
@@ -173,30 +150,7 @@ fn a_background_looking_drop_on_a_live_flow_is_a_problem() {
     // close-time rule would hold harmless) is sent again: the retransmission names it.
     let server = v4([10, 0, 0, 9]);
     let mut c = Cap::new(20348);
-    c.put(
-        0,
-        tcp((host(), 50001), (server, 443), SYN, 1000, 0, 0, 128, 1),
-        TX,
-        12,
-        None,
-        None,
-    );
-    c.put(
-        MS,
-        tcp((server, 443), (host(), 50001), SYN | ACK, 5000, 1001, 0, 64, 0),
-        RX,
-        12,
-        None,
-        None,
-    );
-    c.put(
-        2 * MS,
-        tcp((host(), 50001), (server, 443), ACK, 1001, 5001, 0, 128, 2),
-        TX,
-        12,
-        None,
-        None,
-    );
+    c.handshake(0, 50001, server, 443);
     let data = tcp((server, 443), (host(), 50001), PSH | ACK, 5001, 1001, 500, 64, 0);
     let g = c.put(10 * MS, data.clone(), RX, 12, None, None);
     c.put(10 * MS + 5, data.clone(), RX, 101, Some(1217), Some(g));
@@ -412,30 +366,7 @@ fn failed_connections_rank_before_loss_that_only_slowed_things() {
     let slow = v4([10, 0, 0, 10]);
     let mut c = Cap::new(20348);
     // A busy connection with three retransmissions (first copies left the NIC).
-    c.put(
-        0,
-        tcp((host(), 50001), (slow, 443), SYN, 1000, 0, 0, 128, 1),
-        TX,
-        12,
-        None,
-        None,
-    );
-    c.put(
-        MS,
-        tcp((slow, 443), (host(), 50001), SYN | ACK, 5000, 1001, 0, 64, 0),
-        RX,
-        12,
-        None,
-        None,
-    );
-    c.put(
-        2 * MS,
-        tcp((host(), 50001), (slow, 443), ACK, 1001, 5001, 0, 128, 2),
-        TX,
-        12,
-        None,
-        None,
-    );
+    c.handshake(0, 50001, slow, 443);
     let mut seq = 1001u32;
     for k in 0..3 {
         let t = SEC + k * SEC;
@@ -759,30 +690,7 @@ fn a_segment_a_moment_out_of_order_is_not_a_lost_one() {
     let server = v4([10, 0, 0, 9]);
     for (late, lost) in [(20, false), (50 * MS, true)] {
         let mut c = Cap::new(20348);
-        c.put(
-            0,
-            tcp((host(), 50001), (server, 443), SYN, 1000, 0, 0, 128, 1),
-            TX,
-            12,
-            None,
-            None,
-        );
-        c.put(
-            MS,
-            tcp((server, 443), (host(), 50001), SYN | ACK, 5000, 1001, 0, 64, 0),
-            RX,
-            12,
-            None,
-            None,
-        );
-        c.put(
-            2 * MS,
-            tcp((host(), 50001), (server, 443), ACK, 1001, 5001, 0, 128, 2),
-            TX,
-            12,
-            None,
-            None,
-        );
+        c.handshake(0, 50001, server, 443);
         let t = 10 * MS;
         c.put(
             t,

@@ -180,6 +180,36 @@ impl Cap {
         g
     }
 
+    /// A connection from the host's `client_port` opened at `t`: SYN (ISN 1000),
+    /// SYN/ACK (ISN 5000) 1 ms later, ACK 1 ms after that.
+    pub fn handshake(&mut self, t: FileTime, client_port: u16, server: IpAddr, port: u16) {
+        let client = (host(), client_port);
+        self.put(
+            t,
+            tcp(client, (server, port), SYN, 1000, 0, 0, 128, 1),
+            TX,
+            12,
+            None,
+            None,
+        );
+        self.put(
+            t + MS,
+            tcp((server, port), client, SYN | ACK, 5000, 1001, 0, 64, 0),
+            RX,
+            12,
+            None,
+            None,
+        );
+        self.put(
+            t + 2 * MS,
+            tcp(client, (server, port), ACK, 1001, 5001, 0, 128, 2),
+            TX,
+            12,
+            None,
+            None,
+        );
+    }
+
     pub fn diagnose(self) -> Diagnosis {
         let catalog = Catalog::builtin(self.info.os_build);
         let schemas = BTreeMap::new();
