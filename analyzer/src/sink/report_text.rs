@@ -166,10 +166,22 @@ fn header(o: &mut Out<'_>, d: &Diagnosis, warnings: &[String]) {
         .collect();
     o.prose(3, "", &first.join("; "));
     if !d.adapters.is_empty() {
-        let list: Vec<String> = d.adapters.iter().map(|a| a.label()).collect();
+        // The header stays short: a laptop can list a dozen virtual adapters.
+        const SHOWN_ADAPTERS: usize = 3;
+        let mut list: Vec<String> = d.adapters.iter().take(SHOWN_ADAPTERS).map(|a| a.label()).collect();
+        if d.adapters.len() > SHOWN_ADAPTERS {
+            list.push(format!(
+                "and {} more (--json lists them)",
+                d.adapters.len() - SHOWN_ADAPTERS
+            ));
+        }
         o.prose(
             3,
-            if list.len() == 1 { "adapter: " } else { "adapters: " },
+            if d.adapters.len() == 1 {
+                "adapter: "
+            } else {
+                "adapters: "
+            },
             &list.join("; "),
         );
     }
