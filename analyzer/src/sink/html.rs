@@ -16,6 +16,7 @@ use std::fmt::Write;
 use crate::diagnose::details::{Details, Timeline, DROP_CAUSES};
 use crate::diagnose::{Diagnosis, Finding, Problem, Status};
 use crate::model::FileTime;
+use crate::sink::counted;
 use crate::sink::report::InputResult;
 
 /// Okabe–Ito colours (readable with every common colour-vision deficiency),
@@ -277,8 +278,11 @@ fn facts(o: &mut String, d: &Diagnosis) {
     kv(
         "counts",
         format!(
-            "{} appearances, {} packets, {} drop events, {} flows",
-            d.totals.appearances, d.totals.packets, d.totals.drop_events, d.totals.flows
+            "{}, {}, {}, {}",
+            counted(d.totals.appearances, "appearance"),
+            counted(d.totals.packets, "packet"),
+            counted(d.totals.drop_events, "drop event"),
+            counted(d.totals.flows, "flow")
         ),
     );
     if let Some(t) = &d.tcpip {
@@ -390,10 +394,10 @@ fn problem(o: &mut String, i: usize, p: &Problem) {
     );
     let _ = writeln!(
         o,
-        "<div class=\"muted\">{} packets, {} drop events, {} flows; {} – {}{}</div>",
-        p.packets,
-        p.drop_events,
-        p.flows,
+        "<div class=\"muted\">{}, {}, {}; {} – {}{}</div>",
+        counted(p.packets, "packet"),
+        counted(p.drop_events, "drop event"),
+        counted(p.flows, "flow"),
         esc(clock(&p.first_time)),
         esc(clock(&p.last_time)),
         if p.endpoints.is_empty() {

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use super::counted;
 use super::report::{merged_totals, InputResult};
 use crate::diagnose::tcpip::OffsetSource;
 use crate::diagnose::{Diagnosis, Finding, Locality, Problem, Status};
@@ -99,10 +100,6 @@ fn locality_label(l: Locality) -> &'static str {
     }
 }
 
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// `2026-02-01T09:36:29.4918712Z` → `09:36:29.491`: times within one capture.
 fn clock(t: &str) -> &str {
     t.get(11..23).unwrap_or(t)
@@ -190,10 +187,10 @@ fn header(o: &mut Out<'_>, d: &Diagnosis, warnings: &[String]) {
         "",
         &format!(
             "{}, {}, {}, {}",
-            plural(d.totals.appearances, "appearance", "appearances"),
-            plural(d.totals.packets, "packet", "packets"),
-            plural(d.totals.drop_events, "drop event", "drop events"),
-            plural(d.totals.flows, "flow", "flows")
+            counted(d.totals.appearances, "appearance"),
+            counted(d.totals.packets, "packet"),
+            counted(d.totals.drop_events, "drop event"),
+            counted(d.totals.flows, "flow")
         ),
     );
     if let Some(t) = &d.tcpip {
@@ -311,13 +308,7 @@ fn verdict(o: &mut Out<'_>, d: &Diagnosis) {
         let parts: Vec<String> = v
             .background
             .iter()
-            .map(|b| {
-                format!(
-                    "{} ({})",
-                    b.title,
-                    plural(b.drop_events.max(b.packets), "event", "events")
-                )
-            })
+            .map(|b| format!("{} ({})", b.title, counted(b.drop_events.max(b.packets), "event")))
             .collect();
         o.prose(
             3,
@@ -350,12 +341,12 @@ fn problem_line(o: &mut Out<'_>, p: &Problem) {
 }
 
 fn counts(p: &Problem) -> String {
-    let mut counts = vec![plural(p.packets, "packet", "packets")];
+    let mut counts = vec![counted(p.packets, "packet")];
     if p.drop_events > 0 {
-        counts.push(plural(p.drop_events, "drop event", "drop events"));
+        counts.push(counted(p.drop_events, "drop event"));
     }
     if p.flows > 0 {
-        counts.push(plural(p.flows, "flow", "flows"));
+        counts.push(counted(p.flows, "flow"));
     }
     counts.join(", ")
 }
@@ -403,10 +394,7 @@ fn findings(o: &mut Out<'_>, d: &Diagnosis) {
     o.raw(
         3,
         "",
-        &format!(
-            "{}, worst first:",
-            plural(d.findings.len() as u64, "finding", "findings")
-        ),
+        &format!("{}, worst first:", counted(d.findings.len() as u64, "finding")),
     );
     for (i, f) in d.findings.iter().enumerate() {
         finding(o, i, f);
@@ -541,9 +529,9 @@ fn batch(o: &mut Out<'_>, results: &[InputResult]) {
             "== all {} inputs ({} not read): {}, {}, {}",
             t.inputs,
             t.inputs_failed,
-            plural(t.packets, "packet", "packets"),
-            plural(t.drop_events, "drop event", "drop events"),
-            plural(t.problems, "problem", "problems")
+            counted(t.packets, "packet"),
+            counted(t.drop_events, "drop event"),
+            counted(t.problems, "problem")
         ),
     );
     o.raw(
