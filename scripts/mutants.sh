@@ -54,7 +54,7 @@ esac
 # by default: they compile the whole library a second time per mutant.
 case "$module" in
   text) default_tests="--test text_timezone --test text_reader" ;;
-  packets) default_tests="--test grouping_truth --test verdict" ;;
+  packets) default_tests="--test grouping_truth --test grouping_windows --test verdict" ;;
   flows) default_tests="--test diagnosis_edges --test verdict --test flows_vs_tshark" ;;
   *) default_tests="--test diagnosis_edges --test verdict" ;;
 esac

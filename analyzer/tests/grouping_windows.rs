@@ -1,0 +1,297 @@
+//! The grouper's windows, its forgetting and its keys, each on both sides of
+//! its edge. The windows are written here as the numbers the module documents
+//! (100 ms for a 24H2 chain, 10 s for a shared id, 1 ms for identical bytes,
+//! 100 ms of slack for late arrivals), not read from the module, so that a
+//! wrong constant fails here.
+//!
+//! Forgetting only happens in a sweep, every 4096 appearances; the tests that
+//! reach it feed 8192 unrelated appearances at the moment they want swept.
+
+use pktmon::model::{FileTime, LinkType};
+use pktmon::packets::{Grouper, HopKey, Linkage};
+
+const MS: FileTime = 10_000;
+const S: FileTime = 10_000_000;
+/// A real time (2021), so that `a - b` and `a + b` cannot agree by accident.
+const T0: FileTime = 132_600_000_000_000_000;
+
+fn key(time: FileTime, group_id: u64, pkt_number: Option<u16>, appearance: u16, fingerprint: u64) -> HopKey {
+    HopKey {
+        time,
+        group_id: Some(group_id),
+        pkt_number,
+        appearance: Some(appearance),
+        is_drop: false,
+        fingerprint,
+        fingerprint_len: 64,
+    }
+}
+
+/// A 24H2 id: the CPU in the top 16 bits, its counter below.
+fn id(cpu: u64, counter: u64) -> u64 {
+    cpu << 48 | counter
+}
+
+/// Enough unrelated appearances at `time` that the grouper sweeps while its
+/// latest time is `time` (a sweep comes every 4096).
+fn fill(g: &mut Grouper, time: FileTime, per_event_ids: bool) {
+    for i in 0..8192u64 {
+        let k = if per_event_ids {
+            key(time, id(9, 1_000_000 + i), Some(1), 0, 0xF111_0000 + i)
+        } else {
+            key(time, 0xF111_0000 + i, Some(1), 1, 0xF111_0000 + i)
+        };
+        g.assign(&k);
+    }
+}
+
+#[test]
+fn a_shared_id_is_one_packet_for_ten_seconds_and_not_a_tick_more() {
+    let mut g = Grouper::new(Some(20348));
+    let (p, l) = g.assign(&key(T0, 7, Some(1), 1, 1));
+    assert_eq!(l, Linkage::First);
+    assert_eq!(g.assign(&key(T0 + 10 * S, 7, Some(1), 2, 1)), (p, Linkage::SharedId));
+
+    let (q, _) = g.assign(&key(T0 + 11 * S, 8, Some(1), 1, 2));
+    let (r, l) = g.assign(&key(T0 + 21 * S + 1, 8, Some(1), 2, 2));
+    assert_ne!(q, r, "the same ids 10 s + 100 ns later are a new packet");
+    assert_eq!(l, Linkage::First);
+}
+
+#[test]
+fn a_24h2_hop_continues_its_chain_for_100_ms_and_not_a_tick_more() {
+    let mut g = Grouper::new(Some(26200));
+    let (p, _) = g.assign(&key(T0, id(1, 100), Some(1), 0, 0xA));
+    assert_eq!(
+        g.assign(&key(T0 + 100 * MS, id(1, 101), Some(1), 0, 0xA)),
+        (p, Linkage::Chained)
+    );
+
+    let (q, _) = g.assign(&key(T0 + S, id(1, 200), Some(1), 0, 0xB));
+    let (r, l) = g.assign(&key(T0 + S + 100 * MS + 1, id(1, 201), Some(1), 0, 0xB));
+    assert_ne!(q, r, "a hop 100 ms + 100 ns after its predecessor starts a packet");
+    assert_eq!(l, Linkage::First);
+}
+
+#[test]
+fn a_24h2_hop_under_another_id_joins_the_same_bytes_within_one_ms() {
+    // The PktGroupId can change part-way (another CPU's counter): the bytes decide.
+    let mut g = Grouper::new(Some(26200));
+    let (p, _) = g.assign(&key(T0, id(1, 100), Some(1), 0, 0xC));
+    assert_eq!(
+        g.assign(&key(T0 + MS, id(2, 500), Some(1), 0, 0xC)),
+        (p, Linkage::Content)
+    );
+    let (q, _) = g.assign(&key(T0 + S, id(1, 300), Some(1), 0, 0xD));
+    let (r, l) = g.assign(&key(T0 + S + MS + 1, id(2, 700), Some(1), 0, 0xD));
+    assert_ne!(q, r);
+    assert_eq!(l, Linkage::First);
+}
+
+#[test]
+fn a_late_hop_within_the_slack_still_joins_after_a_sweep() {
+    // Shared ids: the hop is 10 s after its packet (inside the window) but
+    // arrives after appearances 50 ms later still; a sweep came between.
+    let mut g = Grouper::new(Some(20348));
+    let (p, _) = g.assign(&key(T0, 7, Some(1), 1, 1));
+    fill(&mut g, T0 + 10 * S + 50 * MS, false);
+    assert_eq!(
+        g.assign(&key(T0 + 10 * S, 7, Some(1), 2, 1)),
+        (p, Linkage::SharedId),
+        "forgotten although the window had not closed 100 ms ago"
+    );
+
+    // 24H2 chains: the same with the 100 ms chain window.
+    let mut g = Grouper::new(Some(26200));
+    let (p, _) = g.assign(&key(T0, id(1, 100), Some(1), 0, 0xE));
+    fill(&mut g, T0 + 150 * MS, true);
+    assert_eq!(
+        g.assign(&key(T0 + 100 * MS, id(1, 101), Some(1), 0, 0xE)),
+        (p, Linkage::Chained),
+        "forgotten although the chain window had not closed 100 ms ago"
+    );
+}
+
+#[test]
+fn a_shared_id_seen_again_keeps_its_key_through_a_sweep() {
+    let mut g = Grouper::new(Some(20348));
+    let (p, _) = g.assign(&key(T0, 7, Some(1), 1, 1));
+    assert_eq!(g.assign(&key(T0 + 9 * S, 7, Some(1), 2, 1)).0, p);
+    // The sweep at 10.2 s forgets keys queued before 0.1 s unless their packet was seen since.
+    fill(&mut g, T0 + 10 * S + 200 * MS, false);
+    assert_eq!(
+        g.assign(&key(T0 + 10 * S + 200 * MS, 7, Some(1), 3, 1)),
+        (p, Linkage::SharedId)
+    );
+}
+
+#[test]
+fn a_packet_last_seen_exactly_at_the_cutoff_is_kept() {
+    // Seen at L − 1 s and at L; swept at L + 10.1 s (cutoff L): kept, so a hop
+    // at L + 10 s arriving 100 ms late still joins.
+    let l0 = T0 + S;
+    let mut g = Grouper::new(Some(20348));
+    let (p, _) = g.assign(&key(l0 - S, 7, Some(1), 1, 1));
+    assert_eq!(g.assign(&key(l0, 7, Some(1), 2, 1)).0, p);
+    fill(&mut g, l0 + 10 * S + 100 * MS, false);
+    assert_eq!(g.assign(&key(l0 + 10 * S, 7, Some(1), 3, 1)), (p, Linkage::SharedId));
+}
+
+#[test]
+fn packets_of_one_nbl_without_packet_numbers_are_told_apart_by_their_bytes() {
+    // etl2pcapng keeps the PktGroupId but not the PktNumber: two packets of
+    // one NET_BUFFER_LIST share the id, and their bytes tell them apart.
+    let mut g = Grouper::new(Some(20348));
+    let (a, _) = g.assign(&key(T0, 7, None, 1, 0xAAAA));
+    let (b, _) = g.assign(&key(T0 + 10, 7, None, 1, 0xBBBB));
+    assert_ne!(a, b);
+    assert_eq!(g.assign(&key(T0 + 20, 7, None, 2, 0xAAAA)), (a, Linkage::SharedId));
+    assert_eq!(g.assign(&key(T0 + 30, 7, None, 2, 0xBBBB)), (b, Linkage::SharedId));
+
+    // A member known by its bytes never equals one known by its number, and
+    // fingerprints differing only in their top bit stay apart.
+    let (c, _) = g.assign(&key(T0 + 40, 9, Some(5), 1, 1));
+    let (d, _) = g.assign(&key(T0 + 50, 9, None, 1, 10));
+    assert_ne!(c, d, "PktNumber 5 and the bytes hashed to 10 are two packets");
+    let (e, _) = g.assign(&key(T0 + 60, 11, None, 1, 1));
+    let (f, _) = g.assign(&key(T0 + 70, 11, None, 1, 1 | 1 << 63));
+    assert_ne!(e, f);
+}
+
+#[test]
+fn the_kth_packet_of_a_split_nbl_continues_from_k_ids_back() {
+    // 24H2: ids 100 carry two packets (an NBL); a component splits it and
+    // gives each its own id, 101 and 102. Hops are 5 ms apart, so only the
+    // chain (not the 1 ms content fallback) can join them.
+    let mut g = Grouper::new(Some(26200));
+    let (a, _) = g.assign(&key(T0, id(1, 100), Some(1), 0, 0xA1));
+    let (b, _) = g.assign(&key(T0, id(1, 100), Some(2), 0, 0xB1));
+    assert_ne!(a, b);
+    assert_eq!(
+        g.assign(&key(T0 + 5 * MS, id(1, 101), Some(1), 0, 0xA1)),
+        (a, Linkage::Chained)
+    );
+    assert_eq!(
+        g.assign(&key(T0 + 10 * MS, id(1, 102), Some(1), 0, 0xB1)),
+        (b, Linkage::Chained)
+    );
+}
+
+fn ipv4(id: u16, ttl: u8, checksum: u16, dst_last: u8) -> Vec<u8> {
+    let mut b = vec![
+        0x45, 0, 0, 40, 0, 0, 0x40, 0, 0, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, dst_last, 0x04, 0xD2, 0x00, 0x50,
+    ];
+    b[4..6].copy_from_slice(&id.to_be_bytes());
+    b[8] = ttl;
+    b[10..12].copy_from_slice(&checksum.to_be_bytes());
+    b.resize(40, 0);
+    b
+}
+
+fn ipv6(hop_limit: u8, dst_last: u8) -> Vec<u8> {
+    let mut b = vec![0x60, 0, 0, 0, 0, 20, 6, hop_limit];
+    b.extend([0xfe, 0x80].iter().chain(&[0; 13]).chain(&[1]));
+    b.extend([0xfe, 0x80].iter().chain(&[0; 13]).chain(&[dst_last]));
+    b.resize(60, 0);
+    b
+}
+
+fn fingerprint(bytes: &[u8]) -> u64 {
+    HopKey::from_ids(T0, None, None, None, LinkType::RawIp, bytes).fingerprint
+}
+
+#[test]
+fn the_fingerprint_ignores_only_the_ip_fields_rewritten_along_the_path() {
+    // tcpip.sys logs a dropped packet with IP id 0 and TTL 1; routers lower the TTL.
+    assert_eq!(
+        fingerprint(&ipv4(0x1234, 128, 0xBEEF, 2)),
+        fingerprint(&ipv4(0, 1, 0, 2))
+    );
+    assert_ne!(
+        fingerprint(&ipv4(0x1234, 128, 0xBEEF, 2)),
+        fingerprint(&ipv4(0x1234, 128, 0xBEEF, 3))
+    );
+    assert_eq!(fingerprint(&ipv6(64, 2)), fingerprint(&ipv6(1, 2)), "IPv6 hop limit");
+    assert_ne!(fingerprint(&ipv6(64, 2)), fingerprint(&ipv6(64, 3)));
+    // Fewer bytes than an IP header: nothing is masked (these are not
+    // headers to read), so bytes that differ keep the packets apart.
+    assert_ne!(
+        fingerprint(&ipv4(0x1234, 128, 0, 2)[..16]),
+        fingerprint(&ipv4(0x4321, 128, 0, 2)[..16])
+    );
+    assert_ne!(fingerprint(&ipv6(64, 2)[..30]), fingerprint(&ipv6(63, 2)[..30]));
+    // Through an Ethernet header too.
+    let eth = |ip: Vec<u8>| [vec![0; 12], vec![0x08, 0x00], ip].concat();
+    let k = |b: &[u8]| HopKey::from_ids(T0, None, None, None, LinkType::Ethernet, b);
+    assert_eq!(
+        k(&eth(ipv4(1, 128, 7, 2))).fingerprint,
+        k(&eth(ipv4(2, 127, 8, 2))).fingerprint
+    );
+    assert_eq!(k(&eth(ipv4(1, 128, 7, 2))).fingerprint_len, 40);
+}
+
+/// A long capture: four hops per packet, a packet every 100 µs for 25 s.
+/// Grouping stays right, and what the grouper holds is bounded by its
+/// windows (24H2+: the 100 ms chain window; shared ids: 10 s), not by the
+/// 1M events: at most the window's packets and keys, plus a ring of 64 ids
+/// per CPU (24H2+), plus what arrives between two sweeps (4096).
+#[test]
+fn memory_follows_the_window_not_the_capture() {
+    for build in [26200, 20348] {
+        let chained = build >= 26100;
+        let mut g = Grouper::new(Some(build));
+        let mut counter = 1u64;
+        let mut peak = 0;
+        for packet in 0..250_000u64 {
+            let start = T0 + packet as FileTime * 1_000;
+            for hop_index in 0..4 {
+                let k = if chained {
+                    counter += 1;
+                    key(start + hop_index * 10, id(1, counter), Some(1), 0, packet)
+                } else {
+                    key(start + hop_index * 10, counter, Some(1), hop_index as u16 + 1, packet)
+                };
+                let (p, linkage) = g.assign(&k);
+                assert_eq!(p as u64, packet);
+                assert_eq!(linkage == Linkage::First, hop_index == 0, "{build}");
+            }
+            if !chained {
+                counter += 1;
+            }
+            peak = peak.max(g.remembered());
+        }
+        assert_eq!(g.packet_count(), 250_000);
+        // Held: packets for their window plus 100 ms, keys likewise (24H2:
+        // content keys, 1 ms + 100 ms; shared ids: a key per packet), the
+        // CPU's ring, and what arrives between two sweeps (1024 packets).
+        let (packets_s, keys_s, ring) = if chained { (0.2, 0.101, 64.0) } else { (10.1, 10.1, 0.0) };
+        let expected = ((packets_s + keys_s) * 10_000.0 + ring) as usize;
+        let slack = expected / 10 + 4096;
+        assert!(
+            peak <= expected + slack,
+            "{build}: held {peak} entries, expected about {expected}"
+        );
+        assert!(
+            peak + slack >= expected,
+            "{build}: held {peak} entries, expected about {expected}"
+        );
+    }
+}
+
+/// Times from a hostile if_tsoffset (anywhere in i64) neither overflow (a
+/// panic with overflow checks, a wrong window without) nor join packets.
+#[test]
+fn hostile_times_saturate() {
+    for build in [26200, 20348] {
+        let mut g = Grouper::new(Some(build));
+        let mut seen = Vec::new();
+        for (i, t) in [i64::MAX, i64::MIN, 0, i64::MAX, i64::MIN + 1].into_iter().enumerate() {
+            let mut k = key(t, 7 + i as u64, Some(1), i as u16 + 1, 1);
+            k.is_drop = i % 2 == 1;
+            seen.push(g.assign(&k).0);
+        }
+        assert_eq!(seen[0], 0);
+        assert_ne!(seen[1], seen[0], "{build}: times 2^64 ticks apart are not one packet");
+        assert!(pktmon::packets::Paths::build(&[], Some(build)).packets.is_empty());
+    }
+}
