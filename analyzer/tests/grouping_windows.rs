@@ -295,3 +295,18 @@ fn hostile_times_saturate() {
         assert!(pktmon::packets::Paths::build(&[], Some(build)).packets.is_empty());
     }
 }
+
+#[test]
+fn an_older_id_arriving_late_does_not_evict_a_newer_one_from_the_cpus_ring() {
+    // The ring keeps 64 ids per CPU: ids 164 and 100 share a slot. Id 100
+    // arriving after 164 (clock jitter between CPUs' buffers) must not push
+    // 164 out, or its packet's next hop (165) finds no chain.
+    let mut g = Grouper::new(Some(26200));
+    let (p, _) = g.assign(&key(T0, id(1, 164), Some(1), 0, 0x164));
+    let (q, _) = g.assign(&key(T0 + 10, id(1, 100), Some(1), 0, 0x100));
+    assert_ne!(p, q);
+    assert_eq!(
+        g.assign(&key(T0 + 5 * MS, id(1, 165), Some(1), 0, 0x164)),
+        (p, Linkage::Chained)
+    );
+}
