@@ -68,6 +68,6 @@ set -x
 # --in-place: mutate this tree and build into its warm target directory
 # (a copy would rebuild the workspace from nothing); the tree is restored
 # after each mutant, so do not edit it while this runs.
-nice -n 10 cargo mutants --in-place --package pktmon-analyzer "${files[@]}" \
+nice -n 10 cargo mutants --in-place --profile mutants --package pktmon-analyzer "${files[@]}" \
   --timeout 60 --build-timeout 600 --output "$out" --no-shuffle "$@" \
   -- "${tests[@]}"
