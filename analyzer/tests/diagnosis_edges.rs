@@ -620,6 +620,114 @@ fn three_unanswered_datagrams_are_a_no_answer_problem_two_are_not() {
     assert!(with_symptom(&c.diagnose(), "no answer").is_empty());
 }
 
+/// A TCP segment advertising a zero window (Ethernet, IPv4 without options).
+fn zero_window(src: (IpAddr, u16), dst: (IpAddr, u16), seq: u32, ack: u32) -> Vec<u8> {
+    let mut f = tcp(src, dst, ACK, seq, ack, 0, 64, 9);
+    f[14 + 20 + 14..14 + 20 + 16].fill(0);
+    f
+}
+
+#[test]
+fn a_zero_window_is_the_side_that_advertised_it() {
+    // The server stops reading: remote, and the words name the server.
+    let mut c = Cap::new(20348);
+    c.handshake(0, 50000, server(), 80);
+    c.put(
+        10 * MS,
+        tcp((host(), 50000), (server(), 80), PSH | ACK, 1001, 5001, 100, 128, 3),
+        TX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        20 * MS,
+        zero_window((server(), 80), (host(), 50000), 5001, 1101),
+        RX,
+        12,
+        None,
+        None,
+    );
+    let d = c.diagnose();
+    let (f, _) = the_finding(&d, "zero window");
+    assert_eq!((f.locality, f.cause), (Locality::Remote, Cause::Resources), "{f:#?}");
+    assert!(
+        f.explanation.starts_with("10.0.0.9:80 advertised a zero window"),
+        "{}",
+        f.explanation
+    );
+
+    // This host's application stops reading: local.
+    let mut c = Cap::new(20348);
+    c.handshake(0, 50000, server(), 80);
+    c.put(
+        10 * MS,
+        tcp((server(), 80), (host(), 50000), PSH | ACK, 5001, 1001, 100, 64, 3),
+        RX,
+        12,
+        None,
+        None,
+    );
+    c.put(
+        20 * MS,
+        zero_window((host(), 50000), (server(), 80), 1001, 5101),
+        TX,
+        12,
+        None,
+        None,
+    );
+    let d = c.diagnose();
+    let (f, _) = the_finding(&d, "zero window");
+    assert_eq!((f.locality, f.cause), (Locality::Local, Cause::Resources), "{f:#?}");
+    assert!(
+        f.explanation.starts_with("10.0.0.5:50000 advertised a zero window"),
+        "{}",
+        f.explanation
+    );
+}
+
+/// Three unanswered datagrams from `client` to `to`, a second apart.
+fn three_unanswered(client: (IpAddr, u16), to: (IpAddr, u16)) -> Diagnosis {
+    let mut c = Cap::new(20348);
+    for k in 0..3 {
+        c.put(k * SEC, udp(client, to, &[1; 30], 128), TX, 12, None, None);
+    }
+    c.diagnose()
+}
+
+#[test]
+fn each_exclusion_alone_keeps_a_silent_udp_service_off_the_list() {
+    // None of the exclusions: a problem (from this host, and from loopback).
+    assert_eq!(
+        with_symptom(&three_unanswered((host(), 50001), (server(), 5060)), "no answer").len(),
+        1
+    );
+    let lo = v4([127, 0, 0, 1]);
+    assert_eq!(
+        with_symptom(&three_unanswered((lo, 50001), (lo, 5060)), "no answer").len(),
+        1
+    );
+    // Each exclusion alone: discovery protocols (either port), multicast and
+    // broadcast destinations, traffic of another host, port 0.
+    let cases = [
+        ("mDNS server port", (host(), 50001), (server(), 5353)),
+        ("SSDP client port", (host(), 1900), (server(), 5060)),
+        ("multicast", (host(), 50001), (v4([239, 1, 1, 1]), 5060)),
+        ("limited broadcast", (host(), 50001), (v4([255, 255, 255, 255]), 5060)),
+        ("subnet broadcast", (host(), 50001), (v4([10, 0, 0, 255]), 5060)),
+        (
+            "another host's datagrams",
+            (v4([10, 0, 0, 77]), 50001),
+            (server(), 5060),
+        ),
+        ("port 0", (host(), 50001), (server(), 0)),
+    ];
+    for (what, client, to) in cases {
+        let d = three_unanswered(client, to);
+        assert!(with_symptom(&d, "no answer").is_empty(), "{what}: {:#?}", d.findings);
+    }
+}
+
 /// Two drop events of one datagram's bytes (two PktGroupIds, as tcpip's own
 /// rewritten copy has), `apart` from each other.
 fn two_drops_of_one_datagram(apart: FileTime) -> Diagnosis {
