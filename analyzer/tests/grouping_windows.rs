@@ -310,3 +310,62 @@ fn an_older_id_arriving_late_does_not_evict_a_newer_one_from_the_cpus_ring() {
         (p, Linkage::Chained)
     );
 }
+
+/// An 802.11 data frame: frame control, the MAC header's length given the
+/// flags (24 bytes, +6 for a fourth address, +2 QoS, +4 HT control), then
+/// LLC/SNAP and an IPv4 header's first byte.
+fn dot11(fc0: u8, fc1: u8, header_len: usize) -> Vec<u8> {
+    let mut b = vec![0u8; header_len];
+    b[0] = fc0;
+    b[1] = fc1;
+    b.extend([0xAA, 0xAA, 0x03, 0, 0, 0, 0x08, 0x00, 0x45]);
+    b
+}
+
+#[test]
+fn the_network_header_is_found_under_every_80211_data_header() {
+    use pktmon::packets::network_offset;
+    let cases = [
+        ("data, no DS bits", 0x08, 0x00, 24),
+        ("data to the AP", 0x08, 0x01, 24),
+        ("data, four addresses", 0x08, 0x03, 30),
+        ("QoS data", 0x88, 0x02, 26),
+        ("QoS data with HT control", 0x88, 0x82, 30),
+        ("QoS, four addresses, HT control", 0x88, 0x83, 36),
+    ];
+    for (what, fc0, fc1, header) in cases {
+        let f = dot11(fc0, fc1, header);
+        assert_eq!(network_offset(LinkType::Ieee80211, &f), header + 8, "{what}");
+        // pktmon etl2pcap writes Wi-Fi frames under the Ethernet link type.
+        assert_eq!(network_offset(LinkType::Ethernet, &f), header + 8, "{what} as Ethernet");
+    }
+    // HT control only matters on QoS frames; without LLC/SNAP or on a
+    // management frame there is no network header to find.
+    assert_eq!(network_offset(LinkType::Ieee80211, &dot11(0x08, 0x81, 24)), 32);
+    let mut no_snap = dot11(0x08, 0x01, 24);
+    no_snap[24] = 0x42;
+    assert_eq!(network_offset(LinkType::Ieee80211, &no_snap), 0);
+    assert_eq!(network_offset(LinkType::Ieee80211, &dot11(0x80, 0x00, 24)), 0, "beacon");
+    assert_eq!(network_offset(LinkType::Ieee80211, &[0x08]), 0, "one byte");
+
+    // Ethernet: 14 bytes, plus 4 per VLAN tag (802.1Q, 802.1ad).
+    let eth = |types: &[u16]| {
+        let mut b = vec![0u8; 12];
+        for t in types {
+            b.extend(t.to_be_bytes());
+            b.extend([0, 5]);
+        }
+        b.truncate(b.len() - 2);
+        b.extend([0x45, 0, 0, 20]);
+        b
+    };
+    assert_eq!(network_offset(LinkType::Ethernet, &eth(&[0x0800])), 14);
+    assert_eq!(network_offset(LinkType::Ethernet, &eth(&[0x8100, 0x0800])), 18);
+    assert_eq!(network_offset(LinkType::Ethernet, &eth(&[0x88A8, 0x8100, 0x0800])), 22);
+    assert_eq!(
+        network_offset(LinkType::Ethernet, &[0; 10]),
+        10,
+        "a runt: no network bytes"
+    );
+    assert_eq!(network_offset(LinkType::RawIp, &eth(&[0x0800])), 0);
+}
