@@ -40,6 +40,8 @@ struct Cli {
 enum Command {
     /// Summarise captures: kind, Windows build, time range, packets, drops, distinct packets, components used,
     /// PktMon's per-component drop and flow counters (per direction, with the events captured beside them), events lost.
+    /// Adapter counter snapshots among the files (Get-NetAdapterStatistics JSON, typeperf CSV) are joined to the
+    /// captures of their folder: one line per adapter (joined to which component, clean or not).
     Info {
         #[arg(required = true)]
         files: Vec<PathBuf>,
