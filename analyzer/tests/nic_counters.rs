@@ -512,3 +512,30 @@ fn the_nic_discard_scenario_writes_matching_snapshots_and_its_verdict_names_the_
     assert!(page.contains("Intel(R) Ethernet Connection (7) I219-LM"));
     assert!(page.contains(&format!("discarded {count} received packets")));
 }
+
+#[test]
+fn snapshots_taken_at_other_times_than_the_capture_are_noted() {
+    let dir = TempDir::new("timing");
+    let csv = fixture("typeperf.csv");
+    // The same samples an hour later than the capture (20:18:35 – 20:18:53 UTC).
+    let text = std::fs::read_to_string(&csv).unwrap().replace(" 20:1", " 21:1");
+    let late = dir.0.join("late.csv");
+    std::fs::write(&late, text).unwrap();
+    let r = joined(&[late]);
+    assert_eq!(r.summary.notes.len(), 1, "{:?}", r.summary.notes);
+    assert!(
+        r.summary.notes[0].contains("do not bracket the capture"),
+        "{:?}",
+        r.summary.notes
+    );
+    assert!(
+        r.summary.notes[0].contains("2024-06-10T21:18:30"),
+        "{:?}",
+        r.summary.notes
+    );
+    assert!(
+        r.findings[0].explanation.contains("do not bracket"),
+        "{}",
+        r.findings[0].explanation
+    );
+}

@@ -364,6 +364,10 @@ pub fn info(files: &[PathBuf], json: bool) -> i32 {
         .cloned()
         .partition(|f| matches!(source::detect(f), Ok(source::Detected::NicCounters)));
     let nic_sets = super::diagnose::nic_plan(&nic_files, &files);
+    if files.is_empty() {
+        eprintln!("error: no capture among the inputs");
+        return 2;
+    }
     for f in &files {
         match source::read_capture(f) {
             Ok(c) => {
