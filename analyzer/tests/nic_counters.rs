@@ -539,3 +539,30 @@ fn snapshots_taken_at_other_times_than_the_capture_are_noted() {
         r.findings[0].explanation
     );
 }
+
+#[test]
+fn damaged_snapshots_give_errors_naming_the_file_never_a_panic() {
+    for name in [
+        "ps51-before.json",
+        "pwsh7-single.json",
+        "typeperf.csv",
+        "typeperf-reset.csv",
+    ] {
+        let bytes = std::fs::read(fixture(name)).unwrap();
+        let mut errors = 0;
+        for cut in (0..bytes.len()).step_by(13) {
+            match read_bytes(name, &bytes[..cut]) {
+                Ok(s) => assert!(!s.is_empty()),
+                Err(e) => {
+                    errors += 1;
+                    assert_eq!(e.file, name);
+                }
+            }
+            // Bytes flipped in the middle: read or refused, never a panic.
+            let mut bent = bytes.clone();
+            bent[cut] ^= 0x5A;
+            let _ = read_bytes(name, &bent);
+        }
+        assert!(errors > 0, "{name}: some cut is refused");
+    }
+}

@@ -219,7 +219,7 @@ pub fn join(
     if let (Some((start, end)), true, true) = (span, times.len() == set.snapshots.len(), times.len() >= 2) {
         let (first, last) = (times[0], times[times.len() - 1]);
         const SLACK: FileTime = 10_000_000;
-        if first > start + SLACK || last < end - SLACK {
+        if first > start.saturating_add(SLACK) || last < end.saturating_sub(SLACK) {
             timing = format!(
                 "the snapshots ({} → {}) do not bracket the capture ({} → {}): the change covers another span",
                 crate::time::format_utc(first),

@@ -535,6 +535,8 @@ fn parse_csv(name: &str, text: &str) -> Result<Vec<Snapshot>, Error> {
         .and_then(|f| f.trim_end().strip_suffix(')'))
         .and_then(|f| f.rsplit_once('('))
         .and_then(|(_, b)| b.trim().parse().ok())
+        // A time zone is at most a day away from UTC; anything else is not a bias.
+        .filter(|b: &i64| b.abs() <= 24 * 60)
         .unwrap_or(0);
     // Column → (instance, counter); columns of other objects or counters stay None.
     let columns: Vec<Option<(String, Counter)>> = head
