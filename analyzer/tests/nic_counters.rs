@@ -511,6 +511,13 @@ fn the_nic_discard_scenario_writes_matching_snapshots_and_its_verdict_names_the_
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("Intel(R) Ethernet Connection (7) I219-LM"));
     assert!(page.contains(&format!("discarded {count} received packets")));
+    // The whole folder as generated: the truth file (which names the counter) is not a snapshot.
+    std::fs::remove_file(&html).unwrap();
+    std::fs::remove_file(&json).unwrap();
+    let (code, out, err) = run(&["diagnose", dir.0.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("truth.json: not a capture"), "{err}");
+    assert!(out.contains(&format!("discarded {count} received packets")), "{out}");
 }
 
 #[test]

@@ -264,16 +264,23 @@ fn form_of(text: &str) -> Option<Form> {
     }
     if (t.starts_with('{') || t.starts_with('['))
         && [
-            "\"ReceivedDiscardedPackets\"",
-            "\"ReceivedPacketErrors\"",
-            "\"OutboundDiscardedPackets\"",
+            "ReceivedDiscardedPackets",
+            "ReceivedPacketErrors",
+            "OutboundDiscardedPackets",
         ]
         .iter()
-        .any(|k| t.contains(k))
+        .any(|k| has_key(t, k))
     {
         return Some(Form::Json);
     }
     None
+}
+
+/// Whether JSON text has `"key":` (a property named so, not a string value that says it).
+fn has_key(text: &str, key: &str) -> bool {
+    let quoted = format!("\"{key}\"");
+    text.match_indices(&quoted)
+        .any(|(at, q)| text[at + q.len()..].trim_start().starts_with(':'))
 }
 
 /// Whether the first bytes of a file are an adapter counter snapshot.
