@@ -186,6 +186,7 @@ fn join_by_name_description_gives_a_local_resources_finding_with_pktmon_counts()
     // Two components share that description (netvsc.sys 59 and NetVsc.sys 58): the one packets passed.
     assert_eq!(hv.component, Some(59));
     assert_eq!(hv.status, "clean");
+    assert_eq!(hv.changes[&Counter::ReceivedDiscarded], Change::Unchanged { value: 12 });
     assert!(hv.line.contains("clean, no discards or errors"), "{}", hv.line);
     assert_eq!(hv.capture_received, Some(19));
     // The loopback adapter is in no component of the capture: reported, not dropped.

@@ -633,7 +633,9 @@ fn parse_csv(name: &str, text: &str) -> Result<Vec<Snapshot>, Error> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
-    /// `after - before`.
+    /// The same in both snapshots.
+    Unchanged { value: u64 },
+    /// `after - before`, above zero.
     Rose { before: u64, after: u64, delta: u64 },
     /// Went down: the adapter was reset or restarted, or the counter wrapped.
     WentDown { before: u64, after: u64 },
@@ -645,6 +647,7 @@ impl Change {
     pub fn delta(self) -> Option<u64> {
         match self {
             Change::Rose { delta, .. } => Some(delta),
+            Change::Unchanged { .. } => Some(0),
             _ => None,
         }
     }
@@ -748,7 +751,9 @@ impl NicSet {
                 Some((last, last_at)) => {
                     for (c, &b) in &first.counters {
                         let Some(&a) = last.counters.get(c) else { continue };
-                        let change = if a >= b {
+                        let change = if a == b {
+                            Change::Unchanged { value: a }
+                        } else if a > b {
                             Change::Rose {
                                 before: b,
                                 after: a,
