@@ -19,6 +19,7 @@ pub mod etl;
 pub mod flows;
 pub mod generate;
 pub mod model;
+pub mod nic;
 pub mod packets;
 pub mod pktmon;
 pub mod sink;

@@ -522,6 +522,51 @@ fn ip_of(a: &Appearance) -> Option<pktmon::flows::IpHeader> {
     pktmon::flows::parse_with_len(a.link_type, &a.payload, a.original_size)?.ip
 }
 
+/// A planted adapter counter: the capture has that adapter (description,
+/// ifIndex, MAC), and the snapshots beside it hold the counter before and after.
+fn check_adapter_counter(e: &Evidence, cap: &pktmon::Capture, dir: &Path, stem: &str, what: &str) {
+    let Evidence::AdapterCounter {
+        adapter,
+        if_index,
+        mac,
+        counter,
+        before,
+        after,
+        ..
+    } = e
+    else {
+        return;
+    };
+    assert!(after > before, "{what}: the counter rises");
+    let nic = cap
+        .components
+        .iter()
+        .find(|c| &c.description == adapter)
+        .unwrap_or_else(|| panic!("{what}: no component {adapter}"));
+    // The converter's pcapng names an interface by its description and MAC; it carries no ifIndex.
+    if let Some(i) = nic.if_index() {
+        assert_eq!(i, *if_index, "{what}");
+    }
+    assert_eq!(nic.mac(), pktmon::nic::parse_mac(mac), "{what}");
+    for (which, value) in [("before", before), ("after", after)] {
+        let p = dir.join(format!("{stem}.nic-{which}.json"));
+        let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert_eq!(
+            &bytes[..2],
+            &[0xFF, 0xFE],
+            "{what}: UTF-16LE with BOM, as PowerShell 5.1 writes it"
+        );
+        let snaps = pktmon::nic::read(&p).unwrap();
+        let a = &snaps[0].adapters[0];
+        assert_eq!(a.description.as_deref(), Some(adapter.as_str()));
+        let c = pktmon::nic::Counter::LOSS
+            .into_iter()
+            .find(|c| c.property() == counter)
+            .unwrap();
+        assert_eq!(a.counters.get(&c), Some(value), "{what}: {which}");
+    }
+}
+
 /// Checks every planted item of a capture, in the capture and with tshark.
 fn check_truth(truth: &GroundTruth, pcapng: &Path, dir: &Path, with_tshark: bool) {
     let cap = read_clean(pcapng);
@@ -536,9 +581,14 @@ fn check_truth(truth: &GroundTruth, pcapng: &Path, dir: &Path, with_tshark: bool
     let mut icmp_frames = Vec::new();
     let mut retrans = Vec::new();
     for p in &truth.planted {
-        assert!(!p.frames.is_empty(), "{what}: {p:?}");
+        let counters_only = p.evidence.iter().all(|e| matches!(e, Evidence::AdapterCounter { .. }));
+        assert!(!p.frames.is_empty() || counters_only, "{what}: {p:?}");
         assert!(!p.evidence.is_empty());
         for e in &p.evidence {
+            if let Evidence::AdapterCounter { .. } = e {
+                check_adapter_counter(e, &cap, dir, &truth.scenario, &what);
+                continue;
+            }
             let a = frame(e.frame());
             match e {
                 Evidence::Drop {
@@ -650,6 +700,7 @@ fn check_truth(truth: &GroundTruth, pcapng: &Path, dir: &Path, with_tshark: bool
                     };
                     assert!(!ok, "{what}: the {layer} checksum of frame {f} is right");
                 }
+                Evidence::AdapterCounter { .. } => unreachable!("checked above"),
             }
         }
         // The flow names a real flow of the capture.
@@ -897,6 +948,7 @@ fn diagnosis_precision_and_recall_per_scenario() {
             let w = files::write(&opts(scenario, 31, ipv6, build), &dir.0, &[Format::Etl]).unwrap();
             let out = Command::new(BIN)
                 .args(["diagnose", "--json", "-", file_of(&w, Format::Etl).to_str().unwrap()])
+                .args(&w.snapshots)
                 .output()
                 .unwrap();
             assert!(

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use pktmon::diagnose::Diagnoser;
 use pktmon::error::Severity;
 use pktmon::model::*;
+use pktmon::nic::NicSet;
 use pktmon::packets::{Grouper, HopKey};
 use pktmon::sink::pcapng::{ConvertOptions, PcapngConverter};
 use pktmon::sink::report::{self, FailOn, InputResult};
@@ -20,6 +21,8 @@ use super::emit;
 pub struct DiagnoseArgs {
     pub inputs: Vec<PathBuf>,
     pub nettrace: Option<PathBuf>,
+    /// Adapter counter snapshots for every capture of the run.
+    pub nic: Vec<PathBuf>,
     pub time_offset: Option<f64>,
     pub json: Option<PathBuf>,
     pub jsonl: Option<PathBuf>,
@@ -318,12 +321,33 @@ pub struct Job {
     pub note: Option<String>,
     /// Collect what the HTML report shows (timeline, stack, top talkers).
     pub details: bool,
+    /// Adapter counter snapshots of the capture's folder.
+    pub nic: Option<Arc<NicSet>>,
 }
 
 /// Which netsh trace goes with which capture: `--nettrace` with all of them;
 /// otherwise a netsh text with the captures of its folder when it is the only
 /// netsh text there. A netsh text joined to no capture is diagnosed alone.
-pub fn plan(files: &[PathBuf], nettrace: Option<&Path>) -> Result<Vec<Job>, String> {
+pub fn plan(files: &[PathBuf], nettrace: Option<&Path>, nic: &[PathBuf]) -> Result<Vec<Job>, String> {
+    let (nic_files, files): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .iter()
+        .cloned()
+        .partition(|f| matches!(source::detect(f), Ok(source::Detected::NicCounters)));
+    let nic_sets = nic_plan(&nic_files, &files);
+    for p in nic {
+        match source::detect(p) {
+            Ok(source::Detected::NicCounters) => {}
+            Ok(_) => {
+                return Err(format!(
+                    "--nic {}: not an adapter counter snapshot (Get-NetAdapterStatistics JSON or typeperf CSV)",
+                    p.display()
+                ))
+            }
+            Err(e) => return Err(format!("--nic {e}")),
+        }
+    }
+    let given_nic = (!nic.is_empty()).then(|| Arc::new(NicSet::read(nic)));
+    let files = &files[..];
     let netsh = |p: &Path| matches!(source::detect(p), Ok(source::Detected::NetshText));
     let read = |p: &Path| pktmon::tcpip::reader::read(p).ok().map(Arc::new);
     let given = match nettrace {
@@ -369,6 +393,7 @@ pub fn plan(files: &[PathBuf], nettrace: Option<&Path>) -> Result<Vec<Job>, Stri
                     tcpip: read(f),
                     note,
                     details: false,
+                    nic: None,
                 });
             }
         } else {
@@ -379,10 +404,40 @@ pub fn plan(files: &[PathBuf], nettrace: Option<&Path>) -> Result<Vec<Job>, Stri
                 tcpip,
                 note: None,
                 details: false,
+                nic: given_nic.clone().or_else(|| nic_sets.get(&folder(f)).cloned()),
             });
         }
     }
     Ok(jobs)
+}
+
+/// Adapter counter snapshots per folder: each folder's snapshots (in the
+/// order given) go with the captures of that folder. Snapshots in a folder
+/// without a capture are said to be left out, one line each.
+pub fn nic_plan(nic_files: &[PathBuf], captures: &[PathBuf]) -> std::collections::HashMap<PathBuf, Arc<NicSet>> {
+    let folder = |p: &Path| p.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut per_folder: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
+    for f in nic_files {
+        let dir = folder(f);
+        match per_folder.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, list)) => list.push(f.clone()),
+            None => per_folder.push((dir, vec![f.clone()])),
+        }
+    }
+    let mut out = std::collections::HashMap::new();
+    for (dir, list) in per_folder {
+        if captures.iter().any(|c| folder(c) == dir) {
+            out.insert(dir, Arc::new(NicSet::read(&list)));
+        } else {
+            for f in list {
+                eprintln!(
+                    "skipped {}: adapter counters with no capture in their folder to join them to",
+                    f.display()
+                );
+            }
+        }
+    }
+    out
 }
 
 /// Problems of a read as warning lines, and whether any was an error.
@@ -399,7 +454,7 @@ pub fn run_job(job: &Job, offset: Option<FileTime>) -> InputResult {
     let mut r = if job.netsh_alone {
         diagnose_netsh(&job.path, job.tcpip.as_ref(), offset, job.details)
     } else {
-        diagnose_file(&job.path, job.tcpip.as_ref(), offset, job.details)
+        diagnose_file(&job.path, job.tcpip.as_ref(), job.nic.as_ref(), offset, job.details)
     };
     r.warnings.extend(job.note.clone());
     r
@@ -448,10 +503,14 @@ fn diagnose_netsh(
 pub fn diagnose_file(
     path: &Path,
     tcpip: Option<&Arc<TcpipTrace>>,
+    nic: Option<&Arc<NicSet>>,
     offset: Option<FileTime>,
     details: bool,
 ) -> InputResult {
     let mut d = Diagnoser::new(None);
+    if let Some(n) = nic {
+        d = d.with_nic(n.clone());
+    }
     if details {
         d = d.with_details();
     }
@@ -465,6 +524,10 @@ pub fn diagnose_file(
                 let (w, e) = problems(&t.diagnostics);
                 warnings.extend(w);
                 damaged |= e;
+            }
+            if let Some(n) = nic {
+                warnings.extend(n.errors.iter().map(|e| format!("error: {e}")));
+                damaged |= !n.errors.is_empty();
             }
             InputResult {
                 file: path.display().to_string(),
@@ -540,13 +603,17 @@ pub fn diagnose(args: DiagnoseArgs) -> i32 {
         Some(s) => Some((s * 1e7).round() as FileTime),
         None => None,
     };
-    let mut jobs_planned = match plan(&files, args.nettrace.as_deref()) {
+    let mut jobs_planned = match plan(&files, args.nettrace.as_deref(), &args.nic) {
         Ok(j) => j,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
+    if jobs_planned.is_empty() {
+        eprintln!("error: no capture among the inputs");
+        return 2;
+    }
     for j in &mut jobs_planned {
         j.details = args.html.is_some();
     }

@@ -101,7 +101,7 @@ pub fn generate(args: GenerateArgs) -> i32 {
     match files::write(&opts, &args.output, &formats) {
         Ok(w) => {
             let secs = start.elapsed().as_secs_f64();
-            for (_, p) in &w.files {
+            for p in w.files.iter().map(|(_, p)| p).chain(&w.snapshots) {
                 eprintln!("wrote {}", p.display());
             }
             eprintln!("wrote {}", w.truth_file.display());

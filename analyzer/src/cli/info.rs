@@ -90,6 +90,9 @@ struct InfoReport {
     buffers: u64,
     compressed_buffers: u64,
     problems: usize,
+    /// Adapter counter snapshots of the capture's folder, joined to its adapters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nic: Option<pktmon::diagnose::nic::NicSummary>,
 }
 
 fn build_report(c: &Capture) -> InfoReport {
@@ -214,6 +217,7 @@ fn build_report(c: &Capture) -> InfoReport {
         buffers: c.info.buffers,
         compressed_buffers: c.info.compressed_buffers,
         problems: c.diagnostics.items.len() + c.diagnostics.suppressed as usize,
+        nic: None,
     }
 }
 
@@ -328,6 +332,20 @@ fn print_report(r: &InfoReport, out: &mut String) -> std::fmt::Result {
         "  events lost:       {} (buffers lost {}, buffers flagged {})",
         r.events_lost, r.buffers_lost, r.buffers_flagged_events_lost
     )?;
+    if let Some(n) = &r.nic {
+        writeln!(
+            out,
+            "  adapter counters:  {} ({} snapshots)",
+            n.files.join(" → "),
+            n.snapshots
+        )?;
+        for a in &n.adapters {
+            writeln!(out, "    {}", a.line)?;
+        }
+        for note in &n.notes {
+            writeln!(out, "    note: {note}")?;
+        }
+    }
     if !r.has_pktmon_metadata {
         writeln!(
             out,
@@ -340,13 +358,35 @@ fn print_report(r: &InfoReport, out: &mut String) -> std::fmt::Result {
 pub fn info(files: &[PathBuf], json: bool) -> i32 {
     let mut code = 0;
     let mut reports = Vec::new();
-    for f in files {
+    // Adapter counter snapshots join the captures of their folder.
+    let (nic_files, files): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .iter()
+        .cloned()
+        .partition(|f| matches!(source::detect(f), Ok(source::Detected::NicCounters)));
+    let nic_sets = super::diagnose::nic_plan(&nic_files, &files);
+    if files.is_empty() {
+        eprintln!("error: no capture among the inputs");
+        return 2;
+    }
+    for f in &files {
         match source::read_capture(f) {
             Ok(c) => {
                 if report(&c.diagnostics) {
                     code = 2;
                 }
-                let r = build_report(&c);
+                let mut r = build_report(&c);
+                if let Some(set) = f.parent().and_then(|d| nic_sets.get(d)) {
+                    for e in &set.errors {
+                        eprintln!("error: {e}");
+                        code = 2;
+                    }
+                    let first = c.appearances.iter().map(|a| a.time).min();
+                    let last = c.appearances.iter().map(|a| a.time).max();
+                    let span = first.zip(last).or(c.info.start_time.zip(c.info.end_time));
+                    let joined =
+                        pktmon::diagnose::nic::join(set, &c.components, &c.drop_counters, &c.flow_counters, span);
+                    r.nic = Some(joined.summary);
+                }
                 if !json {
                     let mut text = String::new();
                     let _ = print_report(&r, &mut text);

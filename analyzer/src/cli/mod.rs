@@ -40,6 +40,8 @@ struct Cli {
 enum Command {
     /// Summarise captures: kind, Windows build, time range, packets, drops, distinct packets, components used,
     /// PktMon's per-component drop and flow counters (per direction, with the events captured beside them), events lost.
+    /// Adapter counter snapshots among the files (Get-NetAdapterStatistics JSON, typeperf CSV) are joined to the
+    /// captures of their folder: one line per adapter (joined to which component, clean or not).
     Info {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -127,12 +129,23 @@ enum Command {
     /// event that caused it (retransmit timer, tail loss probe, fast retransmit). A NetTrace.txt is
     /// joined to the captures in its own folder when it is the only netsh text of the inputs there (`diagnose
     /// PktMon.etl NetTrace.txt`), or to every capture with --nettrace; otherwise it is diagnosed alone.
+    ///
+    /// Network adapter counter snapshots (`Get-NetAdapterStatistics | ConvertTo-Json`, UTF-16LE or UTF-8, or
+    /// typeperf/relog CSV of `\Network Interface(*)\…` counters) are joined to the captures of their folder, or
+    /// to every capture with --nic, and to each capture's adapters by ifIndex, MAC, description or name. Two
+    /// snapshots (ordered by their times, else `before`/`after` in their names, else as given) give the change
+    /// during the capture: discards become a local `resources` problem of the adapter, errors an
+    /// `invalid_packet` one; counters that went down (adapter reset, or a wrap) are said to, one snapshot gives
+    /// totals since boot.
     Diagnose {
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
         /// Join this netsh trace text to every capture of the run (files of one host).
         #[arg(long, value_name = "FILE")]
         nettrace: Option<PathBuf>,
+        /// Join these adapter counter snapshots to every capture of the run (repeat: before, then after).
+        #[arg(long, value_name = "FILE")]
+        nic: Vec<PathBuf>,
         /// Seconds to add to netsh trace times to get capture times (netsh prints local time, e.g.
         /// -3600 for a UTC+1 machine's trace beside its ETL). Default: found from events both files saw.
         #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
@@ -178,6 +191,9 @@ enum Command {
         /// Join this netsh trace text to every capture of the run (files of one host).
         #[arg(long, value_name = "FILE")]
         nettrace: Option<PathBuf>,
+        /// Join these adapter counter snapshots to every capture of the run (see `diagnose --help`).
+        #[arg(long, value_name = "FILE")]
+        nic: Vec<PathBuf>,
         /// Seconds to add to netsh trace times to get capture times (see `diagnose --help`).
         #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
         time_offset: Option<f64>,
@@ -305,6 +321,7 @@ pub fn run() -> i32 {
         Command::Diagnose {
             inputs,
             nettrace,
+            nic,
             time_offset,
             json,
             jsonl,
@@ -317,6 +334,7 @@ pub fn run() -> i32 {
             all,
             inputs,
             nettrace,
+            nic,
             time_offset,
             json,
             jsonl,
@@ -330,12 +348,14 @@ pub fn run() -> i32 {
             inputs,
             output,
             nettrace,
+            nic,
             time_offset,
             jobs,
         } => diagnose::diagnose(diagnose::DiagnoseArgs {
             all: false,
             inputs,
             nettrace,
+            nic,
             time_offset,
             json: None,
             jsonl: None,

@@ -28,6 +28,7 @@ use tcpip::{Mechanism, RetransmitCause, TcpipJoin, TcpipSummary};
 
 mod counters;
 pub mod details;
+pub mod nic;
 pub mod verdict;
 
 pub use verdict::{Problem, Status, Verdict};
@@ -522,6 +523,8 @@ pub struct Diagnosis {
     pub drop_rows: Vec<crate::sink::drops::DropRow>,
     /// The netsh trace joined to this input, and how.
     pub tcpip: Option<TcpipSummary>,
+    /// The adapter counter snapshots joined to this input, per adapter.
+    pub nic: Option<nic::NicSummary>,
     /// Timeline, stack and top talkers, for the HTML report.
     #[serde(skip)]
     pub details: details::Details,
@@ -568,7 +571,7 @@ impl Diagnosis {
 }
 
 /// Component types that are network adapters (the packet reached or came from the wire there).
-fn is_nic_type(component_type: u16) -> bool {
+pub(crate) fn is_nic_type(component_type: u16) -> bool {
     // 2 Miniport, 6 VmsMiniport, 9 NetVsc miniport, 14 NetCx
     matches!(component_type, 2 | 6 | 9 | 14)
 }
@@ -595,6 +598,8 @@ pub struct Diagnoser {
     /// PktMon's drop counters against the drop events recorded.
     counters: counters::CounterCheck,
     tcpip: Option<TcpipJoin>,
+    /// Adapter counter snapshots to join to the capture's adapters.
+    nic: Option<nic::NicJoin>,
     /// The host's own addresses (its components' IP addresses), known in `finish`.
     local_addrs: std::collections::HashSet<std::net::IpAddr>,
     /// Packets whose first appearance carried bytes (the protocols could be read).
@@ -628,6 +633,7 @@ impl Diagnoser {
             build_known: false,
             counters: Default::default(),
             tcpip: None,
+            nic: None,
             local_addrs: Default::default(),
             packets_with_bytes: 0,
             first_time: None,
@@ -641,6 +647,13 @@ impl Diagnoser {
     /// shared events when not given.
     pub fn with_tcpip(mut self, trace: Arc<TcpipTrace>, offset: Option<FileTime>) -> Diagnoser {
         self.tcpip = Some(TcpipJoin::new(trace, offset));
+        self
+    }
+
+    /// Joins adapter counter snapshots (`Get-NetAdapterStatistics`, typeperf)
+    /// to the capture's network adapters.
+    pub fn with_nic(mut self, set: Arc<crate::nic::NicSet>) -> Diagnoser {
+        self.nic = Some(nic::NicJoin::new(set));
         self
     }
 
@@ -930,6 +943,15 @@ impl Diagnoser {
         diag.findings = b.finish();
         let counted = std::mem::take(&mut self.counters).findings(&self.components, info);
         counters::merge(&mut diag.findings, counted);
+        if let Some(j) = self.nic.take() {
+            let span = self
+                .first_time
+                .zip(self.last_time)
+                .or(info.start_time.zip(info.end_time));
+            let r = j.finish(&self.components, span);
+            counters::merge(&mut diag.findings, r.findings);
+            diag.nic = Some(r.summary);
+        }
         diag.os = info.os_name();
         diag.start_time = self.first_time.or(info.start_time).map(crate::time::format_utc);
         diag.end_time = self.last_time.or(info.end_time).map(crate::time::format_utc);
@@ -2012,6 +2034,9 @@ impl RecordSink for Diagnoser {
     fn record(&mut self, ctx: &Context<'_>, record: Record) {
         self.counters.record(ctx, &record);
         self.details.record(&record);
+        if let Some(n) = &mut self.nic {
+            n.record(&record);
+        }
         match record {
             Record::Packet(a) => self.packet(ctx, &a),
             Record::Component(c) => self.components.add_component(c),

@@ -362,6 +362,8 @@ enum Kind {
     ComponentDrops,
     SilentFilter,
     NotCaptured,
+    /// Discards or errors an adapter's own counters show (below PktMon).
+    AdapterCounters,
     Other,
 }
 
@@ -385,6 +387,7 @@ fn kind_and_anchor(i: usize, f: &Finding, ctx: &Context) -> (Kind, Anchor) {
     match (f.symptom.as_str(), k) {
         ("drops counted, not captured", _) => (Kind::NotCaptured, component()),
         ("packets lost in a filter without a drop event", _) => (Kind::SilentFilter, component()),
+        ("adapter discards" | "adapter errors", _) => (Kind::AdapterCounters, component()),
         ("no answer", Some(k)) => (Kind::NoAnswer, server(k)),
         ("SYN unanswered", Some(k)) if f.drops.is_empty() => (Kind::SilentServer, server(k)),
         ("connection reset", Some(k)) if f.traits.refused => (Kind::Refused, server(k)),
@@ -811,7 +814,11 @@ fn build_problem(kind: Kind, anchor: &Anchor, members: &[usize], all: &[Finding]
         .into_iter()
         .collect();
     let display_filter = stock_filter(anchor, &flows, &frames, &targets);
-    let pktmon_filter = pktmon_filter(anchor, &fs, &display_filter, &frames);
+    let pktmon_filter = match kind {
+        // No drop event shows an adapter's own discards: the packets it did pass.
+        Kind::AdapterCounters => lead.pktmon_filter.clone(),
+        _ => pktmon_filter(anchor, &fs, &display_filter, &frames),
+    };
     let mut explanation = explain(kind, lead, &fs, &flows, &ep, drop_label.as_deref());
     if let (Some(l), true, false) = (
         &drop_label,
@@ -961,7 +968,7 @@ fn title_of(
                 lead.cause.as_str().replace('_', " ")
             )
         }
-        Kind::SilentFilter | Kind::NotCaptured => lead
+        Kind::SilentFilter | Kind::NotCaptured | Kind::AdapterCounters => lead
             .explanation
             .split(". ")
             .next()

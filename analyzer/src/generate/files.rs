@@ -70,6 +70,9 @@ pub struct Written {
     pub truth: GroundTruth,
     pub truth_file: PathBuf,
     pub files: Vec<(Format, PathBuf)>,
+    /// Adapter counter snapshots beside the capture (`<scenario>.nic-before.json`,
+    /// `….nic-after.json`), when the scenario plants an adapter counter.
+    pub snapshots: Vec<PathBuf>,
 }
 
 /// Feeds an [`EtlWriter`]: packets at their own CPU and time, the rundown
@@ -224,6 +227,7 @@ pub fn write(opts: &GenOptions, dir: &Path, formats: &[Format]) -> io::Result<Wr
         super::nettrace::write_file(&p, &mut events).map_err(|e| err(&p, e))?;
         files.push((Format::NetTrace, p));
     }
+    let snapshots = super::nic::write_snapshots(&truth, dir, stem)?;
     let truth_file = dir.join(format!("{stem}.truth.json"));
     let json = serde_json::to_string_pretty(&truth).map_err(|e| io::Error::other(e.to_string()))? + "\n";
     let mut f = AtomicFile::create(&truth_file).map_err(|e| err(&truth_file, e))?;
@@ -233,5 +237,6 @@ pub fn write(opts: &GenOptions, dir: &Path, formats: &[Format]) -> io::Result<Wr
         truth,
         truth_file,
         files,
+        snapshots,
     })
 }

@@ -25,6 +25,7 @@
 
 pub mod files;
 pub mod nettrace;
+pub mod nic;
 pub mod rng;
 mod scenarios;
 pub mod stack;
@@ -67,10 +68,13 @@ pub enum Scenario {
     Mtu,
     PmtuBlackHole,
     Mix,
+    /// The network adapter discards received packets below PktMon; only its
+    /// own counters show it (snapshots written beside the capture).
+    NicDiscard,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 13] = [
+    pub const ALL: [Scenario; 14] = [
         Scenario::Baseline,
         Scenario::LocalPolicy,
         Scenario::LocalResources,
@@ -84,6 +88,7 @@ impl Scenario {
         Scenario::Mtu,
         Scenario::PmtuBlackHole,
         Scenario::Mix,
+        Scenario::NicDiscard,
     ];
 
     pub fn name(self) -> &'static str {
@@ -101,6 +106,7 @@ impl Scenario {
             Scenario::Mtu => "mtu",
             Scenario::PmtuBlackHole => "pmtu-black-hole",
             Scenario::Mix => "mix",
+            Scenario::NicDiscard => "nic-discard",
         }
     }
 }
@@ -202,6 +208,21 @@ pub enum Evidence {
     Reset { frame: u64, idle_ms: u64, ttl: u8 },
     /// A packet whose checksum is wrong on purpose ("ipv4" header or "tcp").
     BadChecksum { frame: u64, layer: String },
+    /// A network adapter's own counter rose between the snapshots written
+    /// beside the capture (`<scenario>.nic-before.json`, `….nic-after.json`);
+    /// no frame shows it (`frame` is 0).
+    AdapterCounter {
+        frame: u64,
+        /// `InterfaceDescription` (the component's description), `Name`, ifIndex and MAC of the adapter.
+        adapter: String,
+        name: String,
+        if_index: u32,
+        mac: String,
+        /// The `Get-NetAdapterStatistics` property.
+        counter: String,
+        before: u64,
+        after: u64,
+    },
 }
 
 impl Evidence {
@@ -213,7 +234,8 @@ impl Evidence {
             | Evidence::UnansweredSyn { frame }
             | Evidence::UnansweredResolution { frame, .. }
             | Evidence::Reset { frame, .. }
-            | Evidence::BadChecksum { frame, .. } => *frame,
+            | Evidence::BadChecksum { frame, .. }
+            | Evidence::AdapterCounter { frame, .. } => *frame,
         }
     }
 }
@@ -270,6 +292,11 @@ enum Draft {
     BadChecksum {
         tag: u32,
         layer: &'static str,
+    },
+    AdapterCounter {
+        counter: &'static str,
+        before: u64,
+        after: u64,
     },
 }
 
@@ -849,9 +876,25 @@ fn produce(opts: &GenOptions, out: &mut dyn FnMut(Record)) -> GroundTruth {
                     frame: first(tag),
                     layer: layer.to_string(),
                 },
+                Draft::AdapterCounter { counter, before, after } => Evidence::AdapterCounter {
+                    frame: 0,
+                    adapter: stack::NIC_DESCRIPTION.to_string(),
+                    name: stack::NIC_ALIAS.to_string(),
+                    if_index: stack::NIC_IF_INDEX,
+                    mac: g
+                        .host
+                        .mac
+                        .iter()
+                        .map(|b| format!("{b:02X}"))
+                        .collect::<Vec<_>>()
+                        .join("-"),
+                    counter: counter.to_string(),
+                    before,
+                    after,
+                },
             })
             .collect();
-        for e in &evidence {
+        for e in evidence.iter().filter(|e| e.frame() != 0) {
             frames.push(e.frame());
         }
         frames.sort_unstable();

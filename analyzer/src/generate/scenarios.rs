@@ -86,6 +86,9 @@ pub(super) fn build(g: &mut Gen, scenario: Scenario) {
         Scenario::PmtuBlackHole => {
             pmtu_black_hole(g, t);
         }
+        Scenario::NicDiscard => {
+            nic_discard(g, t);
+        }
         Scenario::Mix => {
             // Every scenario, each starting a little after the previous one began.
             let parts: [fn(&mut Gen, FileTime) -> FileTime; 12] = [
@@ -447,6 +450,28 @@ fn baseline(g: &mut Gen, t: FileTime) -> FileTime {
         let resp = g.rng.range(2_000, 60_000) as u32;
         end = end.max(exchange(g, &mut c, t + k * 300 * MS, req, resp));
     }
+    end
+}
+
+/// The NIC runs out of receive buffers during a burst and discards received
+/// frames in hardware: PktMon never sees them, so the capture holds only
+/// ordinary traffic; the adapter's `ReceivedDiscardedPackets` rises between
+/// the snapshots written beside the capture.
+fn nic_discard(g: &mut Gen, t: FileTime) -> FileTime {
+    let end = baseline(g, t);
+    let before = g.rng.range(1_000, 9_999) as u64;
+    let discarded = g.rng.range(500, 2_999) as u64;
+    g.plant(
+        Locality::Local,
+        Cause::Resources,
+        None,
+        "the network adapter discarded received frames (receive ring full) below PktMon",
+        vec![Draft::AdapterCounter {
+            counter: "ReceivedDiscardedPackets",
+            before,
+            after: before + discarded,
+        }],
+    );
     end
 }
 

@@ -48,6 +48,9 @@ pub mod comp {
 
 /// Interface index of the NIC.
 pub const NIC_IF_INDEX: u32 = 9;
+/// The NIC's description (PktMon's component description, `InterfaceDescription`) and its name (`Name`).
+pub const NIC_DESCRIPTION: &str = "Intel(R) Ethernet Connection (7) I219-LM";
+pub const NIC_ALIAS: &str = "Ethernet";
 
 /// PKTMON_DIRECTION_TAG values.
 pub const DIR_RX: u16 = 3;
@@ -199,7 +202,7 @@ impl Host {
                 comp::NIC,
                 2,
                 "e1dexpress.sys",
-                "Intel(R) Ethernet Connection (7) I219-LM",
+                NIC_DESCRIPTION,
                 vec![
                     p(6, V::Bytes(self.mac.to_vec())),
                     p(5, V::NdisMedium(0)),

@@ -296,6 +296,33 @@ fn facts(o: &mut String, d: &Diagnosis) {
             ),
         );
     }
+    if let Some(n) = &d.nic {
+        let lines: Vec<String> = n
+            .adapters
+            .iter()
+            .filter(|a| a.component.is_some() || a.status != "clean")
+            .map(|a| esc(&a.line))
+            .chain(n.notes.iter().map(|x| esc(&format!("note: {x}"))))
+            .collect();
+        let others = n
+            .adapters
+            .iter()
+            .filter(|a| a.component.is_none() && a.status == "clean")
+            .count();
+        kv(
+            "adapter counters",
+            format!(
+                "{}<br>{}{}",
+                esc(&n.files.join(" → ")),
+                lines.join("<br>"),
+                if others > 0 {
+                    format!("<br>{} more adapters in no component of this capture, clean", others)
+                } else {
+                    String::new()
+                }
+            ),
+        );
+    }
     o.push_str("</dl>\n");
 }
 

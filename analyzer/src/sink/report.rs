@@ -70,6 +70,9 @@ struct InputSummary<'a> {
     warnings: &'a [String],
     /// The netsh trace joined to this input (or read alone), and the time offset used.
     tcpip: Option<&'a crate::diagnose::tcpip::TcpipSummary>,
+    /// The adapter counter snapshots joined to this input, per adapter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nic: Option<&'a crate::diagnose::nic::NicSummary>,
 }
 
 pub fn merged_totals(results: &[InputResult]) -> MergedTotals {
@@ -130,6 +133,7 @@ pub fn json_summary(results: &[InputResult]) -> String {
                 error: r.error.as_deref(),
                 warnings: &r.warnings,
                 tcpip: r.diagnosis.as_ref().and_then(|d| d.tcpip.as_ref()),
+                nic: r.diagnosis.as_ref().and_then(|d| d.nic.as_ref()),
             })
             .collect(),
         totals: merged_totals(results),

@@ -235,6 +235,9 @@ fn header(o: &mut Out<'_>, d: &Diagnosis, warnings: &[String]) {
             );
         }
     }
+    if let Some(n) = &d.nic {
+        nic_lines(o, n);
+    }
     if d.tcpip.is_some() && d.totals.appearances == 0 {
         o.prose(
             3,
@@ -249,6 +252,54 @@ fn header(o: &mut Out<'_>, d: &Diagnosis, warnings: &[String]) {
             "no PktMon metadata in this file: local drops cannot be seen, so causes are told from protocol \
              symptoms only",
         );
+    }
+}
+
+/// The adapter counter snapshots joined to the input: one line per adapter of
+/// the capture (clean, loss, reset or totals), the others named in one line.
+fn nic_lines(o: &mut Out<'_>, n: &crate::diagnose::nic::NicSummary) {
+    let order = match n.order {
+        "timestamps" => "ordered by their times",
+        "file_names" => "before/after from their names",
+        "file_order" => "in the order given",
+        _ => "one snapshot",
+    };
+    o.prose(
+        3,
+        "adapter counters: ",
+        &format!(
+            "{} ({}, {order})",
+            n.files.join(" → "),
+            counted(n.snapshots as u64, "snapshot")
+        ),
+    );
+    for a in n
+        .adapters
+        .iter()
+        .filter(|a| a.component.is_some() || a.status != "clean")
+    {
+        o.prose(5, "", &a.line);
+    }
+    let clean_unmatched: Vec<&str> = n
+        .adapters
+        .iter()
+        .filter(|a| a.component.is_none() && a.status == "clean")
+        .map(|a| a.adapter.as_str())
+        .collect();
+    if !clean_unmatched.is_empty() {
+        const SHOWN: usize = 3;
+        let mut list: Vec<String> = clean_unmatched.iter().take(SHOWN).map(|s| s.to_string()).collect();
+        if clean_unmatched.len() > SHOWN {
+            list.push(format!("and {} more", clean_unmatched.len() - SHOWN));
+        }
+        o.prose(
+            5,
+            "",
+            &format!("in no component of this capture, clean: {}", list.join("; ")),
+        );
+    }
+    for note in &n.notes {
+        o.prose(5, "note: ", note);
     }
 }
 

@@ -34,6 +34,9 @@ pub enum Detected {
     Text,
     /// `netsh trace convert` text (TCP/IP events; read by [`crate::tcpip::reader`]).
     NetshText,
+    /// Network adapter counters: `Get-NetAdapterStatistics | ConvertTo-Json` or
+    /// typeperf CSV (read by [`crate::nic`]).
+    NicCounters,
 }
 
 /// Decides what a file is from its content.
@@ -76,6 +79,9 @@ pub fn detect(path: &Path) -> Result<Detected, Error> {
     if text::looks_like_text(&head) {
         return Ok(Detected::Text);
     }
+    if crate::nic::looks_like_snapshot(&head) {
+        return Ok(Detected::NicCounters);
+    }
     Err(Error::new(
         path.display().to_string(),
         Location::Offset(0),
@@ -86,7 +92,8 @@ pub fn detect(path: &Path) -> Result<Detected, Error> {
 /// The message of [`detect`]'s error for a file that is none of the inputs it
 /// knows (as opposed to one it knows but cannot read, or an empty file).
 pub const NOT_A_CAPTURE: &str =
-    "not a PktMon capture: expected a PktMon .etl, a pcapng/pcap file, pktmon etl2txt text or netsh trace text";
+    "not a PktMon capture: expected a PktMon .etl, a pcapng/pcap file, pktmon etl2txt text, netsh trace text or \
+     adapter counters (Get-NetAdapterStatistics JSON, typeperf CSV)";
 
 /// Reads any supported input, pushing its records into `sink` in time order.
 pub fn read(path: &Path, sink: &mut dyn RecordSink) -> Result<ReadOutcome, Error> {
@@ -98,6 +105,12 @@ pub fn read(path: &Path, sink: &mut dyn RecordSink) -> Result<ReadOutcome, Error
             path.display().to_string(),
             Location::File,
             "is netsh trace text (TCP/IP events), not a packet capture: only `diagnose` reads it",
+        )),
+        Detected::NicCounters => Err(Error::new(
+            path.display().to_string(),
+            Location::File,
+            "is a network adapter counter snapshot (Get-NetAdapterStatistics or typeperf), not a packet capture: \
+             `diagnose` and `info` join it to the captures of its folder",
         )),
     }
 }
