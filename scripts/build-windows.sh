@@ -152,6 +152,7 @@ for root in "${roots[@]}"; do
     }
   done
   cp scripts/windows/gwin32.h "$dir/overlay/glib/gwin32.h"
+  printf 'ws_inc=%s\nglib_inc=%s\n' "$ws_inc" "${root%/}/usr/include/glib-2.0" >"$dir/paths"
 
   # 3. Import libraries from what the version's Linux libraries export.
   for stem in libwireshark libwiretap libwsutil libglib-2.0; do
@@ -177,10 +178,14 @@ for root in "${roots[@]}"; do
   WIRESHARK_SYS_INCLUDE="$dir/overlay:$ws_inc:${root%/}/usr/include/glib-2.0" \
     WIRESHARK_SYS_LIB_DIR="$dir/lib" \
     WIRESHARK_SYS_LAYOUT_EXPECTED="$dir/layout" \
+    CARGO_PROFILE_RELEASE_DEBUG=0 \
     nice -n 10 cargo build --release --target "$triple" -p pktmon-wireshark --lib
   out=$dist/pktmon-for-wireshark-$minor.dll
   cp "${CARGO_TARGET_DIR:-$repo/target}/$triple/release/pktmon_wireshark.dll" "$out.partial"
   mv "$out.partial" "$out"
+  # The C helpers as built for this version (scripts/test-windows.sh checks what they call).
+  helpers=$(ls -t "${CARGO_TARGET_DIR:-$repo/target}"/$triple/release/build/wireshark-sys-*/out/libpktmon_wireshark_helpers.a | head -n 1)
+  cp "$helpers" "$dir/helpers.a"
 
   # The .def files of what the plugin imports: from its own import table.
   rm -rf "$dist/def/$minor"
@@ -206,7 +211,7 @@ done
 
 t0=$SECONDS
 say "cargo build --release --target $triple -p pktmon-analyzer"
-nice -n 10 cargo build --release --target "$triple" -p pktmon-analyzer --bin pktmon-analyzer
+CARGO_PROFILE_RELEASE_DEBUG=0 nice -n 10 cargo build --release --target "$triple" -p pktmon-analyzer --bin pktmon-analyzer
 cp "${CARGO_TARGET_DIR:-$repo/target}/$triple/release/pktmon-analyzer.exe" "$dist/pktmon-analyzer.exe.partial"
 mv "$dist/pktmon-analyzer.exe.partial" "$dist/pktmon-analyzer.exe"
 say "$dist/pktmon-analyzer.exe ($(stat -c %s "$dist/pktmon-analyzer.exe") bytes) in $((SECONDS - t0)) s"
