@@ -200,9 +200,9 @@ cp "$dist/pktmon-analyzer.exe" "$exe_dir/"
 x86_64-w64-mingw32-gcc -shared -o "$exe_dir/bcryptprimitives.dll" scripts/windows/wine/bcryptprimitives.c -ladvapi32
 exe=$exe_dir/pktmon-analyzer.exe
 corpus=${PKTMON_CORPUS_DIR:-$repo/../shared/corpus}
-inputs=("$repo/captures/demikernel-PktMon.etl")
+inputs=("$repo/captures/demikernel-PktMon.etl" "$repo/captures/demikernel-PktMon.cap")
 if [ -d "$corpus" ]; then
-  for f in "$corpus"/*PktMon*.etl "$corpus"/*PktMon*.txt "$corpus"/*.pcapng; do [ -f "$f" ] && inputs+=("$f"); done
+  for f in "$corpus"/*PktMon*.etl "$corpus"/*PktMon*.txt "$corpus"/*.pcapng "$corpus"/*.cap; do [ -f "$f" ] && inputs+=("$f"); done
 else
   say "skipped: pktmon-analyzer.exe on the corpus: $corpus is absent (the bundled capture is still compared)"
 fi
@@ -210,32 +210,67 @@ cmp_dir=$work/compare
 rm -rf "$cmp_dir"
 mkdir -p "$cmp_dir"
 compared=0
+n_input=0
 for input in "${inputs[@]}"; do
   base=$(basename "$input")
+  n_input=$((n_input + 1))
   # The input is given by a relative path from its folder, so both builds print the same name.
   for cmd in "info" "drops" "diagnose --json -" "convert -o OUT"; do
-    tag=$base.${cmd%% *}
+    tag=$n_input-$base.${cmd%% *}
     lin_out=$cmp_dir/$tag.linux
     win_out=$cmp_dir/$tag.wine
-    read -r -a args <<<"${cmd//OUT/$tag.pcapng}"
-    (cd "$(dirname "$input")" && TZ=Asia/Kolkata "$linux" "${args[0]}" "$base" "${args[@]:1}") >"$lin_out" 2>&1
+    # convert writes into $cmp_dir (never beside the input): the path it
+    # prints is the one thing told apart, as OUT.
+    read -r -a largs <<<"${cmd//OUT/$lin_out.pcapng}"
+    read -r -a wargs <<<"${cmd//OUT/$win_out.pcapng}"
+    (cd "$(dirname "$input")" && TZ=Asia/Kolkata "$linux" "${largs[0]}" "$base" "${largs[@]:1}") >"$lin_out.raw" 2>&1
     lrc=$?
-    [ "${args[0]}" = convert ] && mv "$(dirname "$input")/$tag.pcapng" "$lin_out.pcapng" 2>/dev/null
-    (cd "$(dirname "$input")" && TZ=Asia/Kolkata run_wine "$win_out" "$exe" "${args[0]}" "$base" "${args[@]:1}")
+    (cd "$(dirname "$input")" && TZ=Asia/Kolkata run_wine "$win_out.raw" "$exe" "${wargs[0]}" "$base" "${wargs[@]:1}")
     wrc=$?
-    [ "${args[0]}" = convert ] && mv "$(dirname "$input")/$tag.pcapng" "$win_out.pcapng" 2>/dev/null
+    sed "s|$lin_out.pcapng|OUT|g" "$lin_out.raw" >"$lin_out"
+    sed "s|$win_out.pcapng|OUT|g" "$win_out.raw" >"$win_out"
     compared=$((compared + 1))
     if [ "$lrc" != "$wrc" ]; then
-      fail "exe" "pktmon-analyzer ${args[0]} $base: exit $lrc on Linux, $wrc under Wine"
+      fail "exe" "pktmon-analyzer ${largs[0]} $base: exit $lrc on Linux, $wrc under Wine"
     elif ! cmp -s "$lin_out" "$win_out"; then
-      fail "exe" "pktmon-analyzer ${args[0]} $base: output differs (diff $lin_out $win_out)"
-    elif [ "${args[0]}" = convert ] && ! cmp -s "$lin_out.pcapng" "$win_out.pcapng"; then
+      fail "exe" "pktmon-analyzer ${largs[0]} $base: output differs (diff $lin_out $win_out)"
+    elif [ "${largs[0]}" = convert ] && ! cmp -s "$lin_out.pcapng" "$win_out.pcapng"; then
       fail "exe" "pktmon-analyzer convert $base: the pcapng files differ ($lin_out.pcapng, $win_out.pcapng)"
     fi
   done
 done
 echo "${#inputs[@]} inputs, $compared runs compared" >"$report/exe-compare.txt"
 say "pktmon-analyzer.exe under Wine: $compared runs on ${#inputs[@]} inputs compared with the Linux build in $((SECONDS - t0)) s"
+
+# 6. install-plugin on Windows: the DLL for the Wireshark version named, found
+# beside the program, goes to %APPDATA%\Wireshark\plugins\X.Y\epan\pktmon.dll;
+# a DLL built for another version is refused.
+t0=$SECONDS
+cp "$dist"/pktmon-for-wireshark-*.dll "$exe_dir/"
+appdata_plugins=$(find "$WINEPREFIX/drive_c/users" -maxdepth 4 -type d -path '*/AppData/Roaming' | head -n 1)/Wireshark/plugins
+rm -rf "$appdata_plugins"
+installed=0
+for dll in "$dist"/pktmon-for-wireshark-*.dll; do
+  v=$(basename "$dll" .dll)
+  v=${v#pktmon-for-wireshark-}
+  out=$report/install-plugin-$v.txt
+  run_wine "$out.raw" "$exe" install-plugin --wireshark-version "$v"
+  rc=$?
+  tr -d '\r' <"$out.raw" >"$out"
+  if [ "$rc" -ne 0 ] || ! grep -qF "\\AppData\\Roaming\\Wireshark\\plugins\\$v\\epan\\pktmon.dll" "$out" ||
+    ! cmp -s "$dll" "$appdata_plugins/$v/epan/pktmon.dll"; then
+    fail "install-plugin" "install-plugin --wireshark-version $v under Wine did not put $(basename "$dll") in %APPDATA%\\Wireshark\\plugins\\$v\\epan (exit $rc, $out)"
+  else
+    installed=$((installed + 1))
+  fi
+done
+other=$(ls "$dist"/pktmon-for-wireshark-*.dll | head -n 1)
+(cd "$exe_dir" && run_wine "$report/install-plugin-refused.txt" "$exe" install-plugin --plugin "$(basename "$other")" --wireshark-version 9.9)
+rc=$?
+if [ "$rc" -ne 2 ] || ! grep -q "but Wireshark 9.9 is installed" "$report/install-plugin-refused.txt"; then
+  fail "install-plugin" "install-plugin accepted a DLL built for another Wireshark (exit $rc, $report/install-plugin-refused.txt)"
+fi
+say "install-plugin under Wine: $installed versions installed into %APPDATA%, a mismatch refused, in $((SECONDS - t0)) s"
 
 if [ "${#failed[@]}" -gt 0 ]; then
   say "FAILED checks: ${failed[*]} ($((SECONDS - start)) s)"

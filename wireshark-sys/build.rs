@@ -22,7 +22,7 @@ Install them, then build again:\n\
   Debian/Ubuntu:  apt-get install libwireshark-dev libglib2.0-dev libclang-dev pkg-config\n\
   Fedora:         dnf install wireshark-devel glib2-devel clang-devel pkgconf\n\
   macOS:          brew install wireshark pkg-config llvm   (and set PKG_CONFIG_PATH to Wireshark's lib/pkgconfig)\n\
-  Windows:        see the README, section \"Building the plugin on Windows\"\n\
+  Windows:        bash scripts/build-windows.sh (cross-built; README, section \"Wireshark on Windows\")\n\
 Or build only the analyzer: cargo build -p pktmon-analyzer\n";
 
 fn main() {
@@ -106,7 +106,10 @@ fn layout_check(cc: &mut cc::Build) {
         return;
     };
     let dir = PathBuf::from(dir);
-    println!("cargo:rerun-if-changed={}", dir.join("pktmon_layout_expected.h").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        dir.join("pktmon_layout_expected.h").display()
+    );
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("windows") {
         cc.define("PKTMON_LAYOUT_EXPECTED", None).include(dir);
     }
