@@ -257,7 +257,8 @@ for dll in "$dist"/pktmon-for-wireshark-*.dll; do
   run_wine "$out.raw" "$exe" install-plugin --wireshark-version "$v"
   rc=$?
   tr -d '\r' <"$out.raw" >"$out"
-  if [ "$rc" -ne 0 ] || ! grep -qF "\\AppData\\Roaming\\Wireshark\\plugins\\$v\\epan\\pktmon.dll" "$out" ||
+  if [ "$rc" -ne 0 ] || ! grep -qE '^check with: "tshark" -G plugins \| findstr pktmon$' "$out" ||
+    ! grep -qF "\\AppData\\Roaming\\Wireshark\\plugins\\$v\\epan\\pktmon.dll" "$out" ||
     ! cmp -s "$dll" "$appdata_plugins/$v/epan/pktmon.dll"; then
     fail "install-plugin" "install-plugin --wireshark-version $v under Wine did not put $(basename "$dll") in %APPDATA%\\Wireshark\\plugins\\$v\\epan (exit $rc, $out)"
   else

@@ -318,11 +318,23 @@ fn run(mut args: InstallArgs) -> Result<String, String> {
     std::io::Write::write_all(&mut out, &bytes).map_err(|e| format!("{}: {e}", target.display()))?;
     out.commit().map_err(|e| format!("{}: {e}", target.display()))?;
     let mut msg = format!(
-        "installed {} (for Wireshark {pmaj}.{pmin}) as {}\ncheck with: tshark -G plugins | grep pktmon",
+        "installed {} (for Wireshark {pmaj}.{pmin}) as {}\ncheck with: {} -G plugins | {} pktmon",
         plugin.display(),
-        target.display()
+        target.display(),
+        if cfg!(windows) {
+            format!("\"{}\"", args.tshark.display())
+        } else {
+            args.tshark.display().to_string()
+        },
+        if cfg!(windows) { "findstr" } else { "grep" }
     );
-    if TESTED_VERSIONS.contains(&(pmaj, pmin)) {
+    if cfg!(windows) {
+        msg.push_str(&format!(
+            "\nnote: on Windows the plugin for Wireshark {} is checked under Wine with stand-ins for Wireshark's \
+             DLLs, not yet inside a real Windows Wireshark (README, \"Wireshark on Windows\")",
+            tested_versions()
+        ));
+    } else if TESTED_VERSIONS.contains(&(pmaj, pmin)) {
         msg.push_str(&format!("\nthe plugin is tested on Wireshark {}", tested_versions()));
     } else {
         msg.push_str(&format!(
