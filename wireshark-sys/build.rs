@@ -22,18 +22,21 @@ Install them, then build again:\n\
   Debian/Ubuntu:  apt-get install libwireshark-dev libglib2.0-dev libclang-dev pkg-config\n\
   Fedora:         dnf install wireshark-devel glib2-devel clang-devel pkgconf\n\
   macOS:          brew install wireshark pkg-config llvm   (and set PKG_CONFIG_PATH to Wireshark's lib/pkgconfig)\n\
-  Windows:        see the README, section \"Building the plugin on Windows\"\n\
+  Windows:        bash scripts/build-windows.sh (cross-built; README, section \"Wireshark on Windows\")\n\
 Or build only the analyzer: cargo build -p pktmon-analyzer\n";
 
 fn main() {
     println!("cargo:rerun-if-changed=wrapper.h");
     println!("cargo:rerun-if-changed=src/helpers.c");
     println!("cargo:rerun-if-changed=src/helpers.h");
+    println!("cargo:rerun-if-changed=src/helpers_win32.h");
+    println!("cargo:rerun-if-changed=src/layout.h");
     for var in [
         "WIRESHARK_SYS_SYSROOT",
         "WIRESHARK_SYS_INCLUDE",
         "WIRESHARK_SYS_LIB_DIR",
         "WIRESHARK_SYS_LIBS",
+        "WIRESHARK_SYS_LAYOUT_EXPECTED",
     ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
@@ -60,6 +63,7 @@ fn main() {
     for p in &include_paths {
         cc.include(p);
     }
+    layout_check(&mut cc);
     cc.compile("pktmon_wireshark_helpers");
 
     let mut b = bindgen::Builder::default()
@@ -90,6 +94,25 @@ fn main() {
         .generate()
         .unwrap_or_else(|e| panic!("wireshark-sys: bindgen failed: {e}{MISSING}"));
     bindings.write_to_file(out.join("bindings.rs")).expect("write bindings");
+}
+
+/// On Windows, `WIRESHARK_SYS_LAYOUT_EXPECTED=DIR` names a folder holding
+/// `pktmon_layout_expected.h`, the structure sizes and offsets of
+/// `src/layout.h` as a Linux build of the same headers sees them
+/// (scripts/build-windows.sh makes it): `src/helpers_win32.h` then asserts
+/// the Windows build sees the same, at compile time.
+fn layout_check(cc: &mut cc::Build) {
+    let Some(dir) = env::var_os("WIRESHARK_SYS_LAYOUT_EXPECTED").filter(|v| !v.is_empty()) else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    println!(
+        "cargo:rerun-if-changed={}",
+        dir.join("pktmon_layout_expected.h").display()
+    );
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("windows") {
+        cc.define("PKTMON_LAYOUT_EXPECTED", None).include(dir);
+    }
 }
 
 fn from_system() -> (Vec<PathBuf>, String) {

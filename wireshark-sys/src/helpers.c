@@ -12,6 +12,10 @@
 
 #include "helpers.h"
 
+#ifdef _WIN32
+#include "helpers_win32.h"
+#endif
+
 /* The first epb_verdict of a block (a shallow read: nothing here is ours to free). */
 #if WIRESHARK_VERSION_MAJOR > 4 || (WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR >= 4)
 static bool read_verdict(wtap_block_t block _U_, unsigned option_id, wtap_opttype_e option_type, wtap_optval_t *option,

@@ -42,6 +42,35 @@ fn installed_name() -> &'static str {
     }
 }
 
+/// The plugin for Wireshark `major.minor` beside this program, as
+/// scripts/build-windows.sh names them (`pktmon-for-wireshark-4.6.dll`,
+/// one per version, in dist/windows/), else cargo's own name.
+fn plugin_beside(dir: &Path, version: Option<(u32, u32)>) -> PathBuf {
+    let ext = if cfg!(windows) { "dll" } else { "so" };
+    if let Some((major, minor)) = version {
+        let versioned = dir.join(format!("pktmon-for-wireshark-{major}.{minor}.{ext}"));
+        if versioned.is_file() {
+            return versioned;
+        }
+    }
+    dir.join(built_name())
+}
+
+/// tshark as given; on Windows, when the default `tshark` is not on the
+/// PATH (the installer does not put it there), Wireshark's own
+/// `%ProgramFiles%\Wireshark\tshark.exe` if it is there.
+fn resolve_tshark(given: &Path) -> PathBuf {
+    if cfg!(windows) && given == Path::new("tshark") && Command::new(given).arg("--version").output().is_err() {
+        if let Some(pf) = std::env::var_os("ProgramFiles") {
+            let installed = PathBuf::from(pf).join("Wireshark").join("tshark.exe");
+            if installed.is_file() {
+                return installed;
+            }
+        }
+    }
+    given.to_path_buf()
+}
+
 /// Major.minor the plugin was built for, from its marker.
 pub fn plugin_version(bytes: &[u8]) -> Option<(u32, u32)> {
     let at = bytes.windows(MARKER.len()).position(|w| w == MARKER)? + MARKER.len();
@@ -234,12 +263,17 @@ pub fn install(args: InstallArgs) -> i32 {
     }
 }
 
-fn run(args: InstallArgs) -> Result<String, String> {
+fn run(mut args: InstallArgs) -> Result<String, String> {
+    args.tshark = resolve_tshark(&args.tshark);
+    let (wmaj, wmin) = match &args.wireshark_version {
+        Some(v) => parse_version(v).ok_or_else(|| format!("--wireshark-version {v:?} is not MAJOR.MINOR"))?,
+        None => tshark_version(&args.tshark)?,
+    };
     let plugin = match args.plugin {
         Some(p) => p,
         None => std::env::current_exe()
             .ok()
-            .and_then(|e| e.parent().map(|d| d.join(built_name())))
+            .and_then(|e| e.parent().map(|d| plugin_beside(d, Some((wmaj, wmin)))))
             .ok_or("cannot tell where this program is; give --plugin PATH")?,
     };
     let bytes = std::fs::read(&plugin).map_err(|e| {
@@ -254,10 +288,6 @@ fn run(args: InstallArgs) -> Result<String, String> {
             plugin.display()
         )
     })?;
-    let (wmaj, wmin) = match &args.wireshark_version {
-        Some(v) => parse_version(v).ok_or_else(|| format!("--wireshark-version {v:?} is not MAJOR.MINOR"))?,
-        None => tshark_version(&args.tshark)?,
-    };
     if (pmaj, pmin) != (wmaj, wmin) {
         return Err(format!(
             "{} was built for Wireshark {pmaj}.{pmin}, but Wireshark {wmaj}.{wmin} is installed; Wireshark loads \
@@ -265,7 +295,7 @@ fn run(args: InstallArgs) -> Result<String, String> {
              Rebuild it against Wireshark {wmaj}.{wmin}'s own development files, then run install-plugin again:\n  \
              Debian/Ubuntu: apt-get install libwireshark-dev libglib2.0-dev libclang-dev pkg-config, then \
              cargo build --release -p pktmon-wireshark\n  \
-             other systems: see the README, sections \"Wireshark versions\" and \"Building the plugin on Windows\"\n\
+             other systems: see the README, sections \"Wireshark versions\" and \"Wireshark on Windows\"\n\
              The plugin has been tested on Wireshark {}.",
             plugin.display(),
             tested_versions()
@@ -288,11 +318,23 @@ fn run(args: InstallArgs) -> Result<String, String> {
     std::io::Write::write_all(&mut out, &bytes).map_err(|e| format!("{}: {e}", target.display()))?;
     out.commit().map_err(|e| format!("{}: {e}", target.display()))?;
     let mut msg = format!(
-        "installed {} (for Wireshark {pmaj}.{pmin}) as {}\ncheck with: tshark -G plugins | grep pktmon",
+        "installed {} (for Wireshark {pmaj}.{pmin}) as {}\ncheck with: {} -G plugins | {} pktmon",
         plugin.display(),
-        target.display()
+        target.display(),
+        if cfg!(windows) {
+            format!("\"{}\"", args.tshark.display())
+        } else {
+            args.tshark.display().to_string()
+        },
+        if cfg!(windows) { "findstr" } else { "grep" }
     );
-    if TESTED_VERSIONS.contains(&(pmaj, pmin)) {
+    if cfg!(windows) {
+        msg.push_str(&format!(
+            "\nnote: on Windows the plugin for Wireshark {} is checked under Wine with stand-ins for Wireshark's \
+             DLLs, not yet inside a real Windows Wireshark (README, \"Wireshark on Windows\")",
+            tested_versions()
+        ));
+    } else if TESTED_VERSIONS.contains(&(pmaj, pmin)) {
         msg.push_str(&format!("\nthe plugin is tested on Wireshark {}", tested_versions()));
     } else {
         msg.push_str(&format!(
@@ -367,6 +409,20 @@ mod tests {
             )
         );
         assert_eq!(with_drop_rule(""), format!("{DROP_RULE}\n"));
+    }
+
+    #[test]
+    fn finds_the_plugin_built_for_the_installed_version_beside_the_program() {
+        let dir = std::env::temp_dir().join(format!("pktmon-install-beside-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ext = if cfg!(windows) { "dll" } else { "so" };
+        let v46 = dir.join(format!("pktmon-for-wireshark-4.6.{ext}"));
+        std::fs::write(&v46, b"x").unwrap();
+        assert_eq!(plugin_beside(&dir, Some((4, 6))), v46);
+        // No file for 4.4: cargo's own name, whose marker then says what it was built for.
+        assert_eq!(plugin_beside(&dir, Some((4, 4))), dir.join(built_name()));
+        assert_eq!(plugin_beside(&dir, None), dir.join(built_name()));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

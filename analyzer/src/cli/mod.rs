@@ -221,10 +221,13 @@ enum Command {
     /// Copy the already-built Wireshark plugin into Wireshark's personal plugin folder (builds nothing).
     /// Refuses when the plugin was built for another Wireshark major.minor than the installed one.
     InstallPlugin {
-        /// The plugin to install (default: the one built beside this program).
+        /// The plugin to install (default: the one beside this program: pktmon-for-wireshark-X.Y.dll
+        /// for the installed Wireshark X.Y as scripts/build-windows.sh names them, else cargo's own name).
         #[arg(long)]
         plugin: Option<PathBuf>,
-        /// tshark to ask for the Wireshark version and plugin folders.
+        /// tshark to ask for the Wireshark version and plugin folders (on Windows, when tshark is
+        /// not on the PATH: %ProgramFiles%\Wireshark\tshark.exe; without tshark, the personal
+        /// folder is %APPDATA%\Wireshark\plugins\X.Y\epan).
         #[arg(long, default_value = "tshark")]
         tshark: PathBuf,
         /// The installed Wireshark's MAJOR.MINOR, when tshark is not available.
