@@ -29,6 +29,8 @@ fn main() {
     println!("cargo:rerun-if-changed=wrapper.h");
     println!("cargo:rerun-if-changed=src/helpers.c");
     println!("cargo:rerun-if-changed=src/helpers.h");
+    println!("cargo:rerun-if-changed=src/wtap_helpers.c");
+    println!("cargo:rerun-if-changed=src/wtap_helpers.h");
     for var in [
         "WIRESHARK_SYS_SYSROOT",
         "WIRESHARK_SYS_INCLUDE",
@@ -61,6 +63,15 @@ fn main() {
         cc.include(p);
     }
     cc.compile("pktmon_wireshark_helpers");
+    // The wiretap reader's glue (a file of its own: see src/wtap_helpers.c).
+    let mut wtap = cc::Build::new();
+    wtap.file("src/wtap_helpers.c")
+        .warnings(true)
+        .flag_if_supported("-Wno-deprecated-declarations");
+    for p in &include_paths {
+        wtap.include(p);
+    }
+    wtap.compile("pktmon_wireshark_wtap_helpers");
 
     let mut b = bindgen::Builder::default()
         .header("wrapper.h")
