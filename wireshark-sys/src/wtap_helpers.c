@@ -324,7 +324,10 @@ void pktmon_wtap_fill(void *ctx_, const pktmon_wtap_frame *f)
         wtap_block_add_uint32_option(rec->block, OPT_PKT_FLAGS, f->flags);
     if (f->has_packet_id)
         wtap_block_add_uint64_option(rec->block, OPT_PKT_PACKETID, f->packet_id);
-    if (f->verdict_xdp_drop) {
+    /* 4.0's pcapng writer mangles epb_verdict (File → Save As would write a
+     * file it cannot read back), so 4.0 gets drops marked by their comment
+     * only, like `convert --no-verdict`. */
+    if (f->verdict_xdp_drop && PKTMON_WTAP >= 44) {
         packet_verdict_opt_t v;
         memset(&v, 0, sizeof v);
         v.type = packet_verdict_linux_ebpf_xdp;
