@@ -190,9 +190,9 @@ for suite in "${made[@]}"; do
   chroot "$root" setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="/tmp/$(basename "$show")" \
     tshark -G plugins 2>/dev/null | grep pktmon || true
   rm -rf "$show"
-  say "$suite: running tests/tests/plugin_tshark.rs with Wireshark ${version[$suite]}${foreign:+ (foreign plugin: $foreign)}"
+  say "$suite: running tests/tests/plugin_tshark.rs and plugin_wiretap.rs with Wireshark ${version[$suite]}${foreign:+ (foreign plugin: $foreign)}"
   if PKTMON_TSHARK_ROOT=$root PKTMON_PLUGIN_LIB=${lib[$suite]} PKTMON_FOREIGN_PLUGIN_LIB=$foreign \
-    cargo test --release -p pktmon-tests --test plugin_tshark -- --nocapture; then
+    cargo test --release -p pktmon-tests --test plugin_tshark --test plugin_wiretap -- --nocapture; then
     say "$suite: Wireshark ${version[$suite]} passed in $((SECONDS - t0)) s"
     tested+=("${version[$suite]} (Debian $suite)")
   else
