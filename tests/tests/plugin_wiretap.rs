@@ -76,7 +76,9 @@ fn reader_writes_verdicts(home: &PluginHome) -> bool {
 
 #[test]
 fn tshark_opens_every_etl_as_it_opens_the_converted_pcapng() {
-    let Some(home) = PluginHome::new("wtap-same") else { return };
+    let Some(home) = PluginHome::new("wtap-same") else {
+        return;
+    };
     let verdicts = reader_writes_verdicts(&home);
     let all_fields = fields(&home, true);
     assert!(all_fields.len() > 35, "{all_fields:?}");
@@ -135,12 +137,18 @@ fn tshark_opens_every_etl_as_it_opens_the_converted_pcapng() {
     let local = copy_in(&home, &capture("demikernel-PktMon.etl"), "bare.etl");
     let bare = home.tshark_without_plugin(&["-r", local.to_str().unwrap()]);
     assert!(!bare.status.success());
-    assert!(stderr(&bare).contains("isn't a capture file in a format"), "{}", stderr(&bare));
+    assert!(
+        stderr(&bare).contains("isn't a capture file in a format"),
+        "{}",
+        stderr(&bare)
+    );
 }
 
 #[test]
 fn the_bundled_etls_frames_are_pktmons_own_bytes_and_save_as_pcapng_reads_back_the_same() {
-    let Some(home) = PluginHome::new("wtap-bytes") else { return };
+    let Some(home) = PluginHome::new("wtap-bytes") else {
+        return;
+    };
     let etl = copy_in(&home, &capture("demikernel-PktMon.etl"), "demikernel.etl");
     let out = home.dir.path("saved.pcapng");
     let w = home.tshark(&["-r", etl.to_str().unwrap(), "-F", "pcapng", "-w", out.to_str().unwrap()]);
@@ -156,7 +164,10 @@ fn the_bundled_etls_frames_are_pktmons_own_bytes_and_save_as_pcapng_reads_back_t
         assert!((a.time - b.time).abs() < 10, "frame {}: {} {}", i + 1, a.time, b.time);
     }
     // What was saved keeps every PktMon detail: the analyzer reads components back from it.
-    assert!(saved.appearances.iter().all(|a| a.component_id.is_some() && a.group_id.is_some()));
+    assert!(saved
+        .appearances
+        .iter()
+        .all(|a| a.component_id.is_some() && a.group_id.is_some()));
     // And tshark shows the saved file as it shows the ETL.
     home.make_readable();
     let f = fields(&home, reader_writes_verdicts(&home));
@@ -168,7 +179,9 @@ fn the_bundled_etls_frames_are_pktmons_own_bytes_and_save_as_pcapng_reads_back_t
 
 #[test]
 fn content_decides_not_the_name_and_a_non_pktmon_etl_is_refused_by_name() {
-    let Some(home) = PluginHome::new("wtap-content") else { return };
+    let Some(home) = PluginHome::new("wtap-content") else {
+        return;
+    };
     let bundled = capture("demikernel-PktMon.etl");
     // A PktMon ETL under another name is still read; a pcapng named .etl is still a pcapng.
     let renamed = copy_in(&home, &bundled, "capture.bin");
@@ -186,7 +199,11 @@ fn content_decides_not_the_name_and_a_non_pktmon_etl_is_refused_by_name() {
     home.make_readable();
     let o = home.tshark(&["-r", home.dir.path("notes.etl").to_str().unwrap()]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("isn't a capture file in a format"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("isn't a capture file in a format"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!stderr(&o).contains("PktMon"), "{}", stderr(&o));
     // An ETL with no PktMon event or schema (what a kernel or netsh trace is to this reader).
     let options = pktmon::etl::writer::EtlWriterOptions {
@@ -201,13 +218,20 @@ fn content_decides_not_the_name_and_a_non_pktmon_etl_is_refused_by_name() {
     assert!(!o.status.success());
     assert_eq!(stdout(&o), "");
     let err = stderr(&o);
-    assert!(err.contains("kernel.etl is an ETL trace but not a PktMon capture"), "{err}");
+    assert!(
+        err.contains("kernel.etl is an ETL trace but not a PktMon capture"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_cut_or_damaged_etl_shows_every_frame_before_the_damage_then_names_it() {
-    let Some(etl) = corpus("finguard-PktMon.etl") else { return };
-    let Some(home) = PluginHome::new("wtap-damaged") else { return };
+    let Some(etl) = corpus("finguard-PktMon.etl") else {
+        return;
+    };
+    let Some(home) = PluginHome::new("wtap-damaged") else {
+        return;
+    };
     let bytes = std::fs::read(&etl).unwrap();
     // Cut inside its second data buffer: the first's frames, then "cut short".
     let cut = home.dir.path("cut.etl");
@@ -293,7 +317,9 @@ fn tshark_within(home: &PluginHome, args: &[&str], limit: Duration) -> (Option<s
 /// reader: none may crash (killed by a signal: a fault, an abort, an
 /// assertion) or hang. Read errors are fine; their exit code varies by version.
 fn corrupted_etls(variants: u64) {
-    let Some(home) = PluginHome::new("wtap-fuzz") else { return };
+    let Some(home) = PluginHome::new("wtap-fuzz") else {
+        return;
+    };
     let inputs: Vec<Vec<u8>> = etls().iter().map(|p| std::fs::read(p).unwrap()).collect();
     let work: Vec<u64> = (0..variants).collect();
     let bad: Vec<String> = std::thread::scope(|s| {
@@ -326,7 +352,10 @@ fn corrupted_etls(variants: u64) {
             .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
     });
-    assert!(bad.is_empty(), "tshark with the reader: {bad:?} (variants kept in the temp dir)");
+    assert!(
+        bad.is_empty(),
+        "tshark with the reader: {bad:?} (variants kept in the temp dir)"
+    );
 }
 
 #[test]

@@ -101,31 +101,40 @@ impl IndexedEtl {
     /// not an ETL at all (or cannot be read); damage further in is kept in
     /// [`IndexedEtl::damage`], every frame before it indexed.
     pub fn open(path: &Path) -> Result<IndexedEtl, Error> {
-        let mut sink = IndexSink::default();
-        let mut located: Vec<(u64, u32, u16)> = Vec::new();
-        let outcome = super::etl::read_located(path, &mut sink, &mut |m: &MergedRecord<'_>| {
-            located.push((m.buffer_offset, m.offset_in_buffer, m.cpu))
-        })?;
+        // Buffers are indexed first, so each packet's place is kept as it is
+        // met (16 bytes a frame, plus the interface's 4 until they are joined).
         let etl = EtlFile::open(path)?;
-        let mut entries = Vec::with_capacity(located.len());
-        for (&(buffer_offset, offset_in_buffer, cpu), &interface) in located.iter().zip(&sink.frame_interfaces) {
-            let Ok(buffer) = etl.buffers.binary_search_by_key(&buffer_offset, |b| b.file_offset) else {
-                continue; // the file changed between the two opens
-            };
+        let offsets: Vec<u64> = etl.buffers.iter().map(|b| b.file_offset).collect();
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut sink = IndexSink::default();
+        let outcome = super::etl::read_located(path, &mut sink, &mut |m: &MergedRecord<'_>| {
+            // A buffer the second open did not see (the file changed meanwhile) keeps u32::MAX: frame() says so.
+            let buffer = offsets.binary_search(&m.buffer_offset).map_or(u32::MAX, |b| b as u32);
             entries.push(Entry {
-                buffer: buffer as u32,
-                pos: offset_in_buffer.saturating_sub(BUFFER_HEADER_SIZE as u32),
-                interface,
-                cpu,
-            });
+                buffer,
+                pos: m.offset_in_buffer.saturating_sub(BUFFER_HEADER_SIZE as u32),
+                interface: 0,
+                cpu: m.cpu,
+            })
+        })?;
+        drop(offsets);
+        for (e, &interface) in entries.iter_mut().zip(&sink.frame_interfaces) {
+            e.interface = interface;
         }
+        sink.frame_interfaces = Vec::new();
+        entries.shrink_to_fit();
         let interfaces = sink
             .interfaces
             .iter()
             .map(|&(component, link)| InterfaceParts::of(component, link, &sink.components))
             .collect();
         // Sequential reading moves through one buffer per CPU at a time.
-        let cpus = etl.buffers.iter().map(|b| b.processor).max().map_or(1, |m| m as usize + 1);
+        let cpus = etl
+            .buffers
+            .iter()
+            .map(|b| b.processor)
+            .max()
+            .map_or(1, |m| m as usize + 1);
         Ok(IndexedEtl {
             header: etl.header.clone(),
             etl,
@@ -205,6 +214,9 @@ impl IndexedEtl {
             .entries
             .get(i)
             .ok_or_else(|| format!("no frame {} (the file has {})", i + 1, self.entries.len()))?;
+        if e.buffer as usize >= self.etl.buffers.len() {
+            return Err("the file changed while it was being opened".into());
+        }
         let slot = self.cached(e.buffer)?;
         let c = &self.cache[slot];
         let offset = self.etl.buffers[e.buffer as usize].file_offset;
@@ -216,9 +228,18 @@ impl IndexedEtl {
         let bytes = c
             .area
             .get(span.pos as usize..(span.pos + span.len) as usize)
-            .ok_or_else(|| format!("record at offset {} of the buffer at file offset {offset} is cut", e.pos))?;
-        let r = TraceRecord::parse(span.kind, bytes)
-            .ok_or_else(|| format!("damaged record at offset {} of the buffer at file offset {offset}", e.pos))?;
+            .ok_or_else(|| {
+                format!(
+                    "record at offset {} of the buffer at file offset {offset} is cut",
+                    e.pos
+                )
+            })?;
+        let r = TraceRecord::parse(span.kind, bytes).ok_or_else(|| {
+            format!(
+                "damaged record at offset {} of the buffer at file offset {offset}",
+                e.pos
+            )
+        })?;
         let origin = EventOrigin {
             time: self.header.to_filetime(r.timestamp),
             cpu: e.cpu,
