@@ -79,8 +79,16 @@ unsafe extern "C" fn open(
         let Ok(path) = path.to_str() else { return 0 };
         let etl = match IndexedEtl::open(Path::new(path)) {
             Ok(etl) => etl,
-            // Its first buffer looked like an ETL's but the file is not one.
-            Err(_) => return 0,
+            // Its start is an ETL's (checked by looks_like), the rest is broken.
+            Err(e) => {
+                set_err(err, damage_code(e.message.contains("cut short")));
+                let at = match e.location {
+                    pktmon::error::Location::File => String::new(),
+                    loc => format!("at {loc}: "),
+                };
+                set_err_info(err_info, &format!("{at}{}", e.message));
+                return -1;
+            }
         };
         if !etl.is_pktmon() {
             if let Some((msg, cut_short)) = etl.damage() {

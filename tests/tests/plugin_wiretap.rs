@@ -244,6 +244,14 @@ fn a_cut_or_damaged_etl_shows_every_frame_before_the_damage_then_names_it() {
     assert!(!o.status.success());
     assert_eq!(stdout(&o).lines().count(), want);
     assert!(stderr(&o).contains("appears to have been cut short"), "{}", stderr(&o));
+    // Cut inside its first buffer: no frame, "cut short", not "unknown format".
+    let stub = home.dir.path("stub.etl");
+    std::fs::write(&stub, &bytes[..300]).unwrap();
+    home.make_readable();
+    let o = home.tshark(&["-r", stub.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert_eq!(stdout(&o), "");
+    assert!(stderr(&o).contains("cut short"), "{}", stderr(&o));
     // Compressed data damaged: Wireshark's "damaged or corrupt", with the reader's offset.
     let mut flipped = bytes.clone();
     for i in (33_000..33_400).step_by(7) {
