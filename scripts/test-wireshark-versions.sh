@@ -7,8 +7,9 @@
 #   2. builds the plugin on the host against that root's own headers
 #      (WIRESHARK_SYS_SYSROOT: bindings and cfg(ws_minor) from the root, no
 #      linking; tshark resolves libwireshark's symbols when it loads it);
-#   3. runs the plugin's tshark integration suite (tests/tests/plugin_tshark.rs,
-#      the same assertions as on the host) with every tshark inside the root
+#   3. runs the plugin's tshark integration suites (tests/tests/plugin_tshark.rs
+#      and plugin_wiretap.rs, the file reader; the same assertions as on the
+#      host) with every tshark inside the root
 #      (chroot + setpriv), including tshark's own refusal of a plugin built for
 #      another version.
 # A suite whose root cannot be made is skipped with one line saying why; the
