@@ -84,7 +84,9 @@ fn tshark_opens_every_etl_as_it_opens_the_converted_pcapng() {
     assert!(all_fields.len() > 35, "{all_fields:?}");
     let compared = fields(&home, verdicts);
     let mut drops_seen = 0;
-    for etl in etls() {
+    let inputs = etls();
+    for etl in &inputs {
+        let etl = etl.clone();
         let name = etl.file_name().unwrap().to_str().unwrap().to_string();
         let local = copy_in(&home, &etl, &name);
         let pcap = home.convert(&etl, &format!("{name}.pcapng"));
@@ -130,7 +132,7 @@ fn tshark_opens_every_etl_as_it_opens_the_converted_pcapng() {
         }
     }
     // The bundled capture has no drop; the corpus does (finguard: 28).
-    if corpus("finguard-PktMon.etl").is_some() {
+    if inputs.iter().any(|p| p.ends_with("finguard-PktMon.etl")) {
         assert!(drops_seen >= 28, "{drops_seen}");
     }
     // Without the plugin tshark cannot read an ETL at all: the comparison above could fail.
