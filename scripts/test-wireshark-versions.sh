@@ -7,8 +7,9 @@
 #   2. builds the plugin on the host against that root's own headers
 #      (WIRESHARK_SYS_SYSROOT: bindings and cfg(ws_minor) from the root, no
 #      linking; tshark resolves libwireshark's symbols when it loads it);
-#   3. runs the plugin's tshark integration suite (tests/tests/plugin_tshark.rs,
-#      the same assertions as on the host) with every tshark inside the root
+#   3. runs the plugin's tshark integration suites (tests/tests/plugin_tshark.rs
+#      and plugin_wiretap.rs, the file reader; the same assertions as on the
+#      host) with every tshark inside the root
 #      (chroot + setpriv), including tshark's own refusal of a plugin built for
 #      another version.
 # A suite whose root cannot be made is skipped with one line saying why; the
@@ -97,9 +98,9 @@ for suite in "${made[@]}"; do
   chroot "$root" setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="/tmp/$(basename "$show")" \
     tshark -G plugins 2>/dev/null | grep pktmon || true
   rm -rf "$show"
-  say "$suite: running tests/tests/plugin_tshark.rs with Wireshark ${version[$suite]}${foreign:+ (foreign plugin: $foreign)}"
+  say "$suite: running tests/tests/plugin_tshark.rs and plugin_wiretap.rs with Wireshark ${version[$suite]}${foreign:+ (foreign plugin: $foreign)}"
   if PKTMON_TSHARK_ROOT=$root PKTMON_PLUGIN_LIB=${lib[$suite]} PKTMON_FOREIGN_PLUGIN_LIB=$foreign \
-    cargo test --release -p pktmon-tests --test plugin_tshark -- --nocapture; then
+    cargo test --release -p pktmon-tests --test plugin_tshark --test plugin_wiretap -- --nocapture; then
     say "$suite: Wireshark ${version[$suite]} passed in $((SECONDS - t0)) s"
     tested+=("${version[$suite]} (Debian $suite)")
   else

@@ -31,6 +31,8 @@ fn main() {
     println!("cargo:rerun-if-changed=src/helpers.h");
     println!("cargo:rerun-if-changed=src/helpers_win32.h");
     println!("cargo:rerun-if-changed=src/layout.h");
+    println!("cargo:rerun-if-changed=src/wtap_helpers.c");
+    println!("cargo:rerun-if-changed=src/wtap_helpers.h");
     for var in [
         "WIRESHARK_SYS_SYSROOT",
         "WIRESHARK_SYS_INCLUDE",
@@ -65,6 +67,15 @@ fn main() {
     }
     layout_check(&mut cc);
     cc.compile("pktmon_wireshark_helpers");
+    // The wiretap reader's glue (a file of its own: see src/wtap_helpers.c).
+    let mut wtap = cc::Build::new();
+    wtap.file("src/wtap_helpers.c")
+        .warnings(true)
+        .flag_if_supported("-Wno-deprecated-declarations");
+    for p in &include_paths {
+        wtap.include(p);
+    }
+    wtap.compile("pktmon_wireshark_wtap_helpers");
 
     let mut b = bindgen::Builder::default()
         .header("wrapper.h")

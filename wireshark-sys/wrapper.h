@@ -10,3 +10,4 @@
 #include <wiretap/wtap.h>
 #include <wiretap/wtap_opttypes.h>
 #include "src/helpers.h"
+#include "src/wtap_helpers.h"

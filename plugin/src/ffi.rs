@@ -56,10 +56,11 @@ pub static plugin_want_minor: c_int = ws::WIRESHARK_VERSION_MINOR as c_int;
 #[used]
 pub static PKTMON_WIRESHARK_PLUGIN_FOR: [u8; 36] = crate::marker::marker();
 
-/// WS_PLUGIN_DESC_DISSECTOR | WS_PLUGIN_DESC_TAP_LISTENER (read by 4.2 and later; ignored by 4.0).
+/// WS_PLUGIN_DESC_DISSECTOR | WS_PLUGIN_DESC_FILE_TYPE | WS_PLUGIN_DESC_TAP_LISTENER
+/// (read by 4.2 and later; ignored by 4.0).
 #[no_mangle]
 pub extern "C" fn plugin_describe() -> u32 {
-    (1 << 0) | (1 << 4)
+    (1 << 0) | (1 << 1) | (1 << 4)
 }
 
 static PROTO: AtomicI32 = AtomicI32::new(-1);
@@ -213,6 +214,8 @@ pub extern "C" fn plugin_register() {
             (*PLUGIN.get()).register_handoff = Some(register_handoff);
             ws::proto_register_plugin(PLUGIN.get());
         }
+        // The file reader ("PktMon ETL"): wiretap is initialised before epan plugins load.
+        crate::wiretap::register();
     });
 }
 

@@ -309,3 +309,94 @@ fn the_wireshark_window_opens_a_converted_capture_with_the_plugin_and_its_dialog
     }
     eprintln!("screenshots in {}", shots.display());
 }
+
+#[test]
+fn the_wireshark_window_opens_a_pktmon_etl_itself() {
+    if wireshark_root().is_some() {
+        eprintln!("skipped: the window test runs on the host's Wireshark only");
+        return;
+    }
+    let (Some(wireshark), Some(xvfb), Some(_), Some(_)) = (
+        program("wireshark", "wireshark-qt"),
+        program("Xvfb", "xvfb"),
+        program("xdotool", "xdotool"),
+        program("import", "imagemagick"),
+    ) else {
+        return;
+    };
+    let Some(home) = PluginHome::new("window-etl") else {
+        return;
+    };
+    // A generated capture with planted drops, as PktMon's own ETL: no conversion.
+    let generated = home.dir.path("generated");
+    let out = run(&[
+        "generate",
+        "--scenario",
+        "mix",
+        "--format",
+        "etl",
+        "-o",
+        generated.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let etl = generated.join("mix.etl");
+    home.make_readable();
+    let file = etl.to_str().unwrap();
+    let drop = stdout(&home.tshark(&[
+        "-2",
+        "-r",
+        file,
+        "-Y",
+        "pktmon.drop && pktmon.hop > 3",
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+    ]))
+    .lines()
+    .next()
+    .expect("a drop with a path, read from the ETL by tshark")
+    .to_string();
+    let shots = std::env::var_os("PKTMON_SCREENSHOTS")
+        .map(|d| root().join(d))
+        .unwrap_or_else(|| home.dir.path("shots"));
+    std::fs::create_dir_all(&shots).unwrap();
+    let display = Display::start(&xvfb);
+    let title = "mix.etl";
+    let user_home = home.dir.path("home");
+    let w = Window::open(
+        &wireshark,
+        &user_home,
+        &display,
+        &["-r", file, "-g", &drop],
+        home.dir.path("etl.log"),
+    );
+    let main = display
+        .wait_for(title, 90)
+        .unwrap_or_else(|| panic!("no window {title:?}: {:?}\n{}", display.visible_windows(), w.stderr()));
+    std::thread::sleep(Duration::from_secs(3));
+    // No error dialog: the file opened.
+    assert_only(&display, &[title], "main window on the ETL");
+    display.xdotool(&["windowmove", &main, "0", "0"]);
+    display.xdotool(&["windowsize", &main, "1400", "1000"]);
+    std::thread::sleep(Duration::from_secs(2));
+    display.xdotool(&["mousemove", "120", "545", "click", "1"]);
+    std::thread::sleep(Duration::from_millis(500));
+    display.xdotool(&["key", "End", "Right"]);
+    std::thread::sleep(Duration::from_secs(1));
+    display.screenshot("root", &shots.join("plugin-window-etl.png"));
+    // File > Open: its "Files of type" list names the reader ("PktMon ETL (*.etl)", last).
+    display.xdotool(&["mousemove", "19", "11", "click", "1"]);
+    std::thread::sleep(Duration::from_secs(1));
+    display.xdotool(&["mousemove", "51", "34", "click", "1"]);
+    let open = "Wireshark · Open Capture File";
+    display
+        .wait_for(open, 30)
+        .unwrap_or_else(|| panic!("File > Open opened no {open:?}: {:?}", display.visible_windows()));
+    std::thread::sleep(Duration::from_secs(2));
+    display.xdotool(&["mousemove", "690", "554", "click", "1"]);
+    std::thread::sleep(Duration::from_secs(2));
+    display.screenshot("root", &shots.join("plugin-open-etl.png"));
+    assert_no_errors(&w.stderr(), "main window on the ETL");
+    eprintln!("screenshot in {}", shots.display());
+}

@@ -280,6 +280,17 @@ impl EtlFile {
         unpack(h, self.compression_format, scratch, area)
     }
 
+    /// Buffer `i`'s record area (uncompressed, after its header) and the
+    /// records in it, for random access through an index of (buffer, offset).
+    pub fn buffer_records(&mut self, i: usize, area: &mut Vec<u8>, spans: &mut Vec<RecordSpan>) -> Result<(), String> {
+        let h = *self.buffers.get(i).ok_or_else(|| format!("no buffer {i}"))?;
+        let mut stored = Vec::new();
+        self.load_area(&h, &mut stored, area)?;
+        spans.clear();
+        let _ = walk(area, |s| spans.push(s));
+        Ok(())
+    }
+
     /// Decompresses every buffer and counts the bytes, doing nothing else: the
     /// floor for any pass over the file (used by benchmarks).
     pub fn bare_decompress(&mut self) -> u64 {

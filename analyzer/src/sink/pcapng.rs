@@ -104,6 +104,93 @@ pub fn epb_direction_flags(direction: Option<u16>) -> u32 {
     }
 }
 
+/// What `convert` writes in an appearance's packet block besides its
+/// interface, bytes and etl2txt comment line (rendered by
+/// [`text::render_message_into`]): one model for the pcapng writer and the
+/// Wireshark plugin's ETL reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpbFields {
+    /// Unix time in 100 ns units (the interfaces' if_tsresol 7).
+    pub timestamp: u64,
+    /// `DropReasonCode <n>`, the second comment of a drop with a reason code.
+    pub drop_code_comment: Option<String>,
+    /// epb_flags (direction); 0 when unknown.
+    pub flags: u32,
+    /// epb_packetid: the PktGroupId.
+    pub packet_id: Option<u64>,
+    /// epb_verdict eBPF-XDP drop.
+    pub verdict_drop: bool,
+}
+
+impl EpbFields {
+    pub fn of(a: &Appearance, options: ConvertOptions) -> EpbFields {
+        EpbFields {
+            timestamp: crate::time::unix_ticks_100ns(a.time).max(0) as u64,
+            drop_code_comment: a
+                .drop
+                .as_ref()
+                .and_then(|d| d.reason)
+                .map(|code| format!("DropReasonCode {code}")),
+            flags: epb_direction_flags(a.direction),
+            packet_id: a.group_id,
+            verdict_drop: a.is_drop() && options.verdict,
+        }
+    }
+}
+
+/// Whether the frame is written with its 802.11 Protected bit cleared (a data
+/// frame the driver had already decrypted), unless `raw_80211`.
+pub fn clears_protected_bit(a: &Appearance, raw_80211: bool) -> bool {
+    !raw_80211 && a.link_type == LinkType::Ieee80211 && dot11_decrypted_but_protected(&a.payload)
+}
+
+/// An interface as `convert` describes it: one per (component, link type),
+/// named and addressed from the component table, "component N" when the
+/// component is unknown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InterfaceParts {
+    pub linktype: u16,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub comment: Option<String>,
+}
+
+impl InterfaceParts {
+    pub fn of(component: Option<u16>, link: LinkType, components: &ComponentTable) -> InterfaceParts {
+        let mut parts = InterfaceParts {
+            linktype: link.pcap_linktype(),
+            ..Default::default()
+        };
+        match component.and_then(|c| components.get(c)) {
+            Some(c) => {
+                parts.name = Some(c.name.clone()).filter(|s| !s.is_empty());
+                parts.description = Some(c.description.clone()).filter(|s| !s.is_empty());
+                parts.comment = Some(format!("PktMon component {}", c.id));
+            }
+            None => {
+                if let Some(id) = component {
+                    parts.name = Some(format!("component {id}"));
+                    parts.comment = Some(format!("PktMon component {id}"));
+                }
+            }
+        }
+        parts
+    }
+}
+
+/// The section header's OS option as `convert` writes it.
+pub fn shb_os(info: &CaptureInfo) -> Option<String> {
+    match (&info.os_description, info.os_build) {
+        (Some(d), Some(b)) if !d.contains(&b.to_string()) => Some(format!("{d} (build {b})")),
+        (Some(d), _) => Some(d.clone()),
+        (None, Some(b)) => Some(format!("Windows build {b}")),
+        (None, None) => None,
+    }
+}
+
+/// The section header's application option as `convert` writes it.
+pub const SHB_APPLICATION: &str = concat!("pktmon-analyzer ", env!("CARGO_PKG_VERSION"));
+
 impl PcapngConverter {
     /// A converter for a stream of records: the header is written at the end.
     pub fn new(target: &Path, options: ConvertOptions) -> io::Result<PcapngConverter> {
@@ -185,22 +272,22 @@ impl PcapngConverter {
         opts.clear();
         text::render_message_into(line, a, ctx.catalog, None);
         opts.add_str(OPT_COMMENT, line);
-        if let Some(code) = a.drop.as_ref().and_then(|d| d.reason) {
-            opts.add_str(OPT_COMMENT, &format!("DropReasonCode {code}"));
+        let epb = EpbFields::of(a, self.options);
+        if let Some(code) = &epb.drop_code_comment {
+            opts.add_str(OPT_COMMENT, code);
         }
-        let flags = epb_direction_flags(a.direction);
-        if flags != 0 {
-            opts.add(EPB_FLAGS, &flags.to_le_bytes());
+        if epb.flags != 0 {
+            opts.add(EPB_FLAGS, &epb.flags.to_le_bytes());
         }
-        if let Some(g) = a.group_id {
+        if let Some(g) = epb.packet_id {
             opts.add(EPB_PACKETID, &g.to_le_bytes());
         }
-        if a.is_drop() && self.options.verdict {
+        if epb.verdict_drop {
             opts.add(EPB_VERDICT, &VERDICT_XDP_DROP);
         }
-        let ts = crate::time::unix_ticks_100ns(a.time).max(0) as u64;
+        let ts = epb.timestamp;
         let mut data: &[u8] = &a.payload;
-        if !self.raw_80211 && a.link_type == LinkType::Ieee80211 && dot11_decrypted_but_protected(data) {
+        if clears_protected_bit(a, self.raw_80211) {
             self.frame_buf.clear();
             self.frame_buf.extend_from_slice(data);
             self.frame_buf[1] &= !DOT11_PROTECTED;
@@ -240,16 +327,10 @@ fn write_header(
     if let Some(hw) = &info.hardware {
         shb.add_str(SHB_HARDWARE, hw);
     }
-    let os = match (&info.os_description, info.os_build) {
-        (Some(d), Some(b)) if !d.contains(&b.to_string()) => Some(format!("{d} (build {b})")),
-        (Some(d), _) => Some(d.clone()),
-        (None, Some(b)) => Some(format!("Windows build {b}")),
-        (None, None) => None,
-    };
-    if let Some(os) = os {
+    if let Some(os) = shb_os(info) {
         shb.add_str(SHB_OS, &os);
     }
-    shb.add_str(SHB_USERAPPL, concat!("pktmon-analyzer ", env!("CARGO_PKG_VERSION")));
+    shb.add_str(SHB_USERAPPL, SHB_APPLICATION);
     write_shb(&mut w, &shb)?;
     for &(component, link) in interfaces.iter() {
         write_interface(w, component, link, components)?;

@@ -17,6 +17,16 @@ use crate::pktmon::PROVIDER_GUID;
 /// Damage is reported in the outcome's diagnostics; only a file that is not
 /// an ETL at all is an `Err`.
 pub fn read(path: &Path, sink: &mut dyn RecordSink) -> Result<ReadOutcome, Error> {
+    read_located(path, sink, &mut |_| {})
+}
+
+/// [`read`], also telling `located` where each packet record lies (called
+/// just before the sink receives it): what an index for random access needs.
+pub fn read_located(
+    path: &Path,
+    sink: &mut dyn RecordSink,
+    located: &mut dyn FnMut(&MergedRecord<'_>),
+) -> Result<ReadOutcome, Error> {
     let mut etl = EtlFile::open(path)?;
     let h = etl.header.clone();
     let mut out = ReadOutcome {
@@ -68,6 +78,7 @@ pub fn read(path: &Path, sink: &mut dyn RecordSink) -> Result<ReadOutcome, Error
                 match events::decode(r.id, r.payload, origin, index, keep_payloads) {
                     Ok(Some(mut record)) => {
                         if let Record::Packet(a) = &mut record {
+                            located(m);
                             index += 1;
                             if let Some(d) = &mut a.drop {
                                 d.reason_text = d.reason.and_then(|c| out.catalog.drop_reason(c)).map(str::to_string);

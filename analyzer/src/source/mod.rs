@@ -1,6 +1,7 @@
 //! Readers of every input form, detected from content (never from the file name).
 
 pub mod etl;
+pub mod etl_index;
 pub mod pcapng;
 pub mod text;
 
