@@ -12,6 +12,8 @@
 #   4. Wine: each DLL loaded by a host program with logging stand-in DLLs
 #      (scripts/windows/wine/): registration, two dissections of frames with
 #      PktMon comments and the fields they add, the drops table, a THROW caught;
+#      the "PktMon ETL" file type registered with wiretap, and the bundled
+#      captures/demikernel-PktMon.etl read through it (114 frames);
 #   5. Wine: pktmon-analyzer.exe info, drops, diagnose --json and convert on
 #      the bundled capture and the corpus (../shared/corpus, skipped with one
 #      line when absent), output equal to the Linux build's, paths aside.
@@ -123,7 +125,7 @@ for dll in "$dist"/pktmon-for-wireshark-*.dll; do
   smoke=$dir/smoke
   rm -rf "$smoke"
   mkdir -p "$smoke"
-  cflags=(-O1 -Wall -Werror -I scripts/windows/wine -I "$dir/overlay" -I "$ws_inc" -I "$glib_inc")
+  cflags=(-O1 -Wall -Werror -I scripts/windows/wine -I wireshark-sys/src -I "$dir/overlay" -I "$ws_inc" -I "$glib_inc")
   x86_64-w64-mingw32-gcc "${cflags[@]}" -DWS_BUILD_DLL -c scripts/windows/wine/standin.c -o "$smoke/standin.o" &&
     x86_64-w64-mingw32-gcc -O1 -Wall -Werror -c scripts/windows/wine/standin_glib.c -o "$smoke/standin_glib.o" || {
     fail "smoke-$minor" "the stand-ins do not compile against Wireshark $minor's headers"
@@ -139,19 +141,25 @@ for dll in "$dist"/pktmon-for-wireshark-*.dll; do
       printf '  %s\n' standin_run_registration standin_dissect standin_throw_on_add_item standin_catchers \
         standin_run_drops_table >>"$def"
     fi
+    [ "$name" = libwiretap ] && echo "  standin_wtap_read_file" >>"$def"
     x86_64-w64-mingw32-gcc -shared -o "$smoke/$name.dll" "$obj" "$def" -Wl,--out-implib,"$smoke/$name.dll.a" || {
       fail "smoke-$minor" "the $name.dll stand-in does not link with what the plugin imports (see $def)"
       ok=0
     }
   done
+  # (Every stand-in DLL exports the standin_* functions, dllexport in standin.h:
+  # the host takes standin_wtap_read_file from libwiretap.dll, named first, where
+  # the plugin registered its file reader.)
   x86_64-w64-mingw32-gcc -shared -o "$smoke/bcryptprimitives.dll" scripts/windows/wine/bcryptprimitives.c -ladvapi32 &&
-    x86_64-w64-mingw32-gcc "${cflags[@]}" -o "$smoke/host.exe" scripts/windows/wine/host.c "$smoke/libwireshark.dll.a" ||
+    x86_64-w64-mingw32-gcc "${cflags[@]}" -o "$smoke/host.exe" scripts/windows/wine/host.c "$smoke/libwiretap.dll.a" \
+      "$smoke/libwireshark.dll.a" ||
     { fail "smoke-$minor" "the host does not build"; ok=0; }
   [ "$ok" = 1 ] || continue
   cp "$dll" "$smoke/pktmon.dll"
+  cp captures/demikernel-PktMon.etl "$smoke/"
   log=$report/wine-plugin-$minor.txt
   # (msvcrt's stdout writes CRLF: the log keeps LF.)
-  (cd "$smoke" && run_wine "$log.raw" host.exe pktmon.dll)
+  (cd "$smoke" && run_wine "$log.raw" host.exe pktmon.dll demikernel-PktMon.etl)
   rc=$?
   tr -d '\r' <"$log.raw" >"$log"
   expect() { # WHAT LINE-REGEX
@@ -160,7 +168,7 @@ for dll in "$dist"/pktmon-for-wireshark-*.dll; do
   [ "$rc" -eq 0 ] || fail "smoke-$minor" "host.exe exited $rc under Wine (log: $log)"
   major_v=${minor%%.*}
   minor_v=${minor#*.}
-  expect "exports" "^exports plugin_version=0\.1\.0 plugin_want_major=$major_v plugin_want_minor=$minor_v plugin_describe=0x11$"
+  expect "exports" "^exports plugin_version=0\.1\.0 plugin_want_major=$major_v plugin_want_minor=$minor_v plugin_describe=0x13$"
   expect "protocol" '^proto_register_protocol name=PktMon short=PktMon filter=pktmon$'
   fields=$(grep -c '^field pktmon\.' "$log")
   want_fields=$(sed -n 's/.*FIELDS: \[FieldDef; \([0-9]*\)\].*/\1/p' plugin/src/fields.rs)
@@ -184,6 +192,17 @@ for dll in "$dist"/pktmon-for-wireshark-*.dll; do
   expect "drops table row" '^drops table row 1: "Inspection drop" ".*" 1$'
   expect "THROW without SEH unwinding" '^THROW .*Frame=0x0$'
   expect "a THROW caught by the helper" '^dissect frame 3 with a THROW \(returned [0-9]+\), catchers left: 0$'
+  # The file reader: registered with wiretap, then the bundled ETL read through it.
+  expect "file type" '^wtap_register_file_type_subtype description="PktMon ETL" name=pktmon_etl extension=etl blocks=3$'
+  expect "open routine" '^wtap_register_open_info name="PktMon ETL" type=heuristic extensions=etl first=0$'
+  expect "extension" '^wtap_register_file_type_extension name="PktMon ETL" capture=1 extensions=etl$'
+  expect "the ETL opened" '^open demikernel-PktMon\.etl: mine err=0$'
+  expect "per-packet encapsulation" '^file_type_subtype=77 file_encap=-1 '
+  expect "an interface" '^interface 0: encap=[0-9]+ units=10000000 tsresol=7 '
+  expect "frame 1" '^frame 1: .*packet_id=[1-9][0-9]* .*comment="PktGroupId '
+  expect "every frame read" '^read 114 frames \([0-9]+ bytes\), [0-9]+ with a drop comment, [0-9]+ with a verdict; end err=0$'
+  expect "seek_read" '^seek_read frame 1: the same bytes$'
+  expect "the reader closed" '^closed$'
   expect "the end" '^done$'
   say "Wireshark $minor: Wine smoke test $([ "$rc" -eq 0 ] && echo ran || echo FAILED) in $((SECONDS - t0)) s ($(wc -l <"$log") lines: $log)"
 done

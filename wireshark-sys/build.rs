@@ -33,6 +33,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src/layout.h");
     println!("cargo:rerun-if-changed=src/wtap_helpers.c");
     println!("cargo:rerun-if-changed=src/wtap_helpers.h");
+    println!("cargo:rerun-if-changed=src/wtap_struct.h");
     for var in [
         "WIRESHARK_SYS_SYSROOT",
         "WIRESHARK_SYS_INCLUDE",
@@ -75,6 +76,7 @@ fn main() {
     for p in &include_paths {
         wtap.include(p);
     }
+    layout_check(&mut wtap);
     wtap.compile("pktmon_wireshark_wtap_helpers");
 
     let mut b = bindgen::Builder::default()
@@ -111,7 +113,8 @@ fn main() {
 /// `pktmon_layout_expected.h`, the structure sizes and offsets of
 /// `src/layout.h` as a Linux build of the same headers sees them
 /// (scripts/build-windows.sh makes it): `src/helpers_win32.h` then asserts
-/// the Windows build sees the same, at compile time.
+/// the Windows build sees the same, at compile time, and `src/wtap_helpers.c`
+/// the same for the wiretap structures of `src/wtap_struct.h`.
 fn layout_check(cc: &mut cc::Build) {
     let Some(dir) = env::var_os("WIRESHARK_SYS_LAYOUT_EXPECTED").filter(|v| !v.is_empty()) else {
         return;

@@ -4,12 +4,12 @@
  * routines, file_encap, file_tsprec, snapshot_length, interface_data,
  * shb_hdrs, pathname). Wireshark 4.6 installs the header that defines the
  * struct (wiretap/wtap_module.h); 4.0 and 4.4 do not (wiretap/wtap-int.h is
- * private), so the struct is copied below from those releases' own
- * wtap-int.h (4.0.17 and 4.4.x, GPL-2.0-or-later like this file), with the
- * offsets their libwiretap's accessors use asserted at compile time, and
- * checked again at run time against those accessors before the reader
- * touches a file (a mismatch disables the reader with a message instead of
- * corrupting memory). Other versions (4.2) build without the reader. */
+ * private), so wtap_struct.h copies it from those releases' own wtap-int.h,
+ * with the offsets their libwiretap's accessors use asserted at compile
+ * time, and checked again at run time against those accessors before the
+ * reader touches a file (a mismatch disables the reader with a message
+ * instead of corrupting memory). Other versions (4.2) build without the
+ * reader. */
 #include <string.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,88 +20,24 @@
 #include <wsutil/buffer.h>
 #include "wtap_helpers.h"
 
-#if WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR == 6
-#include <wiretap/file_wrappers.h>
-#include <wiretap/wtap_module.h>
-#define PKTMON_WTAP 46
-#elif WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR == 4
-#define PKTMON_WTAP 44
-/* wiretap/file_wrappers.h includes a header 4.4 does not install. */
-int file_read(void *buf, unsigned int count, FILE_T file);
-typedef bool (*subtype_read_func)(struct wtap *, wtap_rec *, Buffer *, int *, char **, int64_t *);
-typedef bool (*subtype_seek_read_func)(struct wtap *, int64_t, wtap_rec *, Buffer *, int *, char **);
-/* From Wireshark 4.4's wiretap/wtap-int.h. */
-struct wtap {
-    FILE_T fh;
-    FILE_T random_fh;
-    bool ispipe;
-    int file_type_subtype;
-    unsigned snapshot_length;
-    GArray *shb_hdrs;
-    GArray *shb_iface_to_global;
-    GArray *interface_data;
-    unsigned next_interface_data;
-    GArray *nrbs;
-    GArray *dsbs;
-    GArray *meta_events;
-    char *pathname;
-    void *priv;
-    void *wslua_data;
-    subtype_read_func subtype_read;
-    subtype_seek_read_func subtype_seek_read;
-    void (*subtype_sequential_close)(struct wtap *);
-    void (*subtype_close)(struct wtap *);
-    int file_encap;
-    int file_tsprec;
-    wtap_new_ipv4_callback_t add_new_ipv4;
-    wtap_new_ipv6_callback_t add_new_ipv6;
-    wtap_new_secrets_callback_t add_new_secrets;
-    GPtrArray *fast_seek;
-};
-/* libwiretap.so.15 (4.4.19): wtap_file_type_subtype reads 0x14,
- * wtap_snapshot_length 0x18, wtap_file_encap 0x90, wtap_file_tsprec 0x94. */
-_Static_assert(offsetof(struct wtap, file_type_subtype) == 0x14, "4.4 struct wtap");
-_Static_assert(offsetof(struct wtap, snapshot_length) == 0x18, "4.4 struct wtap");
-_Static_assert(offsetof(struct wtap, file_encap) == 0x90, "4.4 struct wtap");
-_Static_assert(offsetof(struct wtap, file_tsprec) == 0x94, "4.4 struct wtap");
-#elif WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR == 0
-#define PKTMON_WTAP 40
-/* wiretap/file_wrappers.h includes a header 4.0 does not install. */
-int file_read(void *buf, unsigned int count, FILE_T file);
-typedef gboolean (*subtype_read_func)(struct wtap *, wtap_rec *, Buffer *, int *, char **, gint64 *);
-typedef gboolean (*subtype_seek_read_func)(struct wtap *, gint64, wtap_rec *, Buffer *, int *, char **);
-/* From Wireshark 4.0.17's wiretap/wtap-int.h. */
-struct wtap {
-    FILE_T fh;
-    FILE_T random_fh;
-    gboolean ispipe;
-    int file_type_subtype;
-    guint snapshot_length;
-    GArray *shb_hdrs;
-    GArray *interface_data;
-    guint next_interface_data;
-    GArray *nrb_hdrs;
-    GArray *dsbs;
-    char *pathname;
-    void *priv;
-    void *wslua_data;
-    subtype_read_func subtype_read;
-    subtype_seek_read_func subtype_seek_read;
-    void (*subtype_sequential_close)(struct wtap *);
-    void (*subtype_close)(struct wtap *);
-    int file_encap;
-    int file_tsprec;
-    wtap_new_ipv4_callback_t add_new_ipv4;
-    wtap_new_ipv6_callback_t add_new_ipv6;
-    wtap_new_secrets_callback_t add_new_secrets;
-    GPtrArray *fast_seek;
-};
-/* libwiretap.so.13 (4.0.17): wtap_file_encap reads 0x80, wtap_file_tsprec 0x84. */
-_Static_assert(offsetof(struct wtap, file_type_subtype) == 0x14, "4.0 struct wtap");
-_Static_assert(offsetof(struct wtap, snapshot_length) == 0x18, "4.0 struct wtap");
-_Static_assert(offsetof(struct wtap, file_encap) == 0x80, "4.0 struct wtap");
-_Static_assert(offsetof(struct wtap, file_tsprec) == 0x84, "4.0 struct wtap");
-#else
+#include "wtap_struct.h"
+
+#if PKTMON_WTAP && defined(_WIN32) && defined(PKTMON_LAYOUT_EXPECTED)
+/* Windows: the structures above laid out as the Linux build of the same
+ * headers lays them out (scripts/build-windows.sh; see wtap_struct.h), or the
+ * build stops here naming the member. */
+#include "pktmon_layout_expected.h"
+#define PKTMON_WTAP_CHECK_OFF(t, m)                                                                                    \
+    _Static_assert(offsetof(t, m) == PKTMON_EXPECT_OFF_##t##_##m,                                                      \
+                   "offset of " #t "." #m " differs between the Linux and the Windows build of these headers");
+#define PKTMON_WTAP_CHECK_SIZE(t)                                                                                      \
+    _Static_assert(sizeof(t) == PKTMON_EXPECT_SIZE_##t,                                                                \
+                   "size of " #t " differs between the Linux and the Windows build of these headers");
+PKTMON_WTAP_LAYOUT(PKTMON_WTAP_CHECK_OFF, PKTMON_WTAP_CHECK_SIZE)
+#elif PKTMON_WTAP && defined(_WIN32)
+/* Windows without the layout to check against: no reader rather than unchecked offsets. */
+#warning "PktMon ETL reader left out: build with scripts/build-windows.sh to check the wiretap layout (WIRESHARK_SYS_LAYOUT_EXPECTED)"
+#undef PKTMON_WTAP
 #define PKTMON_WTAP 0
 #endif
 

@@ -4,8 +4,11 @@
  *   plugin_want_minor, plugin_describe, plugin_register), run registration,
  *   dissect two frames carrying PktMon comments (a packet seen by the NIC, a
  *   drop), run the drops table on what the tap got, then dissect a frame
- *   during which Wireshark THROWs, caught by the plugin's C helper.
- * Usage: host.exe PLUGIN.dll */
+ *   during which Wireshark THROWs, caught by the plugin's C helper; then,
+ *   given a capture, open it with the file reader the plugin registered
+ *   with wiretap ("PktMon ETL") and read every record (the libwiretap.dll
+ *   stand-in plays wiretap's part).
+ * Usage: host.exe PLUGIN.dll [CAPTURE.etl] */
 #include <stdio.h>
 #include <string.h>
 #include <windows.h>
@@ -56,8 +59,8 @@ static void make_frame(frame *f, uint32_t num, int64_t file_off, int encap, cons
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: host.exe PLUGIN.dll\n");
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: host.exe PLUGIN.dll [CAPTURE.etl]\n");
         return 2;
     }
     HMODULE dll = LoadLibraryA(argv[1]);
@@ -117,6 +120,9 @@ int main(int argc, char **argv)
     int r = standin_dissect(&f3.tvb, &f3.pinfo, &tree);
     standin_throw_on_add_item(0);
     printf("dissect frame 3 with a THROW (returned %d), catchers left: %d\n", r, standin_catchers());
+    fflush(stdout);
+    if (argc == 3 && standin_wtap_read_file(argv[2]) != 0)
+        printf("the file reader did not read %s\n", argv[2]);
     printf("done\n");
     fflush(stdout);
     return 0;

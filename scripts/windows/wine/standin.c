@@ -23,7 +23,9 @@
 #include <epan/ftypes/ftypes.h>
 #include <wiretap/wtap.h>
 #include <wiretap/wtap_opttypes.h>
+#include <wsutil/buffer.h>
 #include "standin.h"
+#include "wtap_struct.h"
 
 #define NEW_API (WIRESHARK_VERSION_MAJOR > 4 || (WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR >= 4))
 #define SECTIONS (WIRESHARK_VERSION_MAJOR > 4 || (WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR >= 2))
@@ -119,6 +121,334 @@ WSBOOL wtap_block_foreach_option(wtap_block_t block, wtap_block_foreach_func fun
         func(block, OPT_PKT_VERDICT, WTAP_OPTTYPE_PACKET_VERDICT, &v, user_data);
     }
     return 1;
+}
+
+/* The file reader's side of libwiretap.dll (and ws_buffer_assure_space of
+ * libwsutil.dll): registration logged, blocks kept as standin_wblock, files
+ * read with C stdio. `struct wtap` is the one wtap_struct.h gives the plugin
+ * (this test checks the calls, the layout is checked by the build). */
+struct wtap_reader {
+    FILE *f;
+};
+struct standin_wblock {
+    struct standin_block b; /* first: the packet readers above take it */
+    wtap_block_type_t type;
+    wtapng_if_descr_mandatory_t idb;
+    char *name, *description, *comment, *os, *userappl;
+    int tsresol;
+};
+#define WB(b) ((struct standin_wblock *)(b))
+static struct open_info *open_routine;
+static const struct file_type_subtype_info *ftype;
+static int n_created;
+
+int file_read(void *buf, unsigned int count, FILE_T file)
+{
+    return (int)fread(buf, 1, count, file->f);
+}
+int wtap_pcap_encap_to_wtap_encap(int encap)
+{
+    say("wtap_pcap_encap_to_wtap_encap %d", encap);
+    switch (encap) {
+    case 1:
+        return WTAP_ENCAP_ETHERNET;
+    case 101:
+        return WTAP_ENCAP_RAW_IP;
+    case 105:
+        return WTAP_ENCAP_IEEE_802_11;
+    default:
+        return WTAP_ENCAP_UNKNOWN;
+    }
+}
+#if NEW_API
+unsigned wtap_snapshot_length(wtap *wth)
+#else
+guint wtap_snapshot_length(wtap *wth)
+#endif
+{
+    return wth->snapshot_length;
+}
+int wtap_file_encap(wtap *wth) { return wth->file_encap; }
+int wtap_file_tsprec(wtap *wth) { return wth->file_tsprec; }
+void wtap_register_file_type_extension(const struct file_extension_info *ei)
+{
+    say("wtap_register_file_type_extension name=\"%s\" capture=%d extensions=%s", ei->name, (int)ei->is_capture_file,
+        ei->extensions);
+}
+void wtap_register_open_info(struct open_info *oi, const WSBOOL first_routine)
+{
+    open_routine = oi;
+    say("wtap_register_open_info name=\"%s\" type=%s extensions=%s first=%d", oi->name,
+        oi->type == OPEN_INFO_HEURISTIC ? "heuristic" : "magic", oi->extensions, (int)first_routine);
+}
+int wtap_register_file_type_subtype(const struct file_type_subtype_info *fi)
+{
+    ftype = fi;
+    say("wtap_register_file_type_subtype description=\"%s\" name=%s extension=%s blocks=%u", fi->description, fi->name,
+        fi->default_file_extension, (unsigned)fi->num_supported_blocks);
+    return 77;
+}
+wtap_block_t wtap_block_create(wtap_block_type_t block_type)
+{
+    struct standin_wblock *b = calloc(1, sizeof *b);
+    b->type = block_type;
+    n_created++;
+    return (wtap_block_t)b;
+}
+void *wtap_block_get_mandatory_data(wtap_block_t block)
+{
+    return WB(block)->type == WTAP_BLOCK_IF_ID_AND_INFO ? &WB(block)->idb : NULL;
+}
+#if NEW_API
+wtap_opttype_return_val wtap_block_add_string_option(wtap_block_t block, unsigned option_id, const char *value,
+                                                     size_t value_length)
+#else
+wtap_opttype_return_val wtap_block_add_string_option(wtap_block_t block, guint option_id, const char *value,
+                                                     gsize value_length)
+#endif
+{
+    struct standin_wblock *b = WB(block);
+    char *v = malloc(value_length + 1);
+    memcpy(v, value, value_length);
+    v[value_length] = 0;
+    if (b->type == WTAP_BLOCK_PACKET && option_id == OPT_COMMENT && b->b.n_comments < STANDIN_MAX_COMMENTS)
+        b->b.comments[b->b.n_comments++] = v;
+    else if (b->type == WTAP_BLOCK_IF_ID_AND_INFO && option_id == OPT_IDB_NAME)
+        b->name = v;
+    else if (b->type == WTAP_BLOCK_IF_ID_AND_INFO && option_id == OPT_IDB_DESCRIPTION)
+        b->description = v;
+    else if (b->type == WTAP_BLOCK_IF_ID_AND_INFO && option_id == OPT_COMMENT)
+        b->comment = v;
+    else if (b->type == WTAP_BLOCK_SECTION && option_id == OPT_SHB_OS)
+        b->os = v;
+    else if (b->type == WTAP_BLOCK_SECTION && option_id == OPT_SHB_USERAPPL)
+        b->userappl = v;
+    else {
+        say("wtap_block_add_string_option: unexpected option %u on a block of type %d", (unsigned)option_id, b->type);
+        free(v);
+        return WTAP_OPTTYPE_NO_SUCH_OPTION;
+    }
+    return WTAP_OPTTYPE_SUCCESS;
+}
+#if NEW_API
+wtap_opttype_return_val wtap_block_add_uint8_option(wtap_block_t block, unsigned option_id, uint8_t value)
+#else
+wtap_opttype_return_val wtap_block_add_uint8_option(wtap_block_t block, guint option_id, guint8 value)
+#endif
+{
+    if (WB(block)->type != WTAP_BLOCK_IF_ID_AND_INFO || option_id != OPT_IDB_TSRESOL)
+        return WTAP_OPTTYPE_NO_SUCH_OPTION;
+    WB(block)->tsresol = value;
+    return WTAP_OPTTYPE_SUCCESS;
+}
+#if NEW_API
+wtap_opttype_return_val wtap_block_add_uint32_option(wtap_block_t block, unsigned option_id, uint32_t value)
+#else
+wtap_opttype_return_val wtap_block_add_uint32_option(wtap_block_t block, guint option_id, guint32 value)
+#endif
+{
+    if (WB(block)->type != WTAP_BLOCK_PACKET || option_id != OPT_PKT_FLAGS)
+        return WTAP_OPTTYPE_NO_SUCH_OPTION;
+    WB(block)->b.has_flags = 1;
+    WB(block)->b.flags = value;
+    return WTAP_OPTTYPE_SUCCESS;
+}
+#if NEW_API
+wtap_opttype_return_val wtap_block_add_uint64_option(wtap_block_t block, unsigned option_id, uint64_t value)
+#else
+wtap_opttype_return_val wtap_block_add_uint64_option(wtap_block_t block, guint option_id, guint64 value)
+#endif
+{
+    if (WB(block)->type != WTAP_BLOCK_PACKET || option_id != OPT_PKT_PACKETID)
+        return WTAP_OPTTYPE_NO_SUCH_OPTION;
+    WB(block)->b.has_packet_id = 1;
+    WB(block)->b.packet_id = value;
+    return WTAP_OPTTYPE_SUCCESS;
+}
+#if NEW_API
+wtap_opttype_return_val wtap_block_add_packet_verdict_option(wtap_block_t block, unsigned option_id,
+                                                             packet_verdict_opt_t *value)
+#else
+wtap_opttype_return_val wtap_block_add_packet_verdict_option(wtap_block_t block, guint option_id,
+                                                             packet_verdict_opt_t *value)
+#endif
+{
+    if (WB(block)->type != WTAP_BLOCK_PACKET || option_id != OPT_PKT_VERDICT)
+        return WTAP_OPTTYPE_NO_SUCH_OPTION;
+    WB(block)->b.has_verdict = 1;
+    WB(block)->b.verdict = *value;
+    return WTAP_OPTTYPE_SUCCESS;
+}
+#if PKTMON_WTAP >= 46
+void wtap_setup_packet_rec(wtap_rec *rec, int encap)
+{
+    rec->rec_type = REC_TYPE_PACKET;
+    rec->rec_header.packet_header.pkt_encap = encap;
+}
+#endif
+#if NEW_API
+void ws_buffer_assure_space(Buffer *buffer, size_t space)
+#else
+void ws_buffer_assure_space(Buffer *buffer, gsize space)
+#endif
+{
+    if (buffer->allocated - buffer->first_free < space) {
+        buffer->allocated = buffer->first_free + space;
+        buffer->data = realloc(buffer->data, buffer->allocated);
+    }
+}
+
+static struct standin_array *new_array(unsigned elt_size)
+{
+    struct standin_array *a = calloc(1, sizeof *a);
+    a->elt_size = elt_size;
+    return a;
+}
+static void free_block(wtap_block_t block)
+{
+    struct standin_wblock *b = WB(block);
+    for (unsigned i = 0; i < b->b.n_comments; i++)
+        free(b->b.comments[i]);
+    free(b->name);
+    free(b->description);
+    free(b->comment);
+    free(b->os);
+    free(b->userappl);
+    free(b);
+}
+
+/* One record: read (sequential) or seek_read at *offset. Returns 1 with the
+ * record's bytes in *data (malloc'd), 0 at the end or on an error. */
+static int read_record(wtap *wth, int seek, int64_t *offset, wtap_rec *rec, uint8_t **data, int *err, char **err_info)
+{
+    int ok;
+    memset(rec, 0, sizeof *rec);
+#if PKTMON_WTAP >= 46
+    ok = seek ? wth->subtype_seek_read(wth, *offset, rec, err, err_info)
+              : wth->subtype_read(wth, rec, err, err_info, offset);
+    Buffer *buf = &rec->data;
+#else
+    Buffer buffer;
+    memset(&buffer, 0, sizeof buffer);
+    ok = seek ? wth->subtype_seek_read(wth, *offset, rec, &buffer, err, err_info)
+              : wth->subtype_read(wth, rec, &buffer, err, err_info, offset);
+    Buffer *buf = &buffer;
+#endif
+    if (!ok) {
+        free(buf->data);
+        return 0;
+    }
+    *data = malloc(rec->rec_header.packet_header.caplen + 1);
+    memcpy(*data, buf->data + buf->start, rec->rec_header.packet_header.caplen);
+    free(buf->data);
+    return 1;
+}
+
+int standin_wtap_read_file(const char *path)
+{
+    if (!open_routine || !ftype) {
+        say("the plugin registered no file reader");
+        return 1;
+    }
+    struct wtap_reader fh = {fopen(path, "rb")};
+    if (!fh.f) {
+        say("cannot open %s", path);
+        return 1;
+    }
+    wtap *wth = calloc(1, sizeof *wth);
+    wth->fh = &fh;
+    wth->random_fh = NULL;
+    wth->ispipe = 0;
+    wth->pathname = (char *)path;
+    wth->file_type_subtype = -1;
+    wth->file_encap = WTAP_ENCAP_UNKNOWN;
+    wth->snapshot_length = 262144;
+    wth->interface_data = (GArray *)new_array(sizeof(wtap_block_t));
+    wth->shb_hdrs = (GArray *)new_array(sizeof(wtap_block_t));
+    wtap_block_t shb = wtap_block_create(WTAP_BLOCK_SECTION);
+    struct standin_array *shbs = (struct standin_array *)wth->shb_hdrs;
+    shbs->data = malloc(sizeof shb);
+    memcpy(shbs->data, &shb, sizeof shb);
+    shbs->len = 1;
+
+    int err = 0;
+    char *err_info = NULL;
+    wtap_open_return_val r = open_routine->open_routine(wth, &err, &err_info);
+    say("open %s: %s err=%d%s%s", path, r == WTAP_OPEN_MINE ? "mine" : r == WTAP_OPEN_NOT_MINE ? "not mine" : "error",
+        err, err_info ? " " : "", err_info ? err_info : "");
+    if (r != WTAP_OPEN_MINE)
+        return 1;
+    say("file_type_subtype=%d file_encap=%d file_tsprec=%d snapshot_length=%u", wth->file_type_subtype,
+        wtap_file_encap(wth), wtap_file_tsprec(wth), wtap_snapshot_length(wth));
+    struct standin_array *ifaces = (struct standin_array *)wth->interface_data;
+    for (unsigned i = 0; i < ifaces->len; i++) {
+        struct standin_wblock *b = ((struct standin_wblock **)ifaces->data)[i];
+        say("interface %u: encap=%d units=%llu tsresol=%d name=\"%s\" description=\"%s\"", i, b->idb.wtap_encap,
+            (unsigned long long)b->idb.time_units_per_second, b->tsresol, b->name ? b->name : "",
+            b->description ? b->description : "");
+    }
+    say("section os=\"%s\" application=\"%s\"", WB(shb)->os ? WB(shb)->os : "",
+        WB(shb)->userappl ? WB(shb)->userappl : "");
+
+    unsigned frames = 0, dropped = 0, verdicts = 0, bytes = 0;
+    int64_t first_offset = 0;
+    uint8_t *first = NULL;
+    unsigned first_len = 0;
+    for (;;) {
+        wtap_rec rec;
+        uint8_t *data = NULL;
+        int64_t offset = 0;
+        err = 0;
+        if (!read_record(wth, 0, &offset, &rec, &data, &err, &err_info))
+            break;
+        struct standin_wblock *b = WB(rec.block);
+        frames++;
+        bytes += rec.rec_header.packet_header.caplen;
+        if (b->b.n_comments > 0 && strncmp(b->b.comments[0], "Drop:", 5) == 0)
+            dropped++;
+        verdicts += b->b.has_verdict;
+        if (frames == 1 || (dropped == 1 && b->b.n_comments > 0 && strncmp(b->b.comments[0], "Drop:", 5) == 0 &&
+                            verdicts <= 1)) {
+            say("frame %u: interface=%u encap=%d caplen=%u len=%u ts=%lld.%09d packet_id=%llu flags=0x%x verdict=%d "
+                "comment=\"%s\"",
+                frames, rec.rec_header.packet_header.interface_id, rec.rec_header.packet_header.pkt_encap,
+                rec.rec_header.packet_header.caplen, rec.rec_header.packet_header.len, (long long)rec.ts.secs,
+                rec.ts.nsecs, (unsigned long long)b->b.packet_id, b->b.flags, b->b.has_verdict,
+                b->b.n_comments ? b->b.comments[0] : "");
+        }
+        if (frames == 1) {
+            first_offset = offset;
+            first = data;
+            first_len = rec.rec_header.packet_header.caplen;
+        } else {
+            free(data);
+        }
+        free_block(rec.block);
+    }
+    say("read %u frames (%u bytes), %u with a drop comment, %u with a verdict; end err=%d", frames, bytes, dropped,
+        verdicts, err);
+    if (first) {
+        wtap_rec rec;
+        uint8_t *data = NULL;
+        int64_t offset = first_offset;
+        err = 0;
+        if (read_record(wth, 1, &offset, &rec, &data, &err, &err_info)) {
+            say("seek_read frame 1: %s", rec.rec_header.packet_header.caplen == first_len &&
+                                                 memcmp(data, first, first_len) == 0
+                                             ? "the same bytes"
+                                             : "different bytes");
+            free(data);
+            free_block(rec.block);
+        } else {
+            say("seek_read frame 1 failed: err=%d", err);
+        }
+    }
+    if (wth->subtype_close)
+        wth->subtype_close(wth);
+    free(wth->priv);
+    fclose(fh.f);
+    say("closed");
+    return frames > 0 && err == 0 ? 0 : 1;
 }
 
 /* ---- libwireshark.dll ---- */

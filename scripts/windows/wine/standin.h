@@ -27,6 +27,14 @@ struct standin_block {
     packet_verdict_opt_t verdict;
 };
 
+/* GLib's GArray as the glib-2.0-0.dll stand-in keeps it: GArray's public
+ * part (data, len) first, then the element size g_array_append_vals needs. */
+struct standin_array {
+    char *data;
+    unsigned len;
+    unsigned elt_size;
+};
+
 /* A frame's bytes. */
 struct tvbuff {
     const uint8_t *data;
@@ -45,4 +53,7 @@ STANDIN_API int standin_dissect(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 STANDIN_API void standin_throw_on_add_item(int on);
 STANDIN_API int standin_catchers(void);
 STANDIN_API int standin_run_drops_table(packet_info *pinfo);
+/* Exported by the libwiretap.dll stand-in: opens PATH with the file reader
+ * the plugin registered and reads every record, as wiretap would. */
+STANDIN_API int standin_wtap_read_file(const char *path);
 #endif

@@ -20,3 +20,28 @@ void **g_ptr_array_free(void *array, int free_segment)
     (void)free_segment;
     return NULL;
 }
+void *g_malloc0(size_t n) { return n ? calloc(1, n) : NULL; }
+char *g_strndup(const char *s, size_t n)
+{
+    if (!s)
+        return NULL;
+    char *d = malloc(n + 1);
+    memcpy(d, s, n);
+    d[n] = 0;
+    return d;
+}
+/* The arrays are made by the libwiretap.dll stand-in (struct standin_array
+ * of standin.h: data, len, elt_size). */
+struct standin_array {
+    char *data;
+    unsigned len;
+    unsigned elt_size;
+};
+void *g_array_append_vals(void *array, const void *data, unsigned len)
+{
+    struct standin_array *a = array;
+    a->data = realloc(a->data, (size_t)(a->len + len) * a->elt_size);
+    memcpy(a->data + (size_t)a->len * a->elt_size, data, (size_t)len * a->elt_size);
+    a->len += len;
+    return a;
+}
