@@ -60,7 +60,7 @@ fn text_options(all: bool) -> report::TextOptions {
 /// regular file (FIFOs, sockets, devices: opening them could block) and files
 /// that are not captures at all (a README). Files it cannot read, and captures
 /// it can read but that are damaged, still fail (exit code 2).
-fn expand(inputs: &[PathBuf]) -> Vec<PathBuf> {
+pub fn expand(inputs: &[PathBuf]) -> Vec<PathBuf> {
     let mut walk = Walk::default();
     for p in inputs {
         if p.is_dir() {
