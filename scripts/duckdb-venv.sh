@@ -5,7 +5,7 @@
 # exports PKTMON_DUCKDB_PYTHON, the venv's python. Idempotent: the venv lives in
 # ~/.cache/pktmon-analyzer/ (kept between runs and clones) and a second run
 # installs nothing and prints one line.
-duckdb_version="2.0.0"
+duckdb_version="2.0.0" # tests/tests/cli_export.rs looks for this venv when PKTMON_DUCKDB_PYTHON is not set
 venv="${PKTMON_DUCKDB_VENV:-$HOME/.cache/pktmon-analyzer/venv-duckdb-$duckdb_version}"
 if "$venv/bin/python" -c "import duckdb" >/dev/null 2>&1; then
   echo "setup: DuckDB $duckdb_version for the export tests is in $venv" >&2

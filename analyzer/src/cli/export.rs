@@ -101,7 +101,7 @@ pub fn export(args: ExportArgs) -> i32 {
     let start = Instant::now();
     let results = run_all(&items, jobs, &opts);
     let mut code = 0;
-    let (mut captures, mut appearances, mut drops, mut problems, mut bytes, mut size, mut replaced) =
+    let (mut captures, mut appearances, mut drops, mut problems, mut bytes, mut total_size, mut replaced) =
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     for (item, r) in items.iter().zip(&results) {
         match r {
@@ -121,7 +121,7 @@ pub fn export(args: ExportArgs) -> i32 {
                 drops += e.drop_events;
                 problems += e.problems;
                 bytes += e.bytes;
-                size += e.file_size;
+                total_size += e.file_size;
                 replaced += u64::from(e.replaced > 0);
             }
             Err(m) => {
@@ -137,21 +137,26 @@ pub fn export(args: ExportArgs) -> i32 {
         String::new()
     };
     eprintln!(
-        "exported {}{again}: {} ({}), {} into {} in {:.1} s; {} MB of captures, {} MB of Parquet",
+        "exported {}{again}: {} ({}), {} into {} in {:.1} s; {} of captures, {} of Parquet",
         counted(captures, "capture"),
         counted(appearances, "appearance"),
         counted(drops, "drop event"),
         counted(problems, "problem"),
         args.output.display(),
         secs,
-        mb(size),
-        mb(bytes)
+        size(total_size),
+        size(bytes)
     );
     code
 }
 
-fn mb(b: u64) -> String {
-    format!("{:.1}", b as f64 / 1e6)
+/// `12.3 MB`, `45 kB`.
+fn size(b: u64) -> String {
+    if b >= 1_000_000 {
+        format!("{:.1} MB", b as f64 / 1e6)
+    } else {
+        format!("{} kB", b.div_ceil(1000))
+    }
 }
 
 /// Exports the items on `jobs` threads, keeping their order, with a progress
