@@ -103,7 +103,12 @@ fn duckdb_reads_what_info_drops_and_diagnose_say() {
     let Some(python) = duckdb_python() else { return };
     let tmp = TempDir::new("export");
     let mut inputs = vec![capture("demikernel-PktMon.etl")];
-    for name in ["finguard-PktMon.etl", "vpn-PktMon.etl", "vpn-PktMon.txt", "rundown-only-PktMon.etl"] {
+    for name in [
+        "finguard-PktMon.etl",
+        "vpn-PktMon.etl",
+        "vpn-PktMon.txt",
+        "rundown-only-PktMon.etl",
+    ] {
         inputs.extend(corpus(name));
     }
     let g1 = tmp.path("mix26200");
@@ -150,7 +155,9 @@ fn duckdb_reads_what_info_drops_and_diagnose_say() {
     let mut total_problems = 0;
     for i in info.as_array().unwrap() {
         let file = s(&i["file"]);
-        let c = by_file.get(&file).unwrap_or_else(|| panic!("{file} missing from captures"));
+        let c = by_file
+            .get(&file)
+            .unwrap_or_else(|| panic!("{file} missing from captures"));
         for (ours, theirs) in [
             ("appearances", "appearances"),
             ("rows", "appearances"),
@@ -252,7 +259,10 @@ fn duckdb_reads_what_info_drops_and_diagnose_say() {
     let mut got_sorted = got.clone();
     got_sorted.sort();
     total_problems += expected.len();
-    assert!(total_problems >= 10, "the inputs have problems to compare: {total_problems}");
+    assert!(
+        total_problems >= 10,
+        "the inputs have problems to compare: {total_problems}"
+    );
     assert_eq!(got_sorted, expected, "problems differ from diagnose --json");
 
     // Findings: one row each, with the rank of the problem they are evidence of.
@@ -320,13 +330,20 @@ fn duckdb_reads_what_info_drops_and_diagnose_say() {
     // Typed columns: timestamps with 100 ns kept, integers, texts dictionary-encoded, zstd, statistics.
     let types = sql(
         &python,
-        &format!("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {})", table(&ds, "appearances")),
+        &format!(
+            "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {})",
+            table(&ds, "appearances")
+        ),
     );
     let ty: BTreeMap<String, String> = types
         .iter()
         .map(|r| (s(&r["column_name"]), s(&r["column_type"])))
         .collect();
-    assert!(ty["time"].starts_with("TIMESTAMP") && ty["time"].contains("NS"), "{}", ty["time"]);
+    assert!(
+        ty["time"].starts_with("TIMESTAMP") && ty["time"].contains("NS"),
+        "{}",
+        ty["time"]
+    );
     assert_eq!(ty["frame"], "BIGINT");
     assert_eq!(ty["component_id"], "INTEGER");
     assert_eq!(ty["is_drop"], "BOOLEAN");
@@ -397,7 +414,9 @@ fn a_second_export_adds_files_and_a_re_export_replaces_only_its_own() {
     export(&a);
     let first = files_under(&ds);
     assert_eq!(first.len(), 6, "one file per table: {first:?}");
-    assert!(first.keys().all(|k| k.contains("/date=2024-06-10/") && k.ends_with(".parquet")));
+    assert!(first
+        .keys()
+        .all(|k| k.contains("/date=2024-06-10/") && k.ends_with(".parquet")));
 
     export(&b);
     let second = files_under(&ds);
@@ -408,7 +427,10 @@ fn a_second_export_adds_files_and_a_re_export_replaces_only_its_own() {
     let count = |t: &str| n(&sql(&python, &format!("SELECT count(*) AS n FROM {}", table(&ds, t)))[0]["n"]);
     assert_eq!(count("captures"), 2);
     let rows = count("appearances");
-    assert_eq!(rows, 114 + n(&json_of(&["info", "--json", b.to_str().unwrap()])[0]["appearances"]));
+    assert_eq!(
+        rows,
+        114 + n(&json_of(&["info", "--json", b.to_str().unwrap()])[0]["appearances"])
+    );
 
     // The same capture again: its own six files are replaced, the other capture's stay as they were.
     let again = export(&a);

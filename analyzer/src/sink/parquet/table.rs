@@ -201,7 +201,10 @@ impl Batch {
             (Values::Bytes(v), Cell::Bytes(x)) => v.push(Some(x)),
             (Values::StrList(v), Cell::StrList(x)) => v.push(Some(x)),
             (col, other) => {
-                debug_assert!(matches!(other, Cell::Null), "column {c}: {other:?} does not fit {col:?}");
+                debug_assert!(
+                    matches!(other, Cell::Null),
+                    "column {c}: {other:?} does not fit {col:?}"
+                );
                 match col {
                     Values::Bool(v) => v.push(None),
                     Values::I32(v) => v.push(None),
@@ -224,7 +227,11 @@ impl Batch {
     /// The rows so far, leaving the batch empty.
     pub fn take(&mut self) -> Batch {
         Batch {
-            columns: self.columns.iter_mut().map(|c| std::mem::replace(c, empty_like(c))).collect(),
+            columns: self
+                .columns
+                .iter_mut()
+                .map(|c| std::mem::replace(c, empty_like(c)))
+                .collect(),
         }
     }
 }
@@ -349,7 +356,8 @@ impl TableFile {
                 }
                 Values::StrList(v) => {
                     let (vals, defs, reps) = list_levels(v, required);
-                    col.typed::<ByteArrayType>().write_batch(&vals, Some(&defs), Some(&reps))
+                    col.typed::<ByteArrayType>()
+                        .write_batch(&vals, Some(&defs), Some(&reps))
                 }
             };
             written.map_err(|e| perr(&temp, e))?;
@@ -371,10 +379,7 @@ impl TableFile {
             .and_then(|b| b.into_inner().map_err(|e| perr(&temp, e.error())))
             .and_then(|f| f.sync_all().map_err(|e| perr(&temp, e)));
         match done {
-            Ok(()) => Ok(Finished {
-                temp,
-                rows: self.rows,
-            }),
+            Ok(()) => Ok(Finished { temp, rows: self.rows }),
             Err(e) => {
                 let _ = std::fs::remove_file(&temp);
                 Err(e)

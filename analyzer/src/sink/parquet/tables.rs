@@ -12,7 +12,14 @@ use crate::pktmon::catalog::{drop_category, drop_location_name, Catalog};
 
 /// The tables, in the order they are committed (`captures` last: a capture
 /// listed there has all its other files in place).
-pub const TABLES: [&str; 6] = ["appearances", "components", "counters", "findings", "problems", "captures"];
+pub const TABLES: [&str; 6] = [
+    "appearances",
+    "components",
+    "counters",
+    "findings",
+    "problems",
+    "captures",
+];
 
 pub const CAPTURES: &[Field] = &[
     req("capture_id", Str),
@@ -481,10 +488,7 @@ pub fn counters_rows(capture_id: &str, t: &Tally, catalog: &Catalog) -> Batch {
             (f.direction_out, f.packets_out, f.bytes_out),
         ] {
             let events = side(tag).map_or(0, |s| {
-                t.flow_sides
-                    .get(&(f.component_id, f.edge_id, s))
-                    .copied()
-                    .unwrap_or(0)
+                t.flow_sides.get(&(f.component_id, f.edge_id, s)).copied().unwrap_or(0)
             });
             b.row(vec![
                 capture_id.into(),
