@@ -455,19 +455,54 @@ fn export_names_what_it_cannot_read_and_exports_the_rest() {
     // An ETL cut inside its first buffer.
     let etl = std::fs::read(capture("demikernel-PktMon.etl")).unwrap();
     std::fs::write(dir.join("cut.etl"), &etl[..1000]).unwrap();
-    let ds = tmp.path("dataset");
-    let out = run(&["export", dir.to_str().unwrap(), "-o", ds.to_str().unwrap()]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("README.md: not a capture"), "{err}");
-    assert!(err.contains("cut.etl"), "{err}");
-    assert!(err.contains("exported 1 capture:"), "{err}");
+    // The dataset inside the folder of captures: a second export does not take its files for captures.
+    let ds = dir.join("dataset");
+    for _ in 0..2 {
+        let out = run(&["export", dir.to_str().unwrap(), "-o", ds.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("README.md: not a capture"), "{err}");
+        assert!(err.contains("cut.etl"), "{err}");
+        assert!(err.contains("exported 1 capture"), "{err}");
+        assert!(!err.contains(".parquet"), "{err}");
+    }
     let files = files_under(&ds);
     assert_eq!(files.len(), 6, "{files:?}");
     assert!(files.keys().all(|k| !k.contains(".partial")));
+    let Some(python) = duckdb_python() else { return };
     // The host is the folder below the one given.
-    if let Some(python) = duckdb_python() {
-        let host = sql(&python, &format!("SELECT host FROM {}", table(&ds, "captures")));
-        assert_eq!(s(&host[0]["host"]), "web-01");
-    }
+    let host = sql(&python, &format!("SELECT host FROM {}", table(&ds, "captures")));
+    assert_eq!(s(&host[0]["host"]), "web-01");
+    // --payload: each appearance's logged bytes, as many as logged_size says.
+    let with = tmp.path("with-payload");
+    let out = run(&[
+        "export",
+        capture("demikernel-PktMon.etl").to_str().unwrap(),
+        "--payload",
+        "--host",
+        "vm-7",
+        "-o",
+        with.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = sql(
+        &python,
+        &format!(
+            "SELECT count(*) AS n, count(*) FILTER (octet_length(payload) = logged_size AND logged_size > 0) AS same, \
+             min(hex(payload[13:14])) AS ethertype FROM {}",
+            table(&with, "appearances")
+        ),
+    );
+    assert_eq!((n(&r[0]["n"]), n(&r[0]["same"])), (114, 114));
+    assert_eq!(s(&r[0]["ethertype"]), "0800", "IPv4 after the Ethernet addresses");
+    let host = sql(&python, &format!("SELECT host FROM {}", table(&with, "captures")));
+    assert_eq!(s(&host[0]["host"]), "vm-7");
+    let plain = sql(
+        &python,
+        &format!(
+            "SELECT count(*) AS n FROM (DESCRIBE SELECT * FROM {}) WHERE column_name = 'payload'",
+            table(&ds, "appearances")
+        ),
+    );
+    assert_eq!(n(&plain[0]["n"]), 0, "no payload column without --payload");
 }

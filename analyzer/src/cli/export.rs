@@ -63,7 +63,8 @@ fn plan(args: &ExportArgs) -> Vec<Item> {
     let mut items = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for input in &args.inputs {
-        for path in super::diagnose::expand(std::slice::from_ref(input)) {
+        // The dataset may be inside a folder of captures (`export . -o dataset`): its files are no captures.
+        for path in super::diagnose::expand_except(std::slice::from_ref(input), Some(&args.output)) {
             let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
             if !seen.insert(key) {
                 continue;

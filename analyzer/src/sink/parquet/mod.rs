@@ -10,8 +10,8 @@
 //! listed there has all its other files in place.
 //!
 //! One pass over the capture feeds the diagnosis (findings, problems) and the
-//! appearance rows at once; row groups are encoded and compressed on a thread
-//! of their own while reading goes on.
+//! appearance rows at once: rows are made on the reading thread, the diagnosis
+//! runs on another, and row groups are encoded and compressed on a third.
 
 pub mod table;
 pub mod tables;
@@ -88,7 +88,7 @@ impl RowGroupThread {
         let (tx, rx) = sync_channel::<Batch>(1);
         let handle = std::thread::spawn(move || {
             for batch in rx {
-                file.write(fields, &batch)?;
+                file.write(fields, batch)?;
             }
             file.finish()
         });
@@ -121,9 +121,18 @@ impl Drop for RowGroupThread {
     }
 }
 
-/// The one sink of the pass: diagnosis, grouping, rows and tallies.
-struct ExportSink {
-    diagnoser: Diagnoser,
+/// What the diagnosis reads of the reader's context, as of one record.
+struct ContextSnapshot {
+    info: CaptureInfo,
+    catalog: crate::pktmon::catalog::Catalog,
+}
+
+/// Records in the order read, each with the context as of it when the diagnosis reads it.
+type RecordBatch = Vec<(Option<std::sync::Arc<ContextSnapshot>>, Record)>;
+
+/// The reader's side of the pass: grouping, rows and tallies, on the thread
+/// that reads; records then go on to the diagnosis on another thread.
+struct RowSide {
     grouper: Option<Grouper>,
     rows: AppearanceRows,
     tally: Tally,
@@ -131,9 +140,9 @@ struct ExportSink {
     writer_stopped: bool,
 }
 
-impl RecordSink for ExportSink {
-    fn record(&mut self, ctx: &Context<'_>, record: Record) {
-        match &record {
+impl RowSide {
+    fn record(&mut self, ctx: &Context<'_>, record: &Record) {
+        match record {
             Record::Packet(a) => {
                 // Readers know the build and the writing application before the first packet.
                 let g = self.grouper.get_or_insert_with(|| Grouper::for_capture(ctx.info));
@@ -142,18 +151,85 @@ impl RecordSink for ExportSink {
                 if !self.writer_stopped {
                     self.rows.push(a, p, ctx.catalog);
                     if self.rows.batch.rows() >= ROW_GROUP_ROWS {
-                        let batch = self.rows.batch.take();
+                        let batch = self.rows.batch.take(ROW_GROUP_ROWS);
                         self.writer_stopped = !self.writer.send(batch);
                     }
                 }
-                self.diagnoser.packet_record(ctx, &record);
             }
-            _ => {
-                self.tally.other(&record);
-                self.diagnoser.record(ctx, record);
-            }
+            other => self.tally.other(other),
         }
     }
+}
+
+/// Reads `path` once: rows and tallies are made on the reading thread, the
+/// diagnosis runs on this one, and row groups are encoded on a third, so two
+/// cores share the work of one large file (as `diagnose` reads and analyses).
+fn read_pipelined(
+    path: &Path,
+    side: &mut RowSide,
+    d: &mut Diagnoser,
+) -> Result<source::ReadOutcome, crate::error::Error> {
+    use std::sync::Arc;
+    const BATCH: usize = 4096;
+    let (tx, rx) = sync_channel::<RecordBatch>(4);
+    // Digested records go back to be freed on the thread that allocated them.
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<RecordBatch>();
+    std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            let mut batch: RecordBatch = Vec::with_capacity(BATCH);
+            let mut first_packet = true;
+            let mut forward = |ctx: &Context<'_>, record: Record| {
+                side.record(ctx, &record);
+                let needs_context = match &record {
+                    Record::Packet(a) => std::mem::take(&mut first_packet) || a.is_drop(),
+                    _ => true,
+                };
+                let snapshot = needs_context.then(|| {
+                    Arc::new(ContextSnapshot {
+                        info: ctx.info.clone(),
+                        catalog: ctx.catalog.clone(),
+                    })
+                });
+                batch.push((snapshot, record));
+                if batch.len() == BATCH {
+                    let next = match done_rx.try_recv() {
+                        Ok(mut old) => {
+                            old.clear();
+                            old
+                        }
+                        Err(_) => Vec::with_capacity(BATCH),
+                    };
+                    // The receiver stops only when this thread is done.
+                    let _ = tx.send(std::mem::replace(&mut batch, next));
+                }
+            };
+            let outcome = source::read(path, &mut forward);
+            let _ = tx.send(batch);
+            outcome
+        });
+        let schemas = Default::default();
+        let mut current: Option<Arc<ContextSnapshot>> = None;
+        for mut batch in rx {
+            for (snapshot, record) in batch.iter_mut() {
+                if snapshot.is_some() {
+                    current = snapshot.take();
+                }
+                let Some(snap) = current.as_deref() else { continue };
+                let ctx = Context {
+                    info: &snap.info,
+                    catalog: &snap.catalog,
+                    schemas: &schemas,
+                };
+                if matches!(record, Record::Packet(_)) {
+                    d.packet_record(&ctx, record);
+                } else {
+                    d.record(&ctx, record.clone());
+                }
+            }
+            let _ = done_tx.send(batch);
+        }
+        reader.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
 }
 
 fn now_filetime() -> FileTime {
@@ -184,23 +260,22 @@ pub fn export_file(path: &Path, host: Option<&str>, opts: &ExportOptions) -> Res
     let rows = AppearanceRows::new(&id, opts.payload);
     let fields = rows.fields();
     let appearances_file = TableFile::create(&table_dir("appearances"), &name, "appearances", fields)?;
-    let mut sink = ExportSink {
-        diagnoser: Diagnoser::new(None),
+    let mut side = RowSide {
         grouper: None,
         rows,
         tally: Tally::default(),
         writer: RowGroupThread::start(appearances_file, fields),
         writer_stopped: false,
     };
-    let outcome = source::read(path, &mut sink).map_err(|e| e.to_string())?;
-    let ExportSink {
-        diagnoser,
+    let mut diagnoser = Diagnoser::new(None);
+    let outcome = read_pipelined(path, &mut side, &mut diagnoser).map_err(|e| e.to_string())?;
+    let RowSide {
         mut rows,
         tally,
         mut writer,
         ..
-    } = sink;
-    writer.send(rows.batch.take());
+    } = side;
+    writer.send(rows.batch.take(0));
     let appearances = writer.finish()?;
     let diagnosis = diagnoser.finish(&outcome.info);
 
@@ -251,7 +326,7 @@ pub fn export_file(path: &Path, host: Option<&str>, opts: &ExportOptions) -> Res
     let mut finished: Vec<(&str, Finished)> = vec![("appearances", appearances)];
     for (t, fields, batch) in small {
         let mut f = TableFile::create(&table_dir(t), &name, t, fields)?;
-        f.write(fields, &batch)?;
+        f.write(fields, batch)?;
         finished.push((t, f.finish()?));
     }
     let bytes = finished.iter().map(|(_, f)| f.size()).sum();

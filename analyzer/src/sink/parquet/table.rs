@@ -224,25 +224,25 @@ impl Batch {
         }
     }
 
-    /// The rows so far, leaving the batch empty.
-    pub fn take(&mut self) -> Batch {
+    /// The rows so far, leaving the batch empty with room for `rows` rows.
+    pub fn take(&mut self, rows: usize) -> Batch {
         Batch {
             columns: self
                 .columns
                 .iter_mut()
-                .map(|c| std::mem::replace(c, empty_like(c)))
+                .map(|c| std::mem::replace(c, empty_like(c, rows)))
                 .collect(),
         }
     }
 }
 
-fn empty_like(v: &Values) -> Values {
+fn empty_like(v: &Values, n: usize) -> Values {
     match v {
-        Values::Bool(_) => Values::Bool(Vec::new()),
-        Values::I32(_) => Values::I32(Vec::new()),
-        Values::I64(_) => Values::I64(Vec::new()),
-        Values::Bytes(_) => Values::Bytes(Vec::new()),
-        Values::StrList(_) => Values::StrList(Vec::new()),
+        Values::Bool(_) => Values::Bool(Vec::with_capacity(n)),
+        Values::I32(_) => Values::I32(Vec::with_capacity(n)),
+        Values::I64(_) => Values::I64(Vec::with_capacity(n)),
+        Values::Bytes(_) => Values::Bytes(Vec::with_capacity(n)),
+        Values::StrList(_) => Values::StrList(Vec::with_capacity(n)),
     }
 }
 
@@ -324,16 +324,18 @@ impl TableFile {
     }
 
     /// Writes `batch` as one row group (nothing for an empty batch).
-    pub fn write(&mut self, fields: &[Field], batch: &Batch) -> Result<(), String> {
-        if batch.rows() == 0 {
+    pub fn write(&mut self, fields: &[Field], batch: Batch) -> Result<(), String> {
+        let rows = batch.rows();
+        if rows == 0 {
             return Ok(());
         }
+        let mut columns = batch.columns.into_iter();
         let temp = self.temp.clone();
         let w = self.writer.as_mut().ok_or_else(|| perr(&temp, "already finished"))?;
         let mut rg = w.next_row_group().map_err(|e| perr(&temp, e))?;
         let mut i = 0;
         while let Some(mut col) = rg.next_column().map_err(|e| perr(&temp, e))? {
-            let (Some(field), Some(values)) = (fields.get(i), batch.columns.get(i)) else {
+            let (Some(field), Some(values)) = (fields.get(i), columns.next()) else {
                 return Err(perr(&temp, "fewer columns than the schema"));
             };
             let required = field.required;
@@ -355,7 +357,7 @@ impl TableFile {
                     col.typed::<ByteArrayType>().write_batch(&vals, defs.as_deref(), None)
                 }
                 Values::StrList(v) => {
-                    let (vals, defs, reps) = list_levels(v, required);
+                    let (vals, defs, reps) = list_levels(&v, required);
                     col.typed::<ByteArrayType>()
                         .write_batch(&vals, Some(&defs), Some(&reps))
                 }
@@ -365,7 +367,7 @@ impl TableFile {
             i += 1;
         }
         rg.close().map_err(|e| perr(&temp, e))?;
-        self.rows += batch.rows() as u64;
+        self.rows += rows as u64;
         Ok(())
     }
 
@@ -434,12 +436,12 @@ impl Drop for Finished {
 }
 
 /// Non-null values and, for an optional column, definition levels.
-fn flat<T: Clone + Default>(v: &[Option<T>], required: bool) -> (Vec<T>, Option<Vec<i16>>) {
+fn flat<T: Default>(v: Vec<Option<T>>, required: bool) -> (Vec<T>, Option<Vec<i16>>) {
     if required {
-        return (v.iter().map(|x| x.clone().unwrap_or_default()).collect(), None);
+        return (v.into_iter().map(Option::unwrap_or_default).collect(), None);
     }
-    let vals = v.iter().flatten().cloned().collect();
     let defs = v.iter().map(|x| i16::from(x.is_some())).collect();
+    let vals = v.into_iter().flatten().collect();
     (vals, Some(defs))
 }
 

@@ -204,17 +204,32 @@ pub struct AppearanceRows {
     payload: bool,
     directions: FxHashMap<u16, ByteArray>,
     packet_types: FxHashMap<u16, ByteArray>,
+    /// Address texts, so that each is formatted and allocated once (cleared when large).
+    addresses: FxHashMap<std::net::IpAddr, ByteArray>,
 }
 
 impl AppearanceRows {
     pub fn new(capture_id: &str, payload: bool) -> AppearanceRows {
+        let mut batch = Batch::new(if payload { APPEARANCES_WITH_PAYLOAD } else { APPEARANCES });
+        batch.take(super::ROW_GROUP_ROWS);
         AppearanceRows {
-            batch: Batch::new(if payload { APPEARANCES_WITH_PAYLOAD } else { APPEARANCES }),
+            batch,
             capture_id: ByteArray::from(capture_id),
             payload,
             directions: FxHashMap::default(),
             packet_types: FxHashMap::default(),
+            addresses: FxHashMap::default(),
         }
+    }
+
+    fn address(&mut self, a: std::net::IpAddr) -> ByteArray {
+        if self.addresses.len() > 100_000 {
+            self.addresses.clear();
+        }
+        self.addresses
+            .entry(a)
+            .or_insert_with(|| ByteArray::from(a.to_string().into_bytes()))
+            .clone()
     }
 
     pub fn fields(&self) -> &'static [Field] {
@@ -279,8 +294,13 @@ impl AppearanceRows {
         }
         let view = parse_with_len(a.link_type, &a.payload, a.original_size);
         let ip = view.as_ref().and_then(|v| v.ip);
-        b.push(20, ip.map(|h| h.src.to_string()));
-        b.push(21, ip.map(|h| h.dst.to_string()));
+        let (src, dst) = match ip {
+            Some(h) => (Some(self.address(h.src)), Some(self.address(h.dst))),
+            None => (None, None),
+        };
+        let b = &mut self.batch;
+        b.push(20, src);
+        b.push(21, dst);
         b.push(22, ip.map(|h| h.protocol));
         let (sp, dp, flags) = match view.map(|v| v.transport) {
             Some(Transport::Tcp(t)) => (Some(t.src_port), Some(t.dst_port), Some(t.flags as i32)),
