@@ -9,7 +9,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ::parquet::basic::{Compression, ZstdLevel};
+use ::parquet::basic::{Compression, Encoding, ZstdLevel};
 use ::parquet::data_type::{BoolType, ByteArray, ByteArrayType, Int32Type, Int64Type};
 use ::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use ::parquet::file::writer::SerializedFileWriter;
@@ -280,10 +280,15 @@ fn properties(table: &str) -> WriterProperties {
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_created_by(concat!("pktmon-analyzer ", env!("CARGO_PKG_VERSION")).to_string());
     if table == "appearances" {
-        // Packet bytes and times do not repeat: no dictionary to try first.
-        b = b
-            .set_column_dictionary_enabled("payload".into(), false)
-            .set_column_dictionary_enabled("time".into(), false);
+        // Packet bytes do not repeat: no dictionary to try first.
+        b = b.set_column_dictionary_enabled("payload".into(), false);
+        // Times, frame and packet numbers and PktGroupIds grow along the file: their differences are
+        // small, so delta encoding stores them in a few bits each (frame in almost none).
+        for c in ["time", "frame", "packet", "pkt_group_id"] {
+            b = b
+                .set_column_dictionary_enabled(c.into(), false)
+                .set_column_encoding(c.into(), Encoding::DELTA_BINARY_PACKED);
+        }
     }
     b.build()
 }
