@@ -451,6 +451,9 @@ fn export_names_what_it_cannot_read_and_exports_the_rest() {
     let dir = tmp.path("in");
     std::fs::create_dir_all(dir.join("web-01")).unwrap();
     std::fs::copy(capture("demikernel-PktMon.etl"), dir.join("web-01/PktMon.etl")).unwrap();
+    // The same file copied twice: exported once.
+    std::fs::create_dir_all(dir.join("web-01/copy")).unwrap();
+    std::fs::copy(capture("demikernel-PktMon.etl"), dir.join("web-01/copy/PktMon.etl")).unwrap();
     std::fs::write(dir.join("README.md"), "captures of the fleet\n").unwrap();
     // An ETL cut inside its first buffer.
     let etl = std::fs::read(capture("demikernel-PktMon.etl")).unwrap();
@@ -465,6 +468,7 @@ fn export_names_what_it_cannot_read_and_exports_the_rest() {
         assert!(err.contains("cut.etl"), "{err}");
         assert!(err.contains("exported 1 capture"), "{err}");
         assert!(!err.contains(".parquet"), "{err}");
+        assert_eq!(err.matches("PktMon.etl: the same content as ").count(), 1, "{err}");
     }
     let files = files_under(&ds);
     assert_eq!(files.len(), 6, "{files:?}");

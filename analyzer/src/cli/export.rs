@@ -94,6 +94,7 @@ pub fn export(args: ExportArgs) -> i32 {
     let opts = ExportOptions {
         out: args.output.clone(),
         payload: args.payload,
+        claimed: Default::default(),
     };
     let jobs = args
         .jobs
@@ -106,6 +107,12 @@ pub fn export(args: ExportArgs) -> i32 {
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     for (item, r) in items.iter().zip(&results) {
         match r {
+            Ok(e) if e.duplicate_of.is_some() => eprintln!(
+                "skipped {}: the same content as {} (capture {}), exported once",
+                item.path.display(),
+                e.duplicate_of.as_deref().unwrap_or_default(),
+                e.capture_id
+            ),
             Ok(e) => {
                 for w in &e.warnings {
                     eprintln!("{w}");

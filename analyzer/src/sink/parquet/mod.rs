@@ -39,6 +39,9 @@ pub struct ExportOptions {
     pub out: PathBuf,
     /// Also write each appearance's bytes (`payload`).
     pub payload: bool,
+    /// capture_id → file, of the captures this run has taken: a second file with the same content is
+    /// exported once.
+    pub claimed: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
 }
 
 /// What exporting one capture did.
@@ -58,6 +61,8 @@ pub struct Exported {
     /// Reading problems (the capture was still exported as far as it could be read).
     pub warnings: Vec<String>,
     pub damaged: bool,
+    /// Another input of the run with the same content, exported instead of this one.
+    pub duplicate_of: Option<String>,
 }
 
 /// `capture_id`: XXH3-128 of the file's content, 32 hex digits, and the file's size.
@@ -255,6 +260,17 @@ pub fn export_file(path: &Path, host: Option<&str>, opts: &ExportOptions) -> Res
         ));
     }
     let (id, file_size) = capture_id(path).map_err(|e| format!("{file}: {e}"))?;
+    if let Ok(mut claimed) = opts.claimed.lock() {
+        if let Some(first) = claimed.get(&id) {
+            return Ok(Exported {
+                capture_id: id,
+                file_size,
+                duplicate_of: Some(first.clone()),
+                ..Default::default()
+            });
+        }
+        claimed.insert(id.clone(), file.clone());
+    }
     let name = format!("{id}.parquet");
     let table_dir = |t: &str| opts.out.join(t);
     let rows = AppearanceRows::new(&id, opts.payload);
@@ -360,5 +376,6 @@ pub fn export_file(path: &Path, host: Option<&str>, opts: &ExportOptions) -> Res
         replaced,
         warnings,
         damaged: errors > 0,
+        duplicate_of: None,
     })
 }

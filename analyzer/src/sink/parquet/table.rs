@@ -308,7 +308,10 @@ impl TableFile {
     /// Starts a work file in `dir` (created if needed).
     pub fn create(dir: &Path, name: &str, table: &str, fields: &[Field]) -> Result<TableFile, String> {
         std::fs::create_dir_all(dir).map_err(|e| perr(dir, e))?;
-        let temp = dir.join(format!(".{name}.{}.partial", std::process::id()));
+        // Unique per writer: two threads of one run never share a work file.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let temp = dir.join(format!(".{name}.{}-{n}.partial", std::process::id()));
         let schema = parse_message_type(&message_type(table, fields)).map_err(|e| perr(&temp, e))?;
         let file = File::create(&temp).map_err(|e| perr(&temp, e))?;
         let writer = SerializedFileWriter::new(
