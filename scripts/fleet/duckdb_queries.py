@@ -40,8 +40,8 @@ QUESTIONS = {
         FROM per_day GROUP BY host
         HAVING last_day_per_capture > 2 * before_per_capture + 1
         ORDER BY last_day_per_capture - before_per_capture DESC, host""",
-    # 3. Which components drop, on how many hosts (the drop counters' view: logged drop events).
-    "drops per component and host count": """
+    # 3. Where drops happen (PktMon's drop location), in which category, on how many hosts.
+    "drops per location and host count": """
         SELECT a.drop_location_name AS location, a.drop_category, count(DISTINCT c.host) AS hosts,
                count(*) AS drops
         FROM appearances a JOIN captures c USING (capture_id, date)

@@ -70,9 +70,9 @@ grew = (
 )
 show("hosts whose drops grew", grew)
 
-# 3. Which components drop, on how many hosts.
+# 3. Where drops happen (PktMon's drop location), in which category, on how many hosts.
 show(
-    "drops per component and host count",
+    "drops per location and host count",
     drops.groupBy(F.col("drop_location_name").alias("location"), "drop_category")
     .agg(F.countDistinct("host").alias("hosts"), F.count("*").alias("drops"))
     .orderBy(F.desc("drops"), "location", "drop_category")
