@@ -77,6 +77,16 @@ impl Values {
         }
     }
 
+    fn nulls(&self) -> usize {
+        match self {
+            Values::Bool(v) => v.iter().filter(|x| x.is_none()).count(),
+            Values::I32(v) => v.iter().filter(|x| x.is_none()).count(),
+            Values::I64(v) => v.iter().filter(|x| x.is_none()).count(),
+            Values::Bytes(v) => v.iter().filter(|x| x.is_none()).count(),
+            Values::StrList(v) => v.iter().filter(|x| x.is_none()).count(),
+        }
+    }
+
     fn len(&self) -> usize {
         match self {
             Values::Bool(v) => v.len(),
@@ -174,12 +184,15 @@ impl<T: Into<Cell>> From<Option<T>> for Cell {
 #[derive(Debug, Clone)]
 pub struct Batch {
     pub columns: Vec<Values>,
+    /// Cells pushed into a column of another type (a bug: [`TableFile::write`] refuses the batch).
+    pub misfits: usize,
 }
 
 impl Batch {
     pub fn new(fields: &[Field]) -> Batch {
         Batch {
             columns: fields.iter().map(|f| Values::for_kind(f.kind)).collect(),
+            misfits: 0,
         }
     }
 
@@ -188,8 +201,8 @@ impl Batch {
     }
 
     /// Sets column `c` of the row being built. Cells are pushed in column
-    /// order; a cell of the wrong type for its column is stored as null
-    /// (a required column then gets its type's zero when written).
+    /// order; a cell of the wrong type for its column is stored as null and
+    /// counted in `misfits`.
     pub fn push(&mut self, c: usize, cell: impl Into<Cell>) {
         let cell = cell.into();
         let Some(col) = self.columns.get_mut(c) else { return };
@@ -201,10 +214,9 @@ impl Batch {
             (Values::Bytes(v), Cell::Bytes(x)) => v.push(Some(x)),
             (Values::StrList(v), Cell::StrList(x)) => v.push(Some(x)),
             (col, other) => {
-                debug_assert!(
-                    matches!(other, Cell::Null),
-                    "column {c}: {other:?} does not fit {col:?}"
-                );
+                if !matches!(other, Cell::Null) {
+                    self.misfits += 1;
+                }
                 match col {
                     Values::Bool(v) => v.push(None),
                     Values::I32(v) => v.push(None),
@@ -218,7 +230,9 @@ impl Batch {
 
     /// Pushes one whole row.
     pub fn row(&mut self, cells: Vec<Cell>) {
-        debug_assert_eq!(cells.len(), self.columns.len());
+        if cells.len() != self.columns.len() {
+            self.misfits += 1;
+        }
         for (c, cell) in cells.into_iter().enumerate() {
             self.push(c, cell);
         }
@@ -227,6 +241,7 @@ impl Batch {
     /// The rows so far, leaving the batch empty with room for `rows` rows.
     pub fn take(&mut self, rows: usize) -> Batch {
         Batch {
+            misfits: std::mem::take(&mut self.misfits),
             columns: self
                 .columns
                 .iter_mut()
@@ -336,6 +351,26 @@ impl TableFile {
         let rows = batch.rows();
         if rows == 0 {
             return Ok(());
+        }
+        // What the schema promises, checked before anything is written: these are bugs, not bad input.
+        if batch.misfits > 0 {
+            return Err(perr(
+                &self.temp,
+                format!("{} values of the wrong type (a bug)", batch.misfits),
+            ));
+        }
+        for (f, v) in fields.iter().zip(&batch.columns) {
+            if v.len() != rows || (f.required && v.nulls() > 0) {
+                return Err(perr(
+                    &self.temp,
+                    format!(
+                        "column {}: {} values, {} null, for {rows} rows (a bug)",
+                        f.name,
+                        v.len(),
+                        v.nulls()
+                    ),
+                ));
+            }
         }
         let mut columns = batch.columns.into_iter();
         let temp = self.temp.clone();
@@ -483,4 +518,63 @@ fn list_levels(v: &[Option<Vec<String>>], required: bool) -> (Vec<ByteArray>, Ve
         }
     }
     (vals, defs, reps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIELDS: &[Field] = &[
+        req("id", Kind::Int64),
+        opt("name", Kind::Str),
+        req("tags", Kind::StrList),
+    ];
+
+    #[test]
+    fn a_table_is_written_and_a_bug_in_its_rows_refused() {
+        let dir = std::env::temp_dir().join(format!("pktmon-parquet-table-{}", std::process::id()));
+        let mut b = Batch::new(FIELDS);
+        b.row(vec![
+            7u64.into(),
+            "a".into(),
+            vec!["x".to_string(), "y".to_string()].into(),
+        ]);
+        b.row(vec![8u64.into(), Cell::Null, Vec::<String>::new().into()]);
+        let mut t = TableFile::create(&dir, "t.parquet", "t", FIELDS).unwrap();
+        t.write(FIELDS, b).unwrap();
+        let done = t.finish().unwrap();
+        assert_eq!(done.rows, 2);
+        assert!(done.size() > 100);
+        let target = dir.join("date=2025-01-01/t.parquet");
+        done.commit(&target).unwrap();
+        let bytes = std::fs::read(&target).unwrap();
+        assert_eq!(&bytes[..4], b"PAR1");
+        assert_eq!(&bytes[bytes.len() - 4..], b"PAR1");
+        // No work file is left beside it.
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "{left:?}");
+
+        // A text where a number belongs, a null in a required column: refused, and no file.
+        let mut bad = Batch::new(FIELDS);
+        bad.row(vec!["seven".into(), "a".into(), Vec::<String>::new().into()]);
+        let mut t = TableFile::create(&dir, "u.parquet", "t", FIELDS).unwrap();
+        let e = t.write(FIELDS, bad).unwrap_err();
+        assert!(e.contains("1 values of the wrong type"), "{e}");
+        let mut bad = Batch::new(FIELDS);
+        bad.row(vec![Cell::Null, "a".into(), Vec::<String>::new().into()]);
+        let e = t.write(FIELDS, bad).unwrap_err();
+        assert!(e.contains("column id: 1 values, 1 null"), "{e}");
+        drop(t);
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "the unfinished file is gone: {left:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
