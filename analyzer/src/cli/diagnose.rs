@@ -63,8 +63,16 @@ fn text_options(all: bool) -> report::TextOptions {
 /// regular file (FIFOs, sockets, devices: opening them could block) and files
 /// that are not captures at all (a README). Files it cannot read, and captures
 /// it can read but that are damaged, still fail (exit code 2).
-fn expand(inputs: &[PathBuf]) -> Vec<PathBuf> {
+pub fn expand(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    expand_except(inputs, None)
+}
+
+/// [`expand`], not walking into `skip` (`export`'s dataset folder inside the captures' folder).
+pub fn expand_except(inputs: &[PathBuf], skip: Option<&Path>) -> Vec<PathBuf> {
     let mut walk = Walk::default();
+    if let Some(id) = skip.and_then(FileId::of) {
+        walk.seen_dirs.insert(id);
+    }
     for p in inputs {
         if p.is_dir() {
             walk.folder(p);

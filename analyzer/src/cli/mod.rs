@@ -13,6 +13,7 @@ use pktmon::source;
 
 mod diagnose;
 mod events;
+mod export;
 mod generate;
 mod info;
 mod install;
@@ -201,6 +202,7 @@ enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    Export(export::ExportArgs),
     /// Write one appearance per packet (its first, what `!pktmon.duplicate` shows) as pcapng, so that
     /// Wireshark's own TCP analysis stops counting appearances as retransmissions.
     Dedup {
@@ -373,6 +375,7 @@ pub fn run() -> i32 {
             output,
             no_verdict,
         } => diagnose::dedup(&input, &output, no_verdict),
+        Command::Export(args) => export::export(args),
         Command::Generate(args) => generate::generate(args),
         Command::BenchRead(args) => generate::bench_read(args),
         Command::InstallPlugin {
