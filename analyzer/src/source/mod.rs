@@ -2,6 +2,7 @@
 
 pub mod etl;
 pub mod pcapng;
+pub mod summary;
 pub mod text;
 
 use std::collections::BTreeMap;
