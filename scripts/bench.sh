@@ -4,9 +4,14 @@
 # generates its inputs with `pktmon-analyzer generate`, and prints side by side
 # from this one run:
 #
-#   * on ≥1M-frame converter pcapngs (baseline at scale, and mix at scale):
-#     diagnose vs tshark vs tcptrace vs a bare read vs cat (wall time, frames/s,
-#     MB/s, peak RSS, ratios; diagnose, tshark and the bare read are medians of three);
+#   * on ≥1M-frame converter pcapngs (baseline at scale, mix at scale, and
+#     whole frames: ~1 GB of ~1000-byte frames, many seeds' captures of the mix
+#     in one multi-section pcapng, so hundreds of drops and findings and
+#     thousands of flows; mix and whole frames mix Ethernet and raw-IP
+#     interfaces): diagnose, drops and info vs tshark's TCP analysis
+#     (-q -Y tcp.analysis.flags -z io,stat,0) vs tcptrace vs a bare read vs cat
+#     (wall time, frames/s, MB/s, peak RSS, ratios and goals; diagnose, drops,
+#     info, tshark and the bare read are medians of three);
 #   * on a ≥500 MB PktMon ETL of whole frames, and on one of pktmon's default
 #     128-byte frames: convert vs bare decompression and vs writing as many
 #     bytes as convert wrote, convert's peak RSS (medians of three);
@@ -19,6 +24,8 @@
 # Environment: BENCH_DIR (work folder, default a new /tmp/pktmon-bench.*, removed
 # at the end unless BENCH_KEEP=1), BENCH_PACKETS (frames of the pcapngs, default
 # 1000000), BENCH_ETL_PACKETS (appearances of the ETL, default 3000000),
+# BENCH_WHOLE_PARTS and BENCH_WHOLE_PACKETS (the whole-frame pcapng: this many
+# captures of about this many appearances each, default 40 × 25000),
 # CARGO_TARGET_DIR (as cargo uses it).
 set -euo pipefail
 
@@ -33,6 +40,8 @@ for arg in "$@"; do
 done
 PACKETS=${BENCH_PACKETS:-1000000}
 ETL_PACKETS=${BENCH_ETL_PACKETS:-3000000}
+WHOLE_PARTS=${BENCH_WHOLE_PARTS:-40}
+WHOLE_PACKETS=${BENCH_WHOLE_PACKETS:-25000}
 STARTED=$(date +%s)
 
 # --- what is needed -----------------------------------------------------------
@@ -161,6 +170,23 @@ gen_row mix --scenario mix --packets "$PACKETS" --format pcapng --seed 1
 gen_row mix-etl2pcapng --scenario mix --packets "$PACKETS" --format etl2pcapng --seed 1
 gen_row big-etl --scenario mix --packets "$ETL_PACKETS" --pkt-size 0 --format etl --seed 2
 gen_row default-etl --scenario mix --packets "$ETL_PACKETS" --format etl --seed 3
+# Whole frames, many causes: one capture per seed (mix, whole frames), put
+# in time order and concatenated into one multi-section pcapng.
+echo "bench: generating the whole-frame capture ($WHOLE_PARTS × $WHOLE_PACKETS appearances)" >&2
+WHOLE="$WORK/whole/whole.pcapng"
+mkdir -p "$WORK/whole"
+WHOLE_START=$(date +%s.%N)
+for seed in $(seq 101 $((100 + WHOLE_PARTS))); do
+  "$BIN" generate --scenario mix --packets "$WHOLE_PACKETS" --pkt-size 0 --format pcapng --seed "$seed" \
+    -o "$WORK/whole/s$seed" >/dev/null 2>&1
+  printf '%s %s\n' "$("$BIN" info "$WORK/whole/s$seed/mix.pcapng" | awk '/packets from:/ { print $3 }')" "$seed"
+done | sort | while read -r _ seed; do
+  cat "$WORK/whole/s$seed/mix.pcapng"
+  rm -rf "$WORK/whole/s$seed"
+done > "$WHOLE"
+WHOLE_SECS=$(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $WHOLE_START }")
+WHOLE_N=$("$BIN" bench-read "$WHOLE" | awk '{ print $1 }')
+say "| whole-frames | $WHOLE_PARTS × \`generate --scenario mix --packets $WHOLE_PACKETS --pkt-size 0 --format pcapng --seed S\`, in time order, concatenated | $WHOLE_N | $(mb "$(size_of "$WHOLE")") MB | $WHOLE_SECS | $(calc "$WHOLE_N / $WHOLE_SECS" "%.0f") | |"
 chmod -R a+rX "$WORK"
 say ""
 BASELINE="$WORK/baseline/baseline.pcapng"
@@ -178,38 +204,64 @@ pcapng_table() { # title file
   echo "bench: $title" >&2
   say "### $title: $(basename "$f"), $frames frames, $(mb "$bytes") MB"
   say ""
-  say "| tool | command | wall s | frames/s | MB/s | peak RSS MB | time ÷ diagnose |"
-  say "|---|---|---:|---:|---:|---:|---:|"
-  median3 "$BIN" diagnose "$f"; local TD=$T MD=$M
-  median3 "$BIN" bench-read "$f"; local TB=$T MB_=$M
-  measure cat "$f"; local TC=$T MC=$M
-  median3 "${TSHARK_PLAIN[@]}" -q -z expert,note -r "$f"; local TT=$T MT=$M
-  local TR=nan MR=0 tcptrace_note=""
+  say "| tool | command | wall s | CPU s | frames/s | MB/s | peak RSS MB | time ÷ diagnose | CPU ÷ diagnose |"
+  say "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+  median3 "$BIN" diagnose "$f"; local TD=$T MD=$M CD=$C
+  median3 "$BIN" drops "$f"; local TDR=$T MDR=$M CDR=$C
+  median3 "$BIN" info "$f"; local TI=$T MI=$M CI=$C
+  median3 "$BIN" bench-read "$f"; local TB=$T MB_=$M CB=$C
+  measure cat "$f"; local TC=$T MC=$M CC=$C
+  median3 "${TSHARK_PLAIN[@]}" -q -Y tcp.analysis.flags -z io,stat,0 -r "$f"; local TT=$T MT=$M CT=$C
+  local TR=nan MR=0 CR=nan tcptrace_note=""
   measure tcptrace -n "$f"
   if grep -q "PCAP error" "$WORK/stderr.log"; then
     tcptrace_note=$(grep -m1 -o "PCAP error.*" "$WORK/stderr.log")
   else
-    TR=$T; MR=$M
+    TR=$T; MR=$M; CR=$C
   fi
-  row() { # name command t m
+  row() { # name command t m cpu
     if [ "$3" = nan ]; then
-      say "| $1 | \`$2\` | n/a | | | | |"
+      say "| $1 | \`$2\` | n/a | | | | | | |"
     else
-      say "| $1 | \`$2\` | $3 | $(calc "$frames / $3" "%.0f") | $(calc "$bytes / 1048576 / $3" "%.1f") | $(calc "$4 / 1024" "%.0f") | $(calc "$3 / $TD" "%.2f") |"
+      say "| $1 | \`$2\` | $3 | $5 | $(calc "$frames / $3" "%.0f") | $(calc "$bytes / 1048576 / $3" "%.1f") | $(calc "$4 / 1024" "%.0f") | $(calc "$3 / $TD" "%.2f") | $(calc "$5 / $CD" "%.2f") |"
     fi
   }
-  row "pktmon-analyzer diagnose" "diagnose F" "$TD" "$MD"
-  row "tshark" "tshark -q -z expert,note -r F" "$TT" "$MT"
-  row "tcptrace" "tcptrace -n F" "$TR" "$MR"
-  row "bare read" "pktmon-analyzer bench-read F" "$TB" "$MB_"
-  row "cat" "cat F > /dev/null" "$TC" "$MC"
+  row "pktmon-analyzer diagnose" "diagnose F" "$TD" "$MD" "$CD"
+  row "pktmon-analyzer drops" "drops F" "$TDR" "$MDR" "$CDR"
+  row "pktmon-analyzer info" "info F" "$TI" "$MI" "$CI"
+  row "tshark" "tshark -q -Y tcp.analysis.flags -z io,stat,0 -r F" "$TT" "$MT" "$CT"
+  row "tcptrace" "tcptrace -n F" "$TR" "$MR" "$CR"
+  row "bare read" "pktmon-analyzer bench-read F" "$TB" "$MB_" "$CB"
+  row "cat" "cat F > /dev/null" "$TC" "$MC" "$CC"
   say ""
   [ -n "$tcptrace_note" ] && say "tcptrace: $tcptrace_note (libpcap reads one link type per pcapng; this file has Ethernet and raw IP interfaces)." && say ""
   say "diagnose is $(calc "$TT / $TD" "%.2f")× tshark's speed with $(calc "$MD / $MT" "%.2f")× its peak memory; it runs at $(calc "$TB / $TD" "%.2f")× the speed of a bare read of the same file."
   say ""
+  # The goals of issue #16, each with its figure and whether it is met.
+  goal() { # text figure condition(awk)
+    local met
+    met=$(awk "BEGIN { v = $2; if (v != v) print \"n/a\"; else if ($3) print \"yes\"; else print \"**no**\" }")
+    say "| $1 | $(calc "$2" "%.2f") | $met |"
+  }
+  say "| goal on $(basename "$f") | figure | met |"
+  say "|---|---:|---|"
+  goal "diagnose ≥ 10× tshark's speed (tshark time ÷ diagnose time)" "$TT / $TD" "v >= 10"
+  goal "(the same in CPU time: tshark CPU s ÷ diagnose CPU s)" "$CT / $CD" "v >= 10"
+  if [ "$TR" != nan ]; then
+    goal "diagnose ≥ 1.0× tcptrace's speed (tcptrace time ÷ diagnose time)" "$TR / $TD" "v >= 1.0"
+  fi
+  goal "diagnose ≤ 1.3× the bare read's time" "$TD / $TB" "v <= 1.3"
+  goal "(the same in CPU time: diagnose CPU s ÷ bare read CPU s; diagnose uses two threads)" "$CD / $CB" "v <= 1.3"
+  goal "diagnose ≤ ¼ of tshark's peak memory (diagnose ÷ tshark)" "$MD / $MT" "v <= 0.25"
+  goal "drops ≤ 1.2× the bare read's time" "$TDR / $TB" "v <= 1.2"
+  goal "drops ≤ 100 MB (peak RSS, MB)" "$MDR / 1024" "v <= 100"
+  goal "info ≤ 1.2× the bare read's time" "$TI / $TB" "v <= 1.2"
+  goal "info ≤ 100 MB (peak RSS, MB)" "$MI / 1024" "v <= 100"
+  say ""
 }
 pcapng_table "Converter pcapng, baseline at scale" "$BASELINE"
 pcapng_table "Converter pcapng, mix at scale" "$MIX"
+pcapng_table "Converter pcapng, whole frames, many seeds' causes" "$WHOLE"
 
 # tshark -z expert with every severity: packet comments become "Comment" items.
 echo "bench: tshark -z expert growth" >&2
@@ -259,6 +311,8 @@ etl_table() { # file shape
   etl_row "convert, output discarded" "convert F -o /dev/null" "$TN" "$CN" "$MN"
   say "| write as many bytes as convert wrote | \`head -c N /dev/zero > f\` | $TW | $CW | | | $(calc "$MW / 1024" "%.0f") |"
   say "| the same, synced | \`dd … count=N iflag=count_bytes conv=fsync\` | $TS | $CS | | | $(calc "$MS / 1024" "%.0f") |"
+  say ""
+  say "Goal: convert ≥ 0.8× the speed of writing as many bytes (\`head -c N /dev/zero > f\` time ÷ convert time): $(calc "$TW / $TV" "%.2f")× ($(awk "BEGIN { print ($TW / $TV >= 0.8) ? \"met\" : \"**not met**\" }")); against the synced write $(calc "$TS / $TV" "%.2f")×."
   say ""
   say "convert runs at $(calc "$TX / $TV" "%.2f")× the speed of bare decompression (goal ≥ 0.5); with its output discarded, at $(calc "$TX / $TN" "%.2f")×. Its output is $(mb "$out_bytes") MB for a $(mb "$etl_bytes") MB ETL: merely writing that many bytes takes $TW s ($TS s synced, as convert syncs its output), so a converter doing nothing else would run at $(calc "$TX / $TW" "%.2f")× ($(calc "$TX / $TS" "%.2f")× synced) on this disk. convert's peak RSS is $(calc "$MV / 1024" "%.0f") MB ($(calc "$MV * 1024 / $etl_bytes * 100" "%.1f")% of the file)."
   say ""

@@ -23,6 +23,7 @@ packages=(
   xvfb             # a virtual display for that window
   xdotool          # driving its menus
   imagemagick      # its screenshots
+  python3-venv     # the DuckDB venv of the Parquet export tests (scripts/duckdb-venv.sh)
 )
 
 missing=()

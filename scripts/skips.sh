@@ -3,7 +3,8 @@
 # skip helpers append to (one line per skipped check: test, need, why;
 # scripts/test.sh passes PKTMON_SKIPS_FILE). Exits 1 when a check was skipped
 # although what it needs was there: the corpus (PKTMON_CORPUS_DIR, default
-# ../shared/corpus) or an installed program (scripts/setup.sh installs them).
+# ../shared/corpus), an installed program (scripts/setup.sh installs them) or a
+# file (file:PATH, e.g. the DuckDB venv scripts/duckdb-venv.sh makes).
 set -euo pipefail
 file=$1
 corpus=${PKTMON_CORPUS_DIR:-$(cd "$(dirname "$0")/.." && pwd)/../shared/corpus}
@@ -21,6 +22,7 @@ while IFS=$'\t' read -r test need why; do
   case $need in
     corpus) [ -d "$corpus" ] && but=" — but the corpus is there ($corpus)" ;;
     program:*) command -v "${need#program:}" >/dev/null 2>&1 && but=" — but ${need#program:} is installed" ;;
+    file:*) [ -e "${need#file:}" ] && but=" — but ${need#file:} is there" ;;
   esac
   [ -z "$but" ] || avoidable=$((avoidable + 1))
   lines+=("  $test: $why$but")

@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
+source scripts/duckdb-venv.sh # DuckDB for the Parquet export tests
 
 skips="${CARGO_TARGET_DIR:-$PWD/target}/test-skips.txt"
 mkdir -p "$(dirname "$skips")"

@@ -519,6 +519,11 @@ impl Grouper {
         self.first_packet + self.packets.len()
     }
 
+    /// The oldest packet still remembered: packets before it take no more hops.
+    pub fn oldest_open(&self) -> usize {
+        self.first_packet
+    }
+
     /// Packets and keys held now: what grouping costs in memory.
     pub fn remembered(&self) -> usize {
         self.packets.len() + self.by_shared_id.len() + self.by_cpu.len() * RING_SLOTS as usize + self.by_content.len()

@@ -253,7 +253,9 @@ fn memory_follows_the_window_not_the_capture() {
                 };
                 let (p, linkage) = g.assign(&k);
                 assert_eq!(p as u64, packet);
-                assert_eq!(linkage == Linkage::First, hop_index == 0, "{build}");
+                let later = if chained { Linkage::Chained } else { Linkage::SharedId };
+                let want = if hop_index == 0 { Linkage::First } else { later };
+                assert_eq!(linkage, want, "{build}: packet {packet} hop {hop_index}");
             }
             if !chained {
                 counter += 1;
@@ -368,4 +370,127 @@ fn the_network_header_is_found_under_every_80211_data_header() {
         "a runt: no network bytes"
     );
     assert_eq!(network_offset(LinkType::RawIp, &eth(&[0x0800])), 0);
+}
+
+#[test]
+fn remembered_counts_packets_keys_and_rings() {
+    // Shared ids: a packet and a key each.
+    let mut g = Grouper::new(Some(20348));
+    for i in 0..3 {
+        g.assign(&key(T0 + i, 7 + i as u64, Some(1), 1, i as u64));
+    }
+    assert_eq!(g.remembered(), 3 + 3);
+    // 24H2: a packet and a content key each, and one ring of 64 ids for the CPU.
+    let mut g = Grouper::new(Some(26200));
+    for i in 0..3 {
+        g.assign(&key(T0 + i, id(1, 100 + i as u64), Some(1), 0, i as u64));
+    }
+    assert_eq!(g.remembered(), 3 + 3 + 64);
+}
+
+#[test]
+fn without_a_build_number_the_appearance_numbers_choose_the_rule() {
+    // A pcapng from etl2pcapng carries ids but no build: Appearance 0 on every
+    // event is 24H2's per-event ids, chained; numbers above 0 are shared ids.
+    let mut g = Grouper::new(None);
+    let (p, _) = g.assign(&key(T0, id(1, 100), Some(1), 0, 0xA));
+    assert_eq!(
+        g.assign(&key(T0 + 5 * MS, id(1, 101), Some(1), 0, 0xA)),
+        (p, Linkage::Chained)
+    );
+    let mut g = Grouper::new(None);
+    let (p, _) = g.assign(&key(T0, 7, Some(1), 1, 0xA));
+    assert_eq!(g.assign(&key(T0 + 5 * MS, 7, Some(1), 2, 0xB)), (p, Linkage::SharedId));
+    // Once shared ids are seen, consecutive ids are not chained.
+    let (q, _) = g.assign(&key(T0 + 6 * MS, 8, Some(1), 1, 0xC));
+    let (r, l) = g.assign(&key(T0 + 11 * MS, 9, Some(1), 1, 0xC));
+    assert_ne!(q, r);
+    assert_eq!(l, Linkage::First);
+}
+
+#[test]
+fn a_24h2_event_logged_twice_under_its_id_is_one_packet() {
+    let mut g = Grouper::new(Some(26200));
+    let (p, _) = g.assign(&key(T0, id(3, 100), Some(1), 0, 0xA));
+    assert_eq!(
+        g.assign(&key(T0 + 5 * MS, id(3, 100), Some(1), 0, 0xB)),
+        (p, Linkage::SharedId)
+    );
+}
+
+#[test]
+fn a_chain_prefers_the_predecessor_of_the_same_packet_number() {
+    // Two packets of one NBL with the same bytes (ids 100, members 1 and 2),
+    // logged 2 ms apart so that bytes alone do not join them: member 2's next
+    // hop continues member 2, though member 1 fits the chain as well.
+    let mut g = Grouper::new(Some(26200));
+    let (a, _) = g.assign(&key(T0, id(1, 100), Some(1), 0, 0xA));
+    let (b, _) = g.assign(&key(T0 + 2 * MS, id(1, 100), Some(2), 0, 0xA));
+    assert_ne!(a, b);
+    assert_eq!(
+        g.assign(&key(T0 + 5 * MS, id(1, 101), Some(2), 0, 0xA)),
+        (b, Linkage::Chained)
+    );
+}
+
+#[test]
+fn a_dropped_packet_takes_no_further_hop_after_older_packets_were_forgotten() {
+    // Sweeps forget the first 8192 packets (numbering goes on), then a packet
+    // is dropped: a later hop under its ids is a new packet.
+    let mut g = Grouper::new(Some(20348));
+    fill(&mut g, T0, false);
+    fill(&mut g, T0 + 20 * S, false);
+    let t = T0 + 20 * S + MS;
+    let (p, _) = g.assign(&key(t, 7, Some(1), 1, 1));
+    let mut dropped = key(t + 10, 7, Some(1), 2, 1);
+    dropped.is_drop = true;
+    assert_eq!(g.assign(&dropped), (p, Linkage::SharedId));
+    let (q, l) = g.assign(&key(t + 20, 7, Some(1), 3, 1));
+    assert_ne!(q, p, "a hop after the drop");
+    assert_eq!(l, Linkage::First);
+    // ...and a packet seen again keeps its time: 9 s after its last hop (19 s
+    // after its first) it still joins.
+    let (r, _) = g.assign(&key(t + S, 8, Some(1), 1, 2));
+    g.assign(&key(t + 10 * S, 8, Some(1), 2, 2));
+    assert_eq!(g.assign(&key(t + 19 * S, 8, Some(1), 3, 2)), (r, Linkage::SharedId));
+}
+
+fn capture(application: &str) -> pktmon::model::CaptureInfo {
+    pktmon::model::CaptureInfo {
+        application: Some(application.into()),
+        ..Default::default()
+    }
+}
+
+fn bare(time: FileTime, fingerprint: u64) -> HopKey {
+    HopKey {
+        time,
+        group_id: None,
+        pkt_number: None,
+        appearance: None,
+        is_drop: false,
+        fingerprint,
+        fingerprint_len: 64,
+    }
+}
+
+#[test]
+fn frames_without_ids_are_grouped_by_bytes_only_in_pktmons_own_pcapng() {
+    // pktmon etl2pcap: every appearance, no ids: the same bytes within 1 ms are one packet.
+    let mut g = Grouper::for_capture(&capture("Packet Monitor"));
+    let (p, _) = g.assign(&bare(T0, 0xA));
+    assert_eq!(g.assign(&bare(T0 + MS, 0xA)), (p, Linkage::Content));
+    assert_eq!(g.assign(&bare(T0 + 3 * MS, 0xA)).1, Linkage::First, "2 ms after");
+    // A late hop within the slack survives a sweep.
+    let (q, _) = g.assign(&bare(T0 + S, 0xB));
+    for i in 0..8192u64 {
+        g.assign(&bare(T0 + S + 50 * MS, 0xF000_0000 + i));
+    }
+    assert_eq!(g.assign(&bare(T0 + S + MS, 0xB)), (q, Linkage::Content));
+    // Any other writer saw each packet once: the same bytes are a real repeat.
+    let mut g = Grouper::for_capture(&capture("Dumpcap (Wireshark) 4.0.17"));
+    let (p, _) = g.assign(&bare(T0, 0xA));
+    let (q, l) = g.assign(&bare(T0 + 10, 0xA));
+    assert_ne!(p, q);
+    assert_eq!(l, Linkage::First);
 }

@@ -590,7 +590,7 @@ fn classic_pcap_in_all_four_magics() {
 fn block(be: bool, block_type: u32, body: &[u8]) -> Vec<u8> {
     let u32b = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
     let mut body = body.to_vec();
-    while body.len() % 4 != 0 {
+    while !body.len().is_multiple_of(4) {
         body.push(0);
     }
     let total = body.len() as u32 + 12;

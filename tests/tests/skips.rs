@@ -81,3 +81,18 @@ fn skips_sh_counts_the_skips_and_fails_when_what_they_need_was_there() {
         "{text}"
     );
 }
+
+#[test]
+fn skips_sh_fails_when_a_needed_file_was_there() {
+    let dir = TempDir::new("skips-file");
+    let list = dir.path("skips.txt");
+    let venv = dir.path("python");
+    let line = format!("d::four\tfile:{}\t{} not present\n", venv.display(), venv.display());
+    std::fs::write(&list, &line).unwrap();
+    let (code, text) = skips_sh(&list, &dir.path("no-corpus"));
+    assert_eq!(code, Some(0), "{text}");
+    std::fs::write(&venv, "").unwrap();
+    let (code, text) = skips_sh(&list, &dir.path("no-corpus"));
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains(&format!("— but {} is there", venv.display())), "{text}");
+}

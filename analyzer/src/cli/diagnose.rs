@@ -63,8 +63,16 @@ fn text_options(all: bool) -> report::TextOptions {
 /// regular file (FIFOs, sockets, devices: opening them could block) and files
 /// that are not captures at all (a README). Files it cannot read, and captures
 /// it can read but that are damaged, still fail (exit code 2).
-fn expand(inputs: &[PathBuf]) -> Vec<PathBuf> {
+pub fn expand(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    expand_except(inputs, None)
+}
+
+/// [`expand`], not walking into `skip` (`export`'s dataset folder inside the captures' folder).
+pub fn expand_except(inputs: &[PathBuf], skip: Option<&Path>) -> Vec<PathBuf> {
     let mut walk = Walk::default();
+    if let Some(id) = skip.and_then(FileId::of) {
+        walk.seen_dirs.insert(id);
+    }
     for p in inputs {
         if p.is_dir() {
             walk.folder(p);
@@ -236,6 +244,18 @@ struct ContextSnapshot {
     catalog: pktmon::pktmon::catalog::Catalog,
 }
 
+impl ContextSnapshot {
+    /// Whether this copy still gives the Diagnoser what `ctx` would: the same
+    /// value maps, and the facts grouping is chosen by (build, writing
+    /// application). The time range, which readers widen as they go, is not
+    /// read from it.
+    fn still_fits(&self, ctx: &Context<'_>) -> bool {
+        self.info.os_build == ctx.info.os_build
+            && self.info.application == ctx.info.application
+            && self.catalog.same_maps(ctx.catalog)
+    }
+}
+
 /// Records in the order read, each with the context as of it when the
 /// Diagnoser reads the context for it (see [`read_pipelined`]).
 type Batch = Vec<(Option<Arc<ContextSnapshot>>, Record)>;
@@ -256,16 +276,25 @@ fn read_pipelined(path: &Path, d: &mut Diagnoser) -> Result<source::ReadOutcome,
         let reader = s.spawn(move || {
             let mut batch: Batch = Vec::with_capacity(BATCH);
             let mut first_packet = true;
+            let mut last: Option<Arc<ContextSnapshot>> = None;
             let mut forward = |ctx: &Context<'_>, record: Record| {
                 let needs_context = match &record {
                     Record::Packet(a) => std::mem::take(&mut first_packet) || a.is_drop(),
                     _ => true,
                 };
-                let snapshot = needs_context.then(|| {
-                    Arc::new(ContextSnapshot {
-                        info: ctx.info.clone(),
-                        catalog: ctx.catalog.clone(),
-                    })
+                // The last copy again while it still says what the Diagnoser reads
+                // (a copy of the value maps per drop was most of the allocation, and
+                // of the freeing on the other thread, of a capture with thousands of drops).
+                let snapshot = needs_context.then(|| match &last {
+                    Some(s) if s.still_fits(ctx) => Arc::clone(s),
+                    _ => {
+                        let s = Arc::new(ContextSnapshot {
+                            info: ctx.info.clone(),
+                            catalog: ctx.catalog.clone(),
+                        });
+                        last = Some(Arc::clone(&s));
+                        s
+                    }
                 });
                 batch.push((snapshot, record));
                 if batch.len() == BATCH {

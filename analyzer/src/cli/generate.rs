@@ -47,6 +47,10 @@ pub struct GenerateArgs {
     /// The same seed always gives the same bytes.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Start the capture on this day of 2025 (UTC): the first seed from --seed on whose capture starts
+    /// that day is used (and printed). For fleets of captures over days (scripts/fleet-example.sh).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    on_date: Option<String>,
     /// Fill the capture with ordinary traffic of many TCP flows up to about N appearances (up to 10^7).
     #[arg(long, value_name = "N")]
     packets: Option<u64>,
@@ -89,8 +93,19 @@ pub fn generate(args: GenerateArgs) -> i32 {
             }
         }
     }
+    let seed = match args.on_date.as_deref().map(|d| seed_on_date(args.seed, d)) {
+        None => args.seed,
+        Some(Ok(s)) => {
+            eprintln!("seed {s}");
+            s
+        }
+        Some(Err(m)) => {
+            eprintln!("error: --on-date {m}");
+            return 2;
+        }
+    };
     let opts = GenOptions {
-        seed: args.seed,
+        seed,
         scenario: args.scenario,
         packets: args.packets,
         ipv6: args.ipv6,
@@ -122,6 +137,18 @@ pub fn generate(args: GenerateArgs) -> i32 {
             2
         }
     }
+}
+
+/// The first seed from `from` on whose capture starts on `date` (YYYY-MM-DD, UTC).
+fn seed_on_date(from: u64, date: &str) -> Result<u64, String> {
+    let day = |ft: FileTime| {
+        let (y, m, d, ..) = pktmon::time::civil(ft);
+        format!("{y:04}-{m:02}-{d:02}")
+    };
+    // Starts are spread over 2025: about one seed in 365 lands on a given day.
+    (from..from.saturating_add(100_000))
+        .find(|&s| day(pktmon::generate::start_time(s)) == date)
+        .ok_or_else(|| format!("{date}: no capture of the generator starts that day (a day of 2025 is needed)"))
 }
 
 /// Read every record of a file and do nothing with them (the floor of any pass over it).

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use pktmon::model::*;
-use pktmon::packets::Paths;
+use pktmon::packets::{Grouper, HopKey};
 use pktmon::sink::counted;
 use pktmon::source;
+use pktmon::source::summary::{self, DistinctIds};
 use pktmon::time::format_utc;
 
 use super::{emit, fail, report};
@@ -95,23 +96,67 @@ struct InfoReport {
     nic: Option<pktmon::diagnose::nic::NicSummary>,
 }
 
-fn build_report(c: &Capture) -> InfoReport {
-    let paths = Paths::build_for(&c.appearances, &c.info);
-    let mut used: BTreeMap<u16, (u64, u64)> = BTreeMap::new();
-    for a in &c.appearances {
+/// What `info` counts of the appearances, one at a time as they are read:
+/// memory follows the components, edges, open packets of the grouping window
+/// and runs of PktGroupIds, not the file.
+#[derive(Default)]
+struct Tally {
+    grouper: Option<Grouper>,
+    /// Dropped packets still open (a packet dropped twice counts once).
+    dropped_open: BTreeSet<usize>,
+    /// Size of `dropped_open` at which packets no longer open are forgotten.
+    prune_at: usize,
+    dropped_packets: u64,
+    ids: DistinctIds,
+    used: BTreeMap<u16, (u64, u64)>,
+    drop_events: BTreeMap<(u16, bool), u64>,
+    flow_events: BTreeMap<(u16, u16, bool), u64>,
+    first: Option<FileTime>,
+    last: Option<FileTime>,
+    appearances: u64,
+    drops: u64,
+}
+
+impl Tally {
+    fn add(&mut self, ctx: &Context<'_>, a: &Appearance) {
+        let g = self.grouper.get_or_insert_with(|| Grouper::for_capture(ctx.info));
+        let (p, _) = g.assign(&HopKey::of(a));
+        if a.is_drop() && self.dropped_open.insert(p) {
+            self.dropped_packets += 1;
+            if self.dropped_open.len() > self.prune_at {
+                let oldest = g.oldest_open();
+                self.dropped_open.retain(|&q| q >= oldest);
+                self.prune_at = (2 * self.dropped_open.len()).max(4096);
+            }
+        }
+        self.appearances += 1;
+        self.first = Some(self.first.map_or(a.time, |t| t.min(a.time)));
+        self.last = Some(self.last.map_or(a.time, |t| t.max(a.time)));
         if let Some(id) = a.component_id {
-            let e = used.entry(id).or_default();
+            let e = self.used.entry(id).or_default();
             e.0 += 1;
             if a.is_drop() {
                 e.1 += 1;
             }
         }
+        if let Some(gid) = a.group_id {
+            self.ids.insert(gid, a.pkt_number.unwrap_or(0));
+        }
+        // In, Rx and Ingress tags are odd, Out, Tx and Egress even: counters and drop events may use either tag of a side.
+        if a.is_drop() {
+            self.drops += 1;
+            if let (Some(id), Some(d)) = (a.component_id, a.direction.filter(|&d| d != 0)) {
+                *self.drop_events.entry((id, d % 2 == 1)).or_default() += 1;
+            }
+        } else if let (Some(id), Some(edge), Some(d)) = (a.component_id, a.edge_id, a.direction.filter(|&d| d != 0)) {
+            *self.flow_events.entry((id, edge, d % 2 == 1)).or_default() += 1;
+        }
     }
-    let ids: BTreeSet<(u64, u16)> = c
-        .appearances
-        .iter()
-        .filter_map(|a| Some((a.group_id?, a.pkt_number.unwrap_or(0))))
-        .collect();
+}
+
+/// `c` is the capture without its appearances ([`summary::read_streaming`]), `t` what was counted of them.
+fn build_report(c: &Capture, t: &Tally) -> InfoReport {
+    let used = &t.used;
     let dir = |d: u16| {
         c.catalog
             .direction(d)
@@ -119,19 +164,7 @@ fn build_report(c: &Capture) -> InfoReport {
             .unwrap_or_else(|| d.to_string())
     };
     let name = |id: u16| c.components.get(id).map(|x| x.name.clone()).unwrap_or_default();
-    // In, Rx and Ingress tags are odd, Out, Tx and Egress even: counters and drop events may use either tag of a side.
-    let mut drop_events: BTreeMap<(u16, bool), u64> = BTreeMap::new();
-    for a in c.drops() {
-        if let (Some(id), Some(d)) = (a.component_id, a.direction.filter(|&d| d != 0)) {
-            *drop_events.entry((id, d % 2 == 1)).or_default() += 1;
-        }
-    }
-    let mut flow_events: BTreeMap<(u16, u16, bool), u64> = BTreeMap::new();
-    for a in c.appearances.iter().filter(|a| !a.is_drop()) {
-        if let (Some(id), Some(edge), Some(d)) = (a.component_id, a.edge_id, a.direction.filter(|&d| d != 0)) {
-            *flow_events.entry((id, edge, d % 2 == 1)).or_default() += 1;
-        }
-    }
+    let (drop_events, flow_events) = (&t.drop_events, &t.flow_events);
     let flows_on = |id: u16, edge: u16, tag: u16| {
         if tag == 0 {
             0
@@ -152,17 +185,17 @@ fn build_report(c: &Capture) -> InfoReport {
         has_pktmon_metadata: c.info.kind.map(|k| k.has_metadata()).unwrap_or(false),
         windows_build: c.info.os_build,
         os: c.info.os_name(),
-        first_packet: c.appearances.iter().map(|a| a.time).min().map(format_utc),
-        last_packet: c.appearances.iter().map(|a| a.time).max().map(format_utc),
+        first_packet: t.first.map(format_utc),
+        last_packet: t.last.map(format_utc),
         capture_start: c.info.start_time.map(format_utc),
         timezone_bias_minutes: c.info.timezone_bias_minutes,
         processors: c.info.processors,
-        appearances: c.appearances.len() as u64,
-        flow_events: c.appearances.iter().filter(|a| !a.is_drop()).count() as u64,
-        drop_events: c.drops().count() as u64,
-        distinct_pktmon_packets: ids.len() as u64,
-        packets: paths.packets.len() as u64,
-        dropped_packets: paths.packets.iter().filter(|p| p.dropped_at.is_some()).count() as u64,
+        appearances: t.appearances,
+        flow_events: t.appearances - t.drops,
+        drop_events: t.drops,
+        distinct_pktmon_packets: t.ids.len(),
+        packets: t.grouper.as_ref().map_or(0, |g| g.packet_count() as u64),
+        dropped_packets: t.dropped_packets,
         components_known: c.components.len() as u64,
         components_used: used
             .iter()
@@ -369,20 +402,19 @@ pub fn info(files: &[PathBuf], json: bool) -> i32 {
         return 2;
     }
     for f in &files {
-        match source::read_capture(f) {
+        let mut tally = Tally::default();
+        match summary::read_streaming(f, true, |ctx, a| tally.add(ctx, a)) {
             Ok(c) => {
                 if report(&c.diagnostics) {
                     code = 2;
                 }
-                let mut r = build_report(&c);
+                let mut r = build_report(&c, &tally);
                 if let Some(set) = f.parent().and_then(|d| nic_sets.get(d)) {
                     for e in &set.errors {
                         eprintln!("error: {e}");
                         code = 2;
                     }
-                    let first = c.appearances.iter().map(|a| a.time).min();
-                    let last = c.appearances.iter().map(|a| a.time).max();
-                    let span = first.zip(last).or(c.info.start_time.zip(c.info.end_time));
+                    let span = tally.first.zip(tally.last).or(c.info.start_time.zip(c.info.end_time));
                     let joined =
                         pktmon::diagnose::nic::join(set, &c.components, &c.drop_counters, &c.flow_counters, span);
                     r.nic = Some(joined.summary);
@@ -411,7 +443,8 @@ pub fn info(files: &[PathBuf], json: bool) -> i32 {
 }
 
 pub fn components(file: &Path, json: bool) -> i32 {
-    let c = match source::read_capture(file) {
+    // The component table only: packets are passed over (without their bytes).
+    let c = match summary::read_streaming(file, false, |_, _| {}) {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };

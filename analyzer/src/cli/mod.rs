@@ -13,6 +13,7 @@ use pktmon::source;
 
 mod diagnose;
 mod events;
+mod export;
 mod generate;
 mod info;
 mod install;
@@ -201,6 +202,7 @@ enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    Export(export::ExportArgs),
     /// Write one appearance per packet (its first, what `!pktmon.duplicate` shows) as pcapng, so that
     /// Wireshark's own TCP analysis stops counting appearances as retransmissions.
     Dedup {
@@ -373,6 +375,7 @@ pub fn run() -> i32 {
             output,
             no_verdict,
         } => diagnose::dedup(&input, &output, no_verdict),
+        Command::Export(args) => export::export(args),
         Command::Generate(args) => generate::generate(args),
         Command::BenchRead(args) => generate::bench_read(args),
         Command::InstallPlugin {
@@ -518,7 +521,9 @@ fn drops(files: &[PathBuf], format: Format, output: Option<&Path>) -> i32 {
     // Captures without drop events: one line each instead of a bare table header.
     let mut without = Vec::new();
     for f in files {
-        match source::read_capture(f) {
+        // Each drop is counted as it is read; no packet is kept.
+        let mut counter = sink::drops::DropCounter::default();
+        match source::summary::read_streaming(f, false, |ctx, a| counter.add(a, ctx.catalog)) {
             Ok(c) => {
                 if report(&c.diagnostics) {
                     code = 2;
@@ -532,7 +537,7 @@ fn drops(files: &[PathBuf], format: Format, output: Option<&Path>) -> i32 {
                         );
                     }
                 }
-                let found = sink::drops::summarize(&c);
+                let found = counter.rows(&c.info.file, &c.components, &c.catalog);
                 if found.is_empty() {
                     without.push((f, sink::drops::no_drops_line(&c)));
                 }

@@ -1232,7 +1232,7 @@ mod tests {
         out.extend((more as u16).to_le_bytes());
         out.extend((data.len() as u16).to_le_bytes());
         out.extend(data);
-        while out.len() % 8 != 0 {
+        while !out.len().is_multiple_of(8) {
             out.push(0);
         }
     }

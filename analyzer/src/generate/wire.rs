@@ -210,7 +210,7 @@ pub fn tcp_frame(out: &mut Vec<u8>, eth: (Mac, Mac), ip: &Ip, tcp: &Tcp<'_>, pay
     out.clear();
     let ethertype = if ip.is_v6() { ETHERTYPE_IPV6 } else { ETHERTYPE_IPV4 };
     put_eth(out, eth.0, eth.1, ethertype);
-    debug_assert!(tcp.options.len() % 4 == 0 && tcp.options.len() <= 40);
+    debug_assert!(tcp.options.len().is_multiple_of(4) && tcp.options.len() <= 40);
     let tcp_len = 20 + tcp.options.len() + payload.len();
     put_ip(out, ip, PROTO_TCP, tcp_len);
     let t = out.len();

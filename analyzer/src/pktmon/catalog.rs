@@ -321,6 +321,12 @@ impl HotTexts {
 }
 
 impl Catalog {
+    /// Whether both catalogs hold the same value maps (what every lookup
+    /// answers from), without comparing their lookup caches.
+    pub fn same_maps(&self, other: &Catalog) -> bool {
+        self.maps == other.maps
+    }
+
     /// Built-in tables for an OS build: `DropReason` from the nearest table
     /// (≤ 19999 → 19042, 20000–25999 → 20348, 26000–26199 → 26100, newer → 26200;
     /// `None` → 26200, the newest), plus the built-in direction, packet type,

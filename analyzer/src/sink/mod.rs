@@ -4,6 +4,7 @@ pub mod background;
 pub mod drops;
 pub mod etl2pcapng;
 pub mod html;
+pub mod parquet;
 pub mod pcapng;
 pub mod pcapng_blocks;
 pub mod report;

@@ -3,6 +3,7 @@
 pub mod etl;
 pub mod etl_index;
 pub mod pcapng;
+pub mod summary;
 pub mod text;
 
 use std::collections::BTreeMap;

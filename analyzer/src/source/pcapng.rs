@@ -48,7 +48,7 @@ use super::ReadOutcome;
 use crate::error::{Error, Location};
 use crate::model::*;
 use crate::pktmon::catalog::Catalog;
-use crate::pktmon::frame::{appearance_from_frame, FrameFacts, MetadataSource};
+use crate::pktmon::frame::{metadata_from_frame, FrameFacts, MetadataSource};
 use crate::sink::pcapng_blocks::{
     EPB_FLAGS, EPB_PACKETID, EPB_VERDICT, IF_DESCRIPTION, IF_IPV4ADDR, IF_IPV6ADDR, IF_MACADDR, IF_NAME, IF_TSRESOL,
     OPT_COMMENT, OPT_ENDOFOPT, SHB_HARDWARE, SHB_OS, SHB_USERAPPL,
@@ -915,7 +915,8 @@ fn packet_block(reader: &mut Reader<'_>, section: &mut Section, offset: u64, blo
         interface_id: Some(iface.file_number),
         interface_component: iface.pktmon_component,
     };
-    let (mut a, source) = appearance_from_frame(&facts, &reader.out.catalog);
+    // The bytes are copied below, when the sink wants them.
+    let (mut a, source) = metadata_from_frame(&facts, &reader.out.catalog);
     // The model keeps sizes as the block gave them.
     a.original_size = original;
     let kind = match source {
@@ -936,7 +937,7 @@ fn packet_block(reader: &mut Reader<'_>, section: &mut Section, offset: u64, blo
         }
         _ => {
             // Neither ours nor etl2pcapng's: a verdict or id alone says nothing of PktMon.
-            a = appearance_from_frame(
+            a = metadata_from_frame(
                 &FrameFacts {
                     comments: &[],
                     packet_id: None,
@@ -952,6 +953,10 @@ fn packet_block(reader: &mut Reader<'_>, section: &mut Section, offset: u64, blo
         }
     };
     reader.raise_kind(kind);
+    // A sink that only counts (drops, components) does without the bytes.
+    if reader.sink.wants_payloads() {
+        a.payload = data.to_vec();
+    }
     reader.emit_packet(a);
 }
 
