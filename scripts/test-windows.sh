@@ -72,7 +72,8 @@ run_wine() {
   return "$rc"
 }
 
-system_dlls='^(KERNEL32|msvcrt|ntdll|USERENV|WS2_32|bcryptprimitives|api-ms-win-core-[a-z0-9-]+)\.dll$'
+# (Windows DLL names are case-insensitive: mingw's C objects import kernel32.dll, Rust's KERNEL32.dll.)
+system_dlls='^([Kk][Ee][Rr][Nn][Ee][Ll]32|msvcrt|ntdll|USERENV|WS2_32|bcryptprimitives|api-ms-win-core-[a-z0-9-]+)\.dll$'
 official_dlls='^(libwireshark|libwiretap|libwsutil)\.dll$|^glib-2\.0-0\.dll$'
 
 for dll in "$dist"/pktmon-for-wireshark-*.dll; do
@@ -147,12 +148,12 @@ for dll in "$dist"/pktmon-for-wireshark-*.dll; do
       ok=0
     }
   done
-  # (Every stand-in DLL exports the standin_* functions, dllexport in standin.h:
-  # the host takes standin_wtap_read_file from libwiretap.dll, named first, where
-  # the plugin registered its file reader.)
+  # (Every stand-in DLL exports the standin_* functions, dllexport in
+  # standin.h, each with its own state: the host links libwireshark.dll's,
+  # where the plugin registers its protocol, and looks up
+  # standin_wtap_read_file in libwiretap.dll, where it registers its reader.)
   x86_64-w64-mingw32-gcc -shared -o "$smoke/bcryptprimitives.dll" scripts/windows/wine/bcryptprimitives.c -ladvapi32 &&
-    x86_64-w64-mingw32-gcc "${cflags[@]}" -o "$smoke/host.exe" scripts/windows/wine/host.c "$smoke/libwiretap.dll.a" \
-      "$smoke/libwireshark.dll.a" ||
+    x86_64-w64-mingw32-gcc "${cflags[@]}" -o "$smoke/host.exe" scripts/windows/wine/host.c "$smoke/libwireshark.dll.a" ||
     { fail "smoke-$minor" "the host does not build"; ok=0; }
   [ "$ok" = 1 ] || continue
   cp "$dll" "$smoke/pktmon.dll"

@@ -121,8 +121,17 @@ int main(int argc, char **argv)
     standin_throw_on_add_item(0);
     printf("dissect frame 3 with a THROW (returned %d), catchers left: %d\n", r, standin_catchers());
     fflush(stdout);
-    if (argc == 3 && standin_wtap_read_file(argv[2]) != 0)
-        printf("the file reader did not read %s\n", argv[2]);
+    if (argc == 3) {
+        /* Each stand-in DLL keeps its own state: the reader was registered
+         * with libwiretap.dll's, so its standin_wtap_read_file is the one. */
+        HMODULE wiretap = GetModuleHandleA("libwiretap.dll");
+        int (*read_file)(const char *) =
+            wiretap ? (int (*)(const char *))(void *)GetProcAddress(wiretap, "standin_wtap_read_file") : NULL;
+        if (!read_file)
+            printf("libwiretap.dll exports no standin_wtap_read_file\n");
+        else if (read_file(argv[2]) != 0)
+            printf("the file reader did not read %s\n", argv[2]);
+    }
     printf("done\n");
     fflush(stdout);
     return 0;
