@@ -354,6 +354,8 @@ fn a_reset_ttl_within_three_hops_of_the_servers_is_the_server() {
             f.explanation
         );
         assert!(!f.traits.reset_by_device, "ttl {ttl}");
+        // Data went both ways before the reset: a reset that lost work, not a refusal.
+        assert!(f.traits.carried_data && !f.traits.refused, "ttl {ttl}: {:?}", f.traits);
         assert_eq!(p.cause, Cause::SessionLoss, "ttl {ttl}");
     }
     for ttl in [60, 68, 128] {

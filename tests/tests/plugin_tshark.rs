@@ -598,9 +598,12 @@ fn tshark_itself_refuses_a_plugin_built_for_another_version_though_it_exits_0() 
         // and so does one that imports a function this version's libraries lack
         // (4.6's file reader calls wtap_setup_packet_rec, new in 4.6).
         let said = format!("The plugin 'pktmon.so' was compiled for Wireshark version {major}.{minor}");
-        let linked_elsewhere = ["Couldn't load plugin 'pktmon.so': libwireshark.so", "undefined symbol: "];
-        let not_loadable = err.contains("Couldn't load plugin 'pktmon.so': ")
-            && linked_elsewhere.iter().any(|m| err.contains(m));
+        let linked_elsewhere = [
+            "Couldn't load plugin 'pktmon.so': libwireshark.so",
+            "undefined symbol: ",
+        ];
+        let not_loadable =
+            err.contains("Couldn't load plugin 'pktmon.so': ") && linked_elsewhere.iter().any(|m| err.contains(m));
         assert!(
             err.contains(&said) || (!what.starts_with("this plugin") && not_loadable),
             "{what} in Wireshark {version}'s folder: expected {said:?} on stderr (exit {:?}), got:\n{err}",
