@@ -99,3 +99,27 @@ header_version() {
   awk '/#define WIRESHARK_VERSION_(MAJOR|MINOR|MICRO) / { v = v (v == "" ? "" : ".") $3 } END { print v }' \
     "$1/usr/include/wireshark/ws_version.h"
 }
+
+# Run as a script, `bash scripts/roots.sh SUITE…` (as .ci/run does while the
+# tests build: debootstrap waits on the network, cargo on the CPU), it makes
+# those roots and says so; the scripts that use them then find them ready.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -uo pipefail
+  cache=${PKTMON_ROOTS_CACHE:-/var/cache/pktmon-analyzer/roots}
+  mirror=${PKTMON_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+  say() { echo "roots: $*"; }
+  if [ "$(id -u)" -ne 0 ]; then
+    say "not made: debootstrap needs root (the scripts that use the roots say what they skip)"
+    exit 0
+  fi
+  status=0
+  for suite in "$@"; do
+    t0=$SECONDS
+    if ensure_root "$suite"; then
+      say "$suite ready in $cache/$suite ($((SECONDS - t0)) s)"
+    else
+      status=1
+    fi
+  done
+  exit "$status"
+fi
