@@ -313,11 +313,6 @@ pub fn network_offset(link: LinkType, b: &[u8]) -> usize {
     }
 }
 
-/// The network-layer part of an appearance's payload.
-pub fn network_bytes(a: &Appearance) -> &[u8] {
-    &a.payload[network_offset(a.link_type, &a.payload)..]
-}
-
 impl Grouper {
     /// A grouper for appearances that carry PktMon ids (ETL, converter,
     /// etl2pcapng, comment lines). Frames without ids stay one packet each.
