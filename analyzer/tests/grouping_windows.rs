@@ -494,3 +494,57 @@ fn frames_without_ids_are_grouped_by_bytes_only_in_pktmons_own_pcapng() {
     assert_ne!(p, q);
     assert_eq!(l, Linkage::First);
 }
+
+#[test]
+fn the_oldest_open_packet_moves_only_when_a_sweep_forgets() {
+    let mut g = Grouper::new(Some(20348));
+    assert_eq!(g.oldest_open(), 0);
+    fill(&mut g, T0, false);
+    assert_eq!(g.oldest_open(), 0, "nothing is old yet");
+    // 20 s later the first 8192 packets are past the 10 s window: forgotten.
+    fill(&mut g, T0 + 20 * S, false);
+    assert_eq!((g.oldest_open(), g.packet_count()), (8192, 16384));
+}
+
+/// An appearance of PktGroupId `group` with Appearance number `number`.
+fn logged(index: u64, time: FileTime, group: u64, number: u16) -> pktmon::model::Appearance {
+    let mut a = pktmon::model::Appearance::bare(index, time, LinkType::RawIp, vec![0x45, 0, 0, 20], 20);
+    a.group_id = Some(group);
+    a.pkt_number = Some(1);
+    a.appearance = Some(number);
+    a
+}
+
+#[test]
+fn on_shared_ids_the_appearance_numbers_order_a_path_whose_times_interleave() {
+    // Timestamps from two CPUs: Appearance 2 is logged 1 ms before Appearance 1.
+    let appearances = [
+        logged(0, T0 + 10 * MS, 7, 2),
+        logged(1, T0 + 11 * MS, 7, 1),
+        logged(2, T0 + 14 * MS, 7, 3),
+    ];
+    let paths = pktmon::packets::Paths::build(&appearances, Some(20348));
+    assert_eq!(paths.packets.len(), 1);
+    let hops = &paths.packets[0].hops;
+    let order: Vec<usize> = hops.iter().map(|h| h.appearance).collect();
+    assert_eq!(order, [1, 0, 2], "in Appearance order");
+    // Each hop's latency from the one before it on the path, as the clocks
+    // say: negative where the other CPU's timestamp was earlier.
+    let latency: Vec<FileTime> = hops.iter().map(|h| h.latency).collect();
+    assert_eq!(latency, [0, -MS, 4 * MS]);
+    assert_eq!(paths.packet_of(0).hops.len(), 3);
+    // Two hops logged in reverse: no pair in order, still put in order.
+    let reversed = [logged(0, T0, 9, 2), logged(1, T0 + MS, 9, 1)];
+    let paths = pktmon::packets::Paths::build(&reversed, Some(20348));
+    let order: Vec<usize> = paths.packets[0].hops.iter().map(|h| h.appearance).collect();
+    assert_eq!(order, [1, 0]);
+    // In order already: left as logged, latencies as the differences.
+    let in_order = [
+        logged(0, T0, 8, 1),
+        logged(1, T0 + 2 * MS, 8, 2),
+        logged(2, T0 + 7 * MS, 8, 3),
+    ];
+    let paths = pktmon::packets::Paths::build(&in_order, Some(20348));
+    let latency: Vec<FileTime> = paths.packets[0].hops.iter().map(|h| h.latency).collect();
+    assert_eq!(latency, [0, 2 * MS, 5 * MS]);
+}
