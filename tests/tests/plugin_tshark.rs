@@ -279,6 +279,47 @@ fn expected_paths(appearances: &[Appearance], build: Option<u32>) -> Vec<Vec<Str
         .collect()
 }
 
+/// The same fields from the ETL's own ids alone, for a capture of a build that
+/// keeps one PktGroupId along the path, with no drops and no id reused: a
+/// packet is a (PktGroupId, PktNumber), its hops in Appearance order. An
+/// oracle that owes nothing to the grouper the plugin and `expected_paths` share.
+fn id_paths(appearances: &[Appearance]) -> Vec<Vec<String>> {
+    let id = |a: &Appearance| (a.group_id.expect("a PktGroupId"), a.pkt_number.expect("a PktNumber"));
+    let mut packets: BTreeMap<(u64, u16), Vec<usize>> = BTreeMap::new();
+    for (i, a) in appearances.iter().enumerate() {
+        assert!(!a.is_drop(), "id_paths is for captures without drops");
+        packets.entry(id(a)).or_default().push(i);
+    }
+    for hops in packets.values_mut() {
+        hops.sort_by_key(|&i| (appearances[i].appearance, i));
+    }
+    appearances
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let hops = &packets[&id(a)];
+            let k = hops.iter().position(|&h| h == i).unwrap();
+            let frame = |j: usize| (hops[j] + 1).to_string();
+            vec![
+                (i + 1).to_string(),
+                frame(0),
+                if k > 0 { frame(k - 1) } else { String::new() },
+                if k + 1 < hops.len() {
+                    frame(k + 1)
+                } else {
+                    String::new()
+                },
+                frame(hops.len() - 1),
+                hops.len().to_string(),
+                if k > 0 { "1".into() } else { String::new() },
+                String::new(),
+                id(a).0.to_string(),
+                String::new(),
+            ]
+        })
+        .collect()
+}
+
 #[test]
 fn demikernel_shows_each_of_its_38_packets_once_and_paths_agree_with_the_etl() {
     let Some(home) = PluginHome::new("demikernel") else {
@@ -295,6 +336,13 @@ fn demikernel_shows_each_of_its_38_packets_once_and_paths_agree_with_the_etl() {
         &path_fields(&home, &pcap),
         &expected_paths(&capture.appearances, capture.info.os_build),
         "demikernel",
+    );
+    // And from the ids alone (build 20348 keeps the PktGroupId along the path).
+    assert_eq!(capture.info.os_build, Some(20348));
+    same_rows(
+        &path_fields(&home, &pcap),
+        &id_paths(&capture.appearances),
+        "demikernel, by its ids",
     );
     // The path of frame 3's packet runs over 4 components.
     let rows = path_fields(&home, &pcap);
