@@ -1093,3 +1093,90 @@ fn a_retransmission_is_remote_when_its_first_copy_left_or_came_in() {
     let (f, _) = the_finding(&d, "retransmission");
     assert_eq!((f.locality, f.cause), (Locality::Remote, Cause::Congestion), "{f:#?}");
 }
+
+/// The next step of a local drop of one UDP datagram: `to` from `from`.
+fn drop_next_step(from: (IpAddr, u16), to: (IpAddr, u16), reason: u32) -> String {
+    let mut c = Cap::new(20348);
+    c.put(0, udp(from, to, &[5; 40], 64), RX, 101, Some(reason), None);
+    let d = c.diagnose();
+    // (Multicast and broadcast drops are background: a finding, no problem.)
+    let found = with_symptom(&d, "local drop");
+    assert_eq!(found.len(), 1, "{:#?}", d.findings);
+    found[0].next_step.clone()
+}
+
+#[test]
+fn a_drops_next_step_says_what_the_packet_was() {
+    let group: IpAddr = Ipv4Addr::new(224, 0, 0, 251).into();
+    let broadcast: IpAddr = Ipv4Addr::BROADCAST.into();
+    // A multicast group or a broadcast nobody here listens to: harmless.
+    for to in [group, broadcast] {
+        for reason in [1204, 907] {
+            let next = drop_next_step((server(), 5353), (to, 5353), reason);
+            assert!(
+                next.contains("No application on this host listens to"),
+                "{to} {reason}: {next}"
+            );
+        }
+    }
+    // To a closed UDP port of this host: the service, by its port.
+    let next = drop_next_step((server(), 40000), (host(), 7777), 1204);
+    assert!(next.contains("Nothing on this host listens on UDP port 7777"), "{next}");
+    // The same to a client port: a late reply, not a missing service.
+    let next = drop_next_step((server(), 53), (host(), 50123), 1204);
+    assert!(next.contains("came to client port 50123"), "{next}");
+    // A session-state drop of a datagram: no TCP advice.
+    let next = drop_next_step((server(), 40000), (host(), 7777), 931);
+    assert!(next.starts_with("The protocol's state did not accept"), "{next}");
+    // ...while a TCP segment's keeps the catalog's session advice.
+    let mut c = Cap::new(20348);
+    let segment = tcp((server(), 80), (host(), 50001), ACK, 1, 1, 100, 64, 2);
+    c.put(0, segment, RX, 101, Some(931), None);
+    let d = c.diagnose();
+    let found = with_symptom(&d, "local drop");
+    assert_eq!(found.len(), 1, "{:#?}", d.findings);
+    assert!(
+        !found[0].next_step.starts_with("The protocol's state"),
+        "{}",
+        found[0].next_step
+    );
+    assert!(!found[0].next_step.is_empty());
+    // Other categories keep the catalog's advice.
+    let policy = drop_next_step((server(), 40000), (host(), 7777), 909);
+    assert!(
+        !policy.contains("UDP port") && !policy.contains("No application") && !policy.is_empty(),
+        "{policy}"
+    );
+}
+
+#[test]
+fn the_report_names_the_system_and_the_adapters_as_written() {
+    let mut d = Cap::new(26200).diagnose();
+    let cases = [
+        (
+            Some("Windows 11 Pro (build 26200)"),
+            Some(26200),
+            "Windows 11 Pro (build 26200)",
+        ),
+        (Some("Windows 11 Pro"), Some(26200), "Windows 11 Pro, build 26200"),
+        (None, Some(26200), "Windows build 26200"),
+        (Some("Windows 11 Pro"), None, "Windows 11 Pro"),
+        (None, None, ""),
+    ];
+    for (os, build, want) in cases {
+        d.os = os.map(String::from);
+        d.windows_build = build;
+        assert_eq!(d.system(), want);
+    }
+    let mut a = pktmon::diagnose::Adapter {
+        name: "Ethernet 2".into(),
+        ..Default::default()
+    };
+    assert_eq!(a.label(), "Ethernet 2");
+    a.description = "Intel(R) Ethernet Connection (7) I219-LM".into();
+    a.addresses = vec!["192.168.1.39".into(), "fe80::1".into()];
+    assert_eq!(
+        a.label(),
+        "Intel(R) Ethernet Connection (7) I219-LM (192.168.1.39, fe80::1)"
+    );
+}
