@@ -29,6 +29,7 @@ use tcpip::{Mechanism, RetransmitCause, TcpipJoin, TcpipSummary};
 mod counters;
 pub mod details;
 pub mod nic;
+pub mod pipeline;
 pub mod verdict;
 
 pub use verdict::{Problem, Status, Verdict};

@@ -126,15 +126,6 @@ impl Drop for RowGroupThread {
     }
 }
 
-/// What the diagnosis reads of the reader's context, as of one record.
-struct ContextSnapshot {
-    info: CaptureInfo,
-    catalog: crate::pktmon::catalog::Catalog,
-}
-
-/// Records in the order read, each with the context as of it when the diagnosis reads it.
-type RecordBatch = Vec<(Option<std::sync::Arc<ContextSnapshot>>, Record)>;
-
 /// The reader's side of the pass: grouping, rows and tallies, on the thread
 /// that reads; records then go on to the diagnosis on another thread.
 struct RowSide {
@@ -164,77 +155,6 @@ impl RowSide {
             other => self.tally.other(other),
         }
     }
-}
-
-/// Reads `path` once: rows and tallies are made on the reading thread, the
-/// diagnosis runs on this one, and row groups are encoded on a third, so two
-/// cores share the work of one large file (as `diagnose` reads and analyses).
-fn read_pipelined(
-    path: &Path,
-    side: &mut RowSide,
-    d: &mut Diagnoser,
-) -> Result<source::ReadOutcome, crate::error::Error> {
-    use std::sync::Arc;
-    const BATCH: usize = 4096;
-    let (tx, rx) = sync_channel::<RecordBatch>(4);
-    // Digested records go back to be freed on the thread that allocated them.
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<RecordBatch>();
-    std::thread::scope(|s| {
-        let reader = s.spawn(move || {
-            let mut batch: RecordBatch = Vec::with_capacity(BATCH);
-            let mut first_packet = true;
-            let mut forward = |ctx: &Context<'_>, record: Record| {
-                side.record(ctx, &record);
-                let needs_context = match &record {
-                    Record::Packet(a) => std::mem::take(&mut first_packet) || a.is_drop(),
-                    _ => true,
-                };
-                let snapshot = needs_context.then(|| {
-                    Arc::new(ContextSnapshot {
-                        info: ctx.info.clone(),
-                        catalog: ctx.catalog.clone(),
-                    })
-                });
-                batch.push((snapshot, record));
-                if batch.len() == BATCH {
-                    let next = match done_rx.try_recv() {
-                        Ok(mut old) => {
-                            old.clear();
-                            old
-                        }
-                        Err(_) => Vec::with_capacity(BATCH),
-                    };
-                    // The receiver stops only when this thread is done.
-                    let _ = tx.send(std::mem::replace(&mut batch, next));
-                }
-            };
-            let outcome = source::read(path, &mut forward);
-            let _ = tx.send(batch);
-            outcome
-        });
-        let schemas = Default::default();
-        let mut current: Option<Arc<ContextSnapshot>> = None;
-        for mut batch in rx {
-            for (snapshot, record) in batch.iter_mut() {
-                if snapshot.is_some() {
-                    current = snapshot.take();
-                }
-                let Some(snap) = current.as_deref() else { continue };
-                let ctx = Context {
-                    info: &snap.info,
-                    catalog: &snap.catalog,
-                    schemas: &schemas,
-                };
-                if matches!(record, Record::Packet(_)) {
-                    d.packet_record(&ctx, record);
-                } else {
-                    d.record(&ctx, record.clone());
-                }
-            }
-            let _ = done_tx.send(batch);
-        }
-        reader.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-    })
 }
 
 fn now_filetime() -> FileTime {
@@ -284,7 +204,11 @@ pub fn export_file(path: &Path, host: Option<&str>, opts: &ExportOptions) -> Res
         writer_stopped: false,
     };
     let mut diagnoser = Diagnoser::new(None);
-    let outcome = read_pipelined(path, &mut side, &mut diagnoser).map_err(|e| e.to_string())?;
+    // Rows and tallies are made on the reading thread, the diagnosis runs on
+    // this one, and row groups are encoded on a third, so two cores share the
+    // work of one large file (as `diagnose` reads and analyses).
+    let outcome = crate::diagnose::pipeline::read_pipelined(path, &mut diagnoser, |ctx, r| side.record(ctx, r))
+        .map_err(|e| e.to_string())?;
     let RowSide {
         mut rows,
         tally,
