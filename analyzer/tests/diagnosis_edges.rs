@@ -1180,3 +1180,40 @@ fn the_report_names_the_system_and_the_adapters_as_written() {
         "Intel(R) Ethernet Connection (7) I219-LM (192.168.1.39, fe80::1)"
     );
 }
+
+/// The only problem of `d`.
+fn the_problem(d: &Diagnosis) -> &pktmon::diagnose::Problem {
+    assert_eq!(d.verdict.problems.len(), 1, "{:#?}", d.verdict.problems);
+    &d.verdict.problems[0]
+}
+
+#[test]
+fn each_problem_gives_the_display_filter_that_shows_its_packets() {
+    // Address resolution: the requests for the neighbor that does not answer.
+    let mut c = Cap::new(20348);
+    c.put(0, arp_request(), TX, 12, None, None);
+    let datagram = udp((host(), 50001), (v4(NEIGHBOR), 7777), &[1; 20], 128);
+    c.put(SEC, datagram, TX, 101, Some(922), None);
+    let d = c.diagnose();
+    let p = the_problem(&d);
+    assert_eq!(p.display_filter, "arp.dst.proto_ipv4 == 10.0.0.99");
+    // It has a drop: the PktMon filter picks the drops of its category.
+    assert_eq!(
+        p.pktmon_filter.as_deref(),
+        Some("pktmon.drop && pktmon.drop_category == \"address_resolution\"")
+    );
+    // One server's reset: that server and port; nothing dropped here, so no PktMon filter.
+    let d = reset_with_ttl(64, SEC);
+    let p = the_problem(&d);
+    assert_eq!(p.display_filter, "ip.addr == 10.0.0.9 && tcp.port == 80");
+    assert_eq!(p.pktmon_filter, None);
+    // A device's resets: the RSTs on the port, whoever seems to send them.
+    let d = reset_with_ttl(128, SEC);
+    assert_eq!(the_problem(&d).display_filter, "tcp.port == 80 && tcp.flags.reset == 1");
+    // One port refused by three servers: the service's SYNs and RSTs.
+    let d = refused_by(3);
+    assert_eq!(
+        the_problem(&d).display_filter,
+        "tcp.port == 8080 && (tcp.flags.reset == 1 || (tcp.flags.syn == 1 && tcp.flags.ack == 0))"
+    );
+}
