@@ -2,9 +2,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use pktmon::diagnose::Diagnoser;
 use pktmon::error::Severity;
@@ -473,47 +471,13 @@ pub fn diagnose_file(
     }
 }
 
-/// Runs the jobs on `threads` threads, keeping their order.
+/// Runs the jobs on `jobs` threads, keeping their order, with a progress line
+/// on a terminal when it takes more than a second.
 fn run_all(files: &[Job], jobs: usize, offset: Option<FileTime>) -> Vec<InputResult> {
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let finished = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<InputResult>>> = Mutex::new(vec![None; files.len()]);
-    let show_progress = std::io::stderr().is_terminal() && files.len() > 1;
-    std::thread::scope(|s| {
-        if show_progress {
-            s.spawn(|| {
-                let start = Instant::now();
-                while !finished.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(200));
-                    if start.elapsed() > Duration::from_secs(1) && !finished.load(Ordering::Relaxed) {
-                        eprint!("\rdiagnosing: {}/{} files", done.load(Ordering::Relaxed), files.len());
-                    }
-                }
-                if start.elapsed() > Duration::from_secs(1) {
-                    eprint!("\r{:40}\r", "");
-                }
-            });
-        }
-        let workers: Vec<_> = (0..jobs.max(1).min(files.len().max(1)))
-            .map(|_| {
-                s.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(f) = files.get(i) else { break };
-                    let r = run_job(f, offset);
-                    if let Ok(mut v) = results.lock() {
-                        v[i] = Some(r);
-                    }
-                    done.fetch_add(1, Ordering::Relaxed);
-                })
-            })
-            .collect();
-        for w in workers {
-            let _ = w.join();
-        }
-        finished.store(true, Ordering::Relaxed);
-    });
-    results.into_inner().unwrap_or_default().into_iter().flatten().collect()
+    super::parallel::run_ordered(files, jobs, "diagnosing", |f| run_job(f, offset))
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 pub fn diagnose(args: DiagnoseArgs) -> i32 {

@@ -1,11 +1,8 @@
 //! `export`: captures (files and folders, as `diagnose` takes them) into a
 //! Parquet dataset, in parallel, with a progress line on a terminal.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Args;
 
@@ -170,50 +167,12 @@ fn size(b: u64) -> String {
 /// Exports the items on `jobs` threads, keeping their order, with a progress
 /// line on a terminal when it takes more than a second.
 fn run_all(items: &[Item], jobs: usize, opts: &ExportOptions) -> Vec<Result<Exported, String>> {
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let finished = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Result<Exported, String>>>> = Mutex::new(vec![None; items.len()]);
-    let show_progress = std::io::stderr().is_terminal() && items.len() > 1;
-    std::thread::scope(|s| {
-        if show_progress {
-            s.spawn(|| {
-                let start = Instant::now();
-                while !finished.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(200));
-                    if start.elapsed() > Duration::from_secs(1) && !finished.load(Ordering::Relaxed) {
-                        eprint!("\rexporting: {}/{} files", done.load(Ordering::Relaxed), items.len());
-                    }
-                }
-                if start.elapsed() > Duration::from_secs(1) {
-                    eprint!("\r{:40}\r", "");
-                }
-            });
-        }
-        let workers: Vec<_> = (0..jobs.min(items.len()))
-            .map(|_| {
-                s.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let r = export_file(&item.path, item.host.as_deref(), opts);
-                    if let Ok(mut v) = results.lock() {
-                        v[i] = Some(r);
-                    }
-                    done.fetch_add(1, Ordering::Relaxed);
-                })
-            })
-            .collect();
-        for w in workers {
-            let _ = w.join();
-        }
-        finished.store(true, Ordering::Relaxed);
-    });
-    results
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err("export stopped".to_string())))
-        .collect()
+    super::parallel::run_ordered(items, jobs, "exporting", |item| {
+        export_file(&item.path, item.host.as_deref(), opts)
+    })
+    .into_iter()
+    .map(|r| r.unwrap_or_else(|| Err("export stopped".to_string())))
+    .collect()
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ mod export;
 mod generate;
 mod info;
 mod install;
+mod parallel;
 
 #[derive(Parser)]
 #[command(
