@@ -163,11 +163,21 @@ fn assert_only(display: &Display, expected: &[&str], what: &str) {
     );
 }
 
-#[test]
-fn the_wireshark_window_opens_a_converted_capture_with_the_plugin_and_its_dialogs() {
+/// What a window test needs: Wireshark and Xvfb, a plugin home, and the mix
+/// scenario generated there in `format` (pcapng: converted; etl: PktMon's own
+/// file, opened with no conversion). `None`, having said why, when something
+/// is missing.
+struct WindowSetup {
+    wireshark: PathBuf,
+    xvfb: PathBuf,
+    home: PluginHome,
+    capture: PathBuf,
+}
+
+fn window_setup(name: &str, format: &str) -> Option<WindowSetup> {
     if wireshark_root().is_some() {
         eprintln!("skipped: the window test runs on the host's Wireshark only");
-        return;
+        return None;
     }
     let (Some(wireshark), Some(xvfb), Some(_), Some(_)) = (
         program("wireshark", "wireshark-qt"),
@@ -175,26 +185,43 @@ fn the_wireshark_window_opens_a_converted_capture_with_the_plugin_and_its_dialog
         program("xdotool", "xdotool"),
         program("import", "imagemagick"),
     ) else {
-        return;
+        return None;
     };
-    let Some(home) = PluginHome::new("window") else {
-        return;
-    };
-    // A generated capture with planted drops, converted to pcapng.
+    let home = PluginHome::new(name)?;
+    // A generated capture with planted drops.
     let generated = home.dir.path("generated");
     let out = run(&[
         "generate",
         "--scenario",
         "mix",
         "--format",
-        "pcapng",
+        format,
         "-o",
         generated.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let pcap = generated.join("mix.pcapng");
+    let capture = generated.join(format!("mix.{format}"));
     home.make_readable();
-    let file = pcap.to_str().unwrap();
+    Some(WindowSetup {
+        wireshark,
+        xvfb,
+        home,
+        capture,
+    })
+}
+
+#[test]
+fn the_wireshark_window_opens_a_converted_capture_with_the_plugin_and_its_dialogs() {
+    let Some(WindowSetup {
+        wireshark,
+        xvfb,
+        home,
+        capture,
+    }) = window_setup("window", "pcapng")
+    else {
+        return;
+    };
+    let file = capture.to_str().unwrap();
     // The colouring rule, as a user would install it.
     let user_home = home.dir.path("home");
     let plugin = plugin_library().to_str().unwrap().to_string();
@@ -312,36 +339,17 @@ fn the_wireshark_window_opens_a_converted_capture_with_the_plugin_and_its_dialog
 
 #[test]
 fn the_wireshark_window_opens_a_pktmon_etl_itself() {
-    if wireshark_root().is_some() {
-        eprintln!("skipped: the window test runs on the host's Wireshark only");
-        return;
-    }
-    let (Some(wireshark), Some(xvfb), Some(_), Some(_)) = (
-        program("wireshark", "wireshark-qt"),
-        program("Xvfb", "xvfb"),
-        program("xdotool", "xdotool"),
-        program("import", "imagemagick"),
-    ) else {
+    // PktMon's own ETL: no conversion.
+    let Some(WindowSetup {
+        wireshark,
+        xvfb,
+        home,
+        capture,
+    }) = window_setup("window-etl", "etl")
+    else {
         return;
     };
-    let Some(home) = PluginHome::new("window-etl") else {
-        return;
-    };
-    // A generated capture with planted drops, as PktMon's own ETL: no conversion.
-    let generated = home.dir.path("generated");
-    let out = run(&[
-        "generate",
-        "--scenario",
-        "mix",
-        "--format",
-        "etl",
-        "-o",
-        generated.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let etl = generated.join("mix.etl");
-    home.make_readable();
-    let file = etl.to_str().unwrap();
+    let file = capture.to_str().unwrap();
     let drop = stdout(&home.tshark(&[
         "-2",
         "-r",
