@@ -64,8 +64,10 @@ run_wine() {
   shift
   timeout -s KILL 120 "$wine" "$@" >"$out" 2>&1
   rc=$?
-  if [ "$rc" -eq 137 ]; then
-    say "Wine: $* was killed after $((SECONDS - t0)) s; running it once more"
+  # Killed, or failed without a word (Wine itself, not the program, which
+  # names what went wrong): said, and run once more.
+  if [ "$rc" -eq 137 ] || { [ "$rc" -ne 0 ] && [ ! -s "$out" ]; }; then
+    say "Wine: $* $([ "$rc" -eq 137 ] && echo "was killed after $((SECONDS - t0)) s" || echo "exited $rc with no output"); running it once more"
     timeout -s KILL 120 "$wine" "$@" >"$out" 2>&1
     rc=$?
   fi
